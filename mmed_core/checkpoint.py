@@ -1,0 +1,156 @@
+"""Checkpoints: weights in safetensors plus a JSON model card. Loading never unpickles.
+
+    python -c "from mmed_core.checkpoint import load_checkpoint; m, card = load_checkpoint('runs/demo/best.safetensors'); print(card['config'])"
+
+``x.safetensors`` holds the tensors; ``x.json`` beside it (the model card) holds the config,
+class names, palette, depth range/units, dataset, method, metrics and the sha256 of the
+weights file, verified on every load. ``load_checkpoint`` rebuilds the model from these two
+files alone.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+from .errors import CheckpointError, ConfigError
+from .io import atomic_path, atomic_write_json
+
+__all__ = ["save_checkpoint", "load_checkpoint", "read_card", "checkpoint_paths", "CARD_FORMAT"]
+
+CARD_FORMAT = "mmed-model-card/1"
+_PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl", ".tar")
+
+
+def checkpoint_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """(weights, card) for ``x``, ``x.safetensors`` or ``x.json``."""
+    p = Path(path)
+    if p.suffix.lower() in _PICKLE_SUFFIXES:
+        raise CheckpointError(
+            f"{p}: pickled PyTorch files ({p.suffix}) are refused because loading them can run "
+            "arbitrary code. Convert it once, from a source you trust, with "
+            f"`mmed-export convert {p} --config CONFIG.yaml --out model.safetensors` "
+            "(it uses torch.load(weights_only=True)).")
+    stem = p.with_suffix("") if p.suffix in (".safetensors", ".json") else p
+    return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, **extras: Any) -> dict[str, Any]:
+    """Write ``path`` (.safetensors) and its model card atomically; return the card.
+
+    ``extras`` (dataset, metrics, epoch, ...) are stored in the card as given (JSON types).
+    """
+    from safetensors.torch import save_file
+
+    weights, card_path = checkpoint_paths(path)
+    config: ModelConfig = model.config
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(weights) as tmp:
+        save_file(tensors, str(tmp), metadata={"format": CARD_FORMAT, "card": card_path.name})
+    card: dict[str, Any] = {
+        "format": CARD_FORMAT,
+        "method": config.method,
+        "dataset": config.dataset,
+        "class_names": list(config.class_names),
+        "palette": [list(c) for c in config.palette],
+        "depth_range": list(config.depth_range),
+        "depth_units": config.depth_units,
+        "input_size": list(config.input_size),
+        "paths": [list(p) for p in config.paths()],
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "torch_version": torch.__version__,
+        **extras,
+        "config": config.to_dict(),
+        "weights": {"file": weights.name, "sha256": _sha256(weights), "num_tensors": len(tensors)},
+    }
+    atomic_write_json(card_path, card)
+    return card
+
+
+def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check a model card (no weights are loaded)."""
+    _, card_path = checkpoint_paths(path)
+    if not card_path.is_file():
+        raise CheckpointError(f"{card_path}: model card not found (expected next to the .safetensors file)")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{card_path}: not a readable JSON model card ({exc})") from exc
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
+        got = card.get("format") if isinstance(card, dict) else type(card).__name__
+        raise CheckpointError(f"{card_path}: expected format {CARD_FORMAT!r}, got {got!r}")
+    for key in ("config", "weights"):
+        if key not in card:
+            raise CheckpointError(f"{card_path}: model card lacks the `{key}` entry")
+    return card
+
+
+def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu",
+                    expect: ModelConfig | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model from ``path`` alone; returns (model in eval mode, card).
+
+    The weights' sha256 must match the card, and every tensor's name, shape and dtype must match
+    the config. ``expect`` (optional) must equal the stored config, e.g. when resuming.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from .model import create_model
+
+    weights, card_path = checkpoint_paths(path)
+    card = read_card(path)
+    if not weights.is_file():
+        raise CheckpointError(f"{weights}: weights file not found (the card {card_path.name} names it)")
+    digest = _sha256(weights)
+    if digest != card["weights"].get("sha256"):
+        raise CheckpointError(f"{weights}: sha256 {digest[:12]}... does not match the card's "
+                              f"{str(card['weights'].get('sha256'))[:12]}...; the file was modified or "
+                              "belongs to another card")
+    try:
+        config = ModelConfig.from_dict(card["config"])
+    except ConfigError as exc:
+        raise CheckpointError(f"{card_path}: invalid config in the model card: {exc}") from exc
+    if expect is not None and expect != config:
+        diff = {k: (v, expect.to_dict()[k]) for k, v in config.to_dict().items() if expect.to_dict()[k] != v}
+        raise CheckpointError(f"{weights}: checkpoint config differs from the expected one "
+                              f"(key: (checkpoint, expected)): {diff}")
+    try:
+        tensors = load_file(str(weights), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{weights}: not a readable safetensors file ({exc})") from exc
+    model = create_model(config)
+    _check_tensors(weights, tensors, model.state_dict())
+    model.load_state_dict(tensors, strict=True)
+    return model.to(map_location).eval(), card
+
+
+def _check_tensors(path: Path, got: dict[str, torch.Tensor], want: dict[str, torch.Tensor]) -> None:
+    missing = sorted(set(want) - set(got))
+    unexpected = sorted(set(got) - set(want))
+    wrong = [f"{k}: {tuple(got[k].shape)} {got[k].dtype} != expected {tuple(v.shape)} {v.dtype}"
+             for k, v in want.items() if k in got and (got[k].shape != v.shape or got[k].dtype != v.dtype)]
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+        if unexpected:
+            parts.append(f"unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}")
+        if wrong:
+            parts.append("mismatched " + "; ".join(wrong[:5]))
+        raise CheckpointError(f"{path}: tensors do not match the card's config: " + ", ".join(parts))

@@ -1,0 +1,62 @@
+"""Metrics equal hand-computed values on small arrays."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mmed_core.errors import InputError
+from mmed_core.metrics import DepthMetrics, SegmentationMetrics
+
+
+def test_depth_metrics_hand_computed() -> None:
+    gt = np.array([[1.0, 2.0], [4.0, 0.0]])  # last pixel invalid
+    pred = np.array([[1.0, 3.0], [2.0, 7.0]])
+    m = DepthMetrics()
+    m.update(pred, gt)
+    r = m.compute()
+    assert r["rel"] == pytest.approx((0 + 0.5 + 0.5) / 3)
+    assert r["log10"] == pytest.approx((0 + math.log10(1.5) + math.log10(2)) / 3)
+    assert r["rmse"] == pytest.approx(math.sqrt((0 + 1 + 4) / 3))
+    assert r["delta1"] == pytest.approx(1 / 3)
+    assert r["delta2"] == pytest.approx(2 / 3)  # 1.5 < 1.5625
+    assert r["delta3"] == pytest.approx(2 / 3)  # 2 > 1.953
+
+
+def test_depth_metrics_stream_over_pixels_not_images() -> None:
+    a, b = DepthMetrics(), DepthMetrics()
+    g1, p1 = np.array([1.0]), np.array([2.0])
+    g2, p2 = np.array([1.0, 1.0, 1.0]), np.array([1.0, 1.0, 1.0])
+    a.update(p1, g1)
+    a.update(p2, g2)
+    b.update(np.concatenate([p1, p2]), np.concatenate([g1, g2]))
+    assert a.compute() == b.compute()
+    assert a.compute()["rel"] == pytest.approx(0.25)
+
+
+def test_iou_from_one_confusion_matrix() -> None:
+    m = SegmentationMetrics(3, ("a", "b", "c"))
+    m.update(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 255]))  # 255 ignored
+    m.update(np.array([2, 255]), np.array([1, 0]))  # predicting unknown is a miss
+    r = m.compute()
+    # a: TP1 FP1(gt b pred a) FN1 (pred unknown) -> 1/3; b: TP1 FP0 FN2 -> 1/3; c: TP0 FP1 -> 0
+    assert r["iou"]["a"] == pytest.approx(1 / 3)
+    assert r["iou"]["b"] == pytest.approx(1 / 3)
+    assert r["iou"]["c"] == pytest.approx(0.0)
+    assert r["miou"] == pytest.approx((1 / 3 + 1 / 3 + 0) / 3)
+
+
+def test_absent_class_is_nan_and_left_out_of_mean() -> None:
+    m = SegmentationMetrics(3)
+    m.update(np.array([0, 1]), np.array([0, 1]))
+    r = m.compute()
+    assert math.isnan(r["iou"]["2"]) and r["miou"] == pytest.approx(1.0)
+
+
+def test_shape_mismatch_is_named() -> None:
+    with pytest.raises(InputError, match=r"shape \(2,\) but ground truth has \(3,\)"):
+        SegmentationMetrics(2).update(np.zeros(2), np.zeros(3))
+    with pytest.raises(InputError, match="depth prediction"):
+        DepthMetrics().update(np.zeros(2), np.zeros(3))
