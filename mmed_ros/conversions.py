@@ -227,9 +227,8 @@ def image_fields(array: np.ndarray, encoding: str) -> dict[str, Any]:
     arr = np.asarray(array)
     expected_dims = 2 if spec.channels == 1 else 3
     if arr.ndim != expected_dims or (spec.channels > 1 and arr.shape[2] != spec.channels):
-        raise ConversionError(
-            f"array for '{encoding}': expected shape (H, W{'' if spec.channels == 1 else ', '
-            + str(spec.channels)}), got {arr.shape}")
+        want = "(H, W)" if spec.channels == 1 else f"(H, W, {spec.channels})"
+        raise ConversionError(f"array for '{encoding}': expected shape {want}, got {arr.shape}")
     arr = np.ascontiguousarray(arr, dtype=np.dtype(spec.dtype))
     height, width = arr.shape[:2]
     return {

@@ -27,6 +27,7 @@ __all__ = [
     "FrameProcessor",
     "output_topics",
     "camera_info_topic",
+    "scale_intrinsics",
 ]
 
 T = TypeVar("T")
@@ -207,3 +208,23 @@ class FrameProcessor:
             out.append(OutputImage(f"{src}/label_confidence", "32FC1", pred.confidence))
         return out
 
+
+
+def scale_intrinsics(k: Any, p: Any, info_size: tuple[int, int], image_size: tuple[int, int]
+                     ) -> tuple[list[float], list[float]]:
+    """K (3x3) and P (3x4), row-major, rescaled from camera_info's (W, H) to the image's.
+
+    Drivers sometimes publish camera_info for the full sensor while the image is binned or
+    resized; the outputs must carry intrinsics that match their own pixels, or
+    depth_image_proc builds a wrongly scaled point cloud. An unset size (0) means no scaling.
+    """
+    k2, p2 = [float(v) for v in k], [float(v) for v in p]
+    (iw, ih), (w, h) = info_size, image_size
+    if not iw or not ih or (iw, ih) == (w, h):
+        return k2, p2
+    sx, sy = w / iw, h / ih
+    for mat, cols in ((k2, 3), (p2, 4)):
+        for c in range(cols):
+            mat[c] *= sx          # row 0: fx, skew, cx (and Tx for P)
+            mat[cols + c] *= sy   # row 1: 0, fy, cy (and Ty)
+    return k2, p2

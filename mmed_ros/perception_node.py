@@ -1,0 +1,259 @@
+"""perception_node: live RGB / depth images in, class ids, masks and depth out.
+
+    ros2 run mmed_ros perception_node --ros-args -p weights:=/path/model.safetensors \
+        -r rgb/image_raw:=/camera/color/image_raw
+
+Thin glue: callbacks decode nothing, they put the newest message of each source into a
+one-slot mailbox; a worker thread decodes it (mmed_ros.conversions), runs the engine
+(mmed_core.inference) through mmed_ros.pipeline and publishes. Topics and parameters are
+listed in docs/ROS.md.
+"""
+
+from __future__ import annotations
+
+import array
+import sys
+import threading
+import time
+from typing import Any, Callable
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                SetParametersResult)
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy, HistoryPolicy, DurabilityPolicy
+from sensor_msgs.msg import CameraInfo, Image
+
+from mmed_core.errors import MmedError
+from mmed_ros.conversions import depth_from_msg, image_fields, mono8_from_msg, rgb_from_msg
+from mmed_ros.params import PERCEPTION_PARAMS, ParamSpec, parse_paths
+from mmed_ros.pipeline import (FrameProcessor, LatestMailbox, PipelineStats, camera_info_topic,
+                               output_topics, scale_intrinsics)
+
+__all__ = ["PerceptionNode", "main", "declare_specs", "make_qos"]
+
+_DECODERS: dict[str, Callable[..., Any]] = {"rgb": rgb_from_msg, "depth": depth_from_msg,
+                                            "label": mono8_from_msg}
+_WARN_PERIOD_S = 5.0
+
+
+def make_qos(reliability: str, depth: int) -> QoSProfile:
+    """Keep-last QoS; 'best_effort' + volatile is the sensor-data profile cameras publish with."""
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=int(depth),
+                      reliability=ReliabilityPolicy.BEST_EFFORT if reliability == "best_effort"
+                      else ReliabilityPolicy.RELIABLE,
+                      durability=DurabilityPolicy.VOLATILE)
+
+
+def declare_specs(node: Node, specs: tuple[ParamSpec, ...]) -> dict[str, Any]:
+    """Declare every spec with a described, ranged ParameterDescriptor; return name -> value."""
+    values = {}
+    for spec in specs:
+        desc = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
+        if spec.choices:
+            desc.additional_constraints = "one of: " + ", ".join(spec.choices)
+        if spec.min_value is not None and isinstance(spec.default, float):
+            desc.floating_point_range = [FloatingPointRange(
+                from_value=float(spec.min_value), to_value=float(spec.max_value), step=0.0)]
+        elif spec.min_value is not None and isinstance(spec.default, int):
+            desc.integer_range = [IntegerRange(
+                from_value=int(spec.min_value), to_value=int(spec.max_value), step=1)]
+        values[spec.name] = node.declare_parameter(spec.name, spec.default, desc).value
+    return values
+
+
+def validating_callback(specs: tuple[ParamSpec, ...], on_ok: Callable[[dict[str, Any]], None]
+                        ) -> Callable[[list[Any]], SetParametersResult]:
+    """on-set-parameters callback: reject with the spec's reason, else hand the values on."""
+    by_name = {spec.name: spec for spec in specs}
+
+    def callback(params: list[Any]) -> SetParametersResult:
+        changed = {}
+        for param in params:
+            spec = by_name.get(param.name)
+            if spec is None:
+                continue  # e.g. use_sim_time: rclpy's own parameters
+            reason = spec.validate(param.value)
+            if reason:
+                return SetParametersResult(successful=False, reason=reason)
+            changed[param.name] = param.value
+        on_ok(changed)
+        return SetParametersResult(successful=True)
+    return callback
+
+
+class PerceptionNode(Node):
+    """Subscribes to the configured inputs, runs the model off the executor, publishes."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("perception", **kwargs)
+        self._options: dict[str, Any] = {}
+        self.add_on_set_parameters_callback(
+            validating_callback(PERCEPTION_PARAMS, self._apply_options))
+        p = declare_specs(self, PERCEPTION_PARAMS)
+        self._options = dict(p)
+        self.stats = PipelineStats()
+        self._stop = threading.Event()
+        self._infos: dict[str, CameraInfo] = {}
+        self._mailbox: LatestMailbox[tuple[Image, float]] = LatestMailbox()
+        self._worker: threading.Thread | None = None
+
+        from mmed_core.inference import InferenceEngine
+
+        self.engine = InferenceEngine.from_checkpoint(
+            p["weights"], device=p["device"], precision=p["precision"],
+            cpu_fallback=p["cpu_fallback"], warn=self.get_logger().warning)
+        self.get_logger().info(f"model card: {self.engine.describe()}")
+        topics = {"rgb": p["rgb_topic"], "depth": p["depth_topic"], "label": p["label_topic"]}
+        paths = [(s, d) for s, d in parse_paths(p["paths"]) if topics.get(s)]
+        skipped = [f"{s}->{d}" for s, d in parse_paths(p["paths"]) if not topics.get(s)]
+        if skipped:
+            self.get_logger().info(f"paths {skipped} skipped: their source topic is empty")
+        if not paths:
+            raise MmedError(f"paths {p['paths']}: none has a subscribed source (rgb_topic="
+                            f"{p['rgb_topic']!r}, depth_topic={p['depth_topic']!r}, "
+                            f"label_topic={p['label_topic']!r})")
+        self.engine.check_paths(paths)
+        if self.engine.config.depth_units != "m" and any("depth" in path for path in paths):
+            raise MmedError(f"{p['weights']}: the model's depth is in "
+                            f"'{self.engine.config.depth_units}', but REP 118 topics are metres; "
+                            "remove the depth paths or use a metric-depth model")
+        self.processor = FrameProcessor(self.engine, paths, self.engine.config.palette)
+        self._create_graph(p, topics, paths)
+        self._worker = threading.Thread(target=self._work, name="mmed_inference", daemon=True)
+        self._worker.start()
+
+    # ------------------------------------------------------------------ setup
+    def _create_graph(self, p: dict[str, Any], topics: dict[str, str],
+                      paths: list[tuple[str, str]]) -> None:
+        in_qos = make_qos(p["qos_reliability"], p["qos_depth"])
+        out_qos = make_qos(p["output_reliability"], p["output_depth"])
+        # Publishers for every output that may be enabled at runtime, so toggling
+        # publish_overlay etc. needs no graph change.
+        all_on = {"publish_color": True, "publish_overlay": True, "publish_confidence": True}
+        self._pubs: dict[str, Any] = {}
+        for topic, kind in output_topics(paths, all_on):
+            msg_type = CameraInfo if kind == "sensor_msgs/CameraInfo" else Image
+            self._pubs[topic] = self.create_publisher(msg_type, f"~/{topic}", out_qos)
+        self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._subs = []
+        for src in dict.fromkeys(s for s, _ in paths):
+            self._subs.append(self.create_subscription(
+                Image, topics[src], lambda msg, s=src: self._on_image(s, msg), in_qos))
+            info_topic = camera_info_topic(topics[src], p["camera_info_suffix"])
+            self._subs.append(self.create_subscription(
+                CameraInfo, info_topic, lambda msg, s=src: self._infos.__setitem__(s, msg),
+                in_qos))
+            self.get_logger().info(
+                f"{src}: {self.resolve_topic_name(topics[src])} (+ {info_topic}) -> "
+                f"{', '.join(d for s, d in paths if s == src)}")
+        self._diag_timer = self.create_timer(p["diagnostics_period"], self._publish_diagnostics)
+        self._diag_errors_seen = 0
+
+    def _apply_options(self, changed: dict[str, Any]) -> None:
+        # Replace the dict rather than mutate it: the worker reads it without a lock.
+        self._options = {**self._options, **changed}
+
+    # ------------------------------------------------------------------ executor side
+    def _on_image(self, src: str, msg: Image) -> None:
+        self.stats.count("received", src)
+        if self._mailbox.put(src, (msg, time.monotonic())):
+            self.stats.count("dropped", src)
+
+    def _publish_diagnostics(self) -> None:
+        snap = self.stats.snapshot()
+        errors = snap["errors_total"]
+        level = DiagnosticStatus.WARN if errors > self._diag_errors_seen else DiagnosticStatus.OK
+        self._diag_errors_seen = errors
+        status = DiagnosticStatus(
+            level=level, name=f"{self.get_fully_qualified_name()}: inference",
+            hardware_id=str(self.engine.device),
+            message=(f"{snap['processed_total']} processed, {snap['dropped_total']} dropped, "
+                     f"{errors} bad inputs; latency {snap['latency_mean_ms']:.1f} ms"),
+            values=[KeyValue(key=k, value=f"{v:.3f}" if isinstance(v, float) else str(v))
+                    for k, v in snap.items()])
+        out = DiagnosticArray(status=[status])
+        out.header.stamp = self.get_clock().now().to_msg()
+        self._diag_pub.publish(out)
+
+    # ------------------------------------------------------------------ worker side
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            for src, (msg, arrived) in self._mailbox.take(timeout=0.2).items():
+                if self._stop.is_set():
+                    return
+                self._process(src, msg, arrived)
+
+    def _process(self, src: str, msg: Image, arrived: float) -> None:
+        options = self._options
+        try:
+            image = _DECODERS[src](msg, max_pixels=int(options["max_image_pixels"]))
+            t0 = time.monotonic()
+            outputs = self.processor.process(src, image, options)
+            t1 = time.monotonic()
+        except MmedError as exc:  # bad input: say which topic and why, keep running
+            self.stats.count("errors", f"{src}: {type(exc).__name__}")
+            self.get_logger().warning(f"{src} image skipped: {exc}",
+                                      throttle_duration_sec=_WARN_PERIOD_S)
+            return
+        except Exception as exc:  # noqa: BLE001 - an unexpected failure must not kill the node
+            self.stats.count("errors", f"{src}: {type(exc).__name__}")
+            self.get_logger().error(f"{src} image failed: {type(exc).__name__}: {exc}",
+                                    throttle_duration_sec=_WARN_PERIOD_S)
+            return
+        for out in outputs:
+            fields = image_fields(out.array, out.encoding)
+            img = Image(header=msg.header, height=fields["height"], width=fields["width"],
+                        encoding=fields["encoding"], is_bigendian=0, step=fields["step"])
+            img.data = array.array("B", fields["data"].tobytes())
+            self._pubs[out.topic].publish(img)
+        self._publish_info(src, msg)
+        self.stats.count("processed", src)
+        self.stats.add_timing(time.monotonic() - arrived, t1 - t0)
+
+    def _publish_info(self, src: str, msg: Image) -> None:
+        info = self._infos.get(src)
+        if info is None:
+            self.get_logger().warning(
+                f"{src}: no camera_info received yet; outputs go out without one",
+                throttle_duration_sec=_WARN_PERIOD_S)
+            return
+        out = CameraInfo(header=msg.header, height=msg.height, width=msg.width,
+                         distortion_model=info.distortion_model, d=info.d, r=info.r,
+                         binning_x=info.binning_x, binning_y=info.binning_y, roi=info.roi)
+        out.k, out.p = scale_intrinsics(info.k, info.p, (info.width, info.height),
+                                        (msg.width, msg.height))
+        self._pubs[f"{src}/camera_info"].publish(out)
+
+    def destroy_node(self) -> None:
+        self._stop.set()
+        self._mailbox.close()
+        if self._worker is not None:
+            self._worker.join(timeout=5.0)
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = PerceptionNode()
+        rclpy.spin(node)
+    except (MmedError, ParameterException) as exc:
+        # Bad weights / device / parameters: one clear line and a non-zero exit code.
+        rclpy.logging.get_logger("perception").fatal(f"cannot start: {exc}")
+        return 1
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
