@@ -30,7 +30,6 @@ setup(
     maintainer_email="mmed@example.org",
     description="Multi-modal encoder-decoder networks (Kuga et al.) for RGB-D perception in ROS 2",
     license="Apache-2.0",
-    tests_require=["pytest"],
     entry_points={
         "console_scripts": [
             "mmed-data = mmed_core.cli.data:main",
