@@ -31,7 +31,7 @@ from mmed_core.errors import MmedError
 from mmed_ros.conversions import depth_from_msg, image_fields, mono8_from_msg, rgb_from_msg
 from mmed_ros.params import PERCEPTION_PARAMS, ParamSpec, parse_paths
 from mmed_ros.pipeline import (FrameProcessor, LatestMailbox, PipelineStats, camera_info_topic,
-                               output_topics, scale_intrinsics)
+                               output_topics, require_metric_depth, scale_intrinsics)
 
 __all__ = ["PerceptionNode", "main", "declare_specs", "make_qos"]
 
@@ -117,10 +117,7 @@ class PerceptionNode(Node):
                             f"{p['rgb_topic']!r}, depth_topic={p['depth_topic']!r}, "
                             f"label_topic={p['label_topic']!r})")
         self.engine.check_paths(paths)
-        if self.engine.config.depth_units != "m" and any("depth" in path for path in paths):
-            raise MmedError(f"{p['weights']}: the model's depth is in "
-                            f"'{self.engine.config.depth_units}', but REP 118 topics are metres; "
-                            "remove the depth paths or use a metric-depth model")
+        require_metric_depth(self.engine.config, paths, f"perception_node ({p['weights']})")
         self.processor = FrameProcessor(self.engine, paths, self.engine.config.palette)
         self._create_graph(p, topics, paths)
         self._worker = threading.Thread(target=self._work, name="mmed_inference", daemon=True)

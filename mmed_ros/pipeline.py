@@ -18,6 +18,7 @@ from typing import Any, Generic, Iterable, Mapping, Sequence, TypeVar
 import numpy as np
 
 from mmed_core.classes import IGNORE_INDEX
+from mmed_core.errors import ConfigError
 from mmed_ros.conversions import colorize, overlay
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "output_topics",
     "camera_info_topic",
     "scale_intrinsics",
+    "require_metric_depth",
 ]
 
 T = TypeVar("T")
@@ -228,3 +230,11 @@ def scale_intrinsics(k: Any, p: Any, info_size: tuple[int, int], image_size: tup
             mat[c] *= sx          # row 0: fx, skew, cx (and Tx for P)
             mat[cols + c] *= sy   # row 1: 0, fy, cy (and Ty)
     return k2, p2
+
+
+def require_metric_depth(config: Any, paths: Iterable[tuple[str, str]], who: str) -> None:
+    """Refuse depth paths of a disparity model: REP 118 depth topics are metres."""
+    if getattr(config, "depth_units", "m") != "m" and any("depth" in p for p in paths):
+        raise ConfigError(
+            f"{who}: the model's depth is in '{config.depth_units}', but REP 118 depth images "
+            "are metres; drop the paths with depth or use a metric-depth model")

@@ -1,0 +1,377 @@
+"""mmed-bag: write rosbag2 recordings and evaluate a checkpoint over one, without a ROS install.
+
+    mmed-bag make runs/synthetic_bag --frames 60 --size 240 320 --storage mcap --distro humble
+    mmed-bag eval runs/synthetic_bag --weights runs/demo/best.safetensors --out runs/estimates_bag
+
+Reads and writes through the ``rosbags`` library (standard rosbag2 layout and metadata.yaml, so
+``ros2 bag info`` / ``ros2 bag play`` and Foxglove open the result); never imports rclpy.
+Topics of ``make`` (REP 118 depth, image_transport camera_info names):
+
+    /camera/rgb/image_raw  rgb8       /camera/rgb/camera_info
+    /camera/depth/image_raw  32FC1 m (or 16UC1 mm)   /camera/depth/camera_info
+    /gt/label  mono8 class ids, 255 = unknown         /gt/depth  32FC1 m
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from mmed_core.errors import MmedError
+from mmed_ros.errors import BagError
+
+__all__ = ["main", "build_parser", "write_synthetic_bag", "evaluate_bag", "typestore_for",
+           "TOPICS", "ESTIMATE_PREFIX"]
+
+TOPICS = {
+    "rgb": "/camera/rgb/image_raw",
+    "rgb_info": "/camera/rgb/camera_info",
+    "depth": "/camera/depth/image_raw",
+    "depth_info": "/camera/depth/camera_info",
+    "gt_label": "/gt/label",
+    "gt_depth": "/gt/depth",
+}
+# Estimates go where perception_node (node name 'perception', root namespace) publishes them,
+# so RViz configs and evaluator_node defaults work on a live run and on an eval bag alike.
+ESTIMATE_PREFIX = "/perception"
+_START_NS = 1_700_000_000 * 10**9  # fixed start: the same arguments give the same bag
+_IMAGE = "sensor_msgs/msg/Image"
+_INFO = "sensor_msgs/msg/CameraInfo"
+# rosbag2 metadata versions: Humble and Jazzy read 8; Kilted writes 9 (QoS as a YAML list).
+_DISTROS = {"humble": 8, "iron": 8, "jazzy": 8, "kilted": 9, "rolling": 9}
+
+
+def typestore_for(distro: str) -> tuple[Any, int]:
+    """(rosbags typestore, rosbag2 metadata version) for a ROS 2 distribution name."""
+    from rosbags.typesys import Stores, get_typestore
+
+    name = distro.lower()
+    if name not in _DISTROS:
+        raise BagError(f"distro: expected one of {sorted(_DISTROS)}, got {distro!r}")
+    store = Stores.LATEST if name == "rolling" else getattr(Stores, f"ROS2_{name.upper()}")
+    return get_typestore(store), _DISTROS[name]
+
+
+class _BagOut:
+    """A rosbags Writer that becomes visible at ``path`` only when it closes without error."""
+
+    def __init__(self, path: Path, storage: str, distro: str, force: bool) -> None:
+        from rosbags.rosbag2 import StoragePlugin, Writer
+
+        if path.exists() and not force:
+            raise BagError(f"output bag {path}: already exists (pass --force to replace it)")
+        if storage not in ("mcap", "sqlite3"):
+            raise BagError(f"storage: expected 'mcap' or 'sqlite3', got {storage!r}")
+        self.path, self.force = path, force
+        self.typestore, version = typestore_for(distro)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
+        self.writer = Writer(self._tmp / path.name, version=version, storage_plugin=plugin)
+        self._conns: dict[str, Any] = {}
+        self.counts: dict[str, int] = {}
+
+    def __enter__(self) -> "_BagOut":
+        self.writer.open()
+        return self
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        try:
+            self.writer.close()
+            if exc_type is None:
+                if self.path.exists():
+                    shutil.rmtree(self.path)
+                os.replace(self._tmp / self.path.name, self.path)
+        finally:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def write(self, topic: str, msg: Any, stamp_ns: int) -> None:
+        conn = self._conns.get(topic)
+        if conn is None:
+            conn = self._conns[topic] = self.writer.add_connection(
+                topic, msg.__msgtype__, typestore=self.typestore)
+        self.writer.write(conn, stamp_ns, self.typestore.serialize_cdr(msg, msg.__msgtype__))
+        self.counts[topic] = self.counts.get(topic, 0) + 1
+
+    def write_raw(self, topic: str, msgtype: str, rawdata: bytes, stamp_ns: int) -> None:
+        conn = self._conns.get(topic)
+        if conn is None:
+            conn = self._conns[topic] = self.writer.add_connection(
+                topic, msgtype, typestore=self.typestore)
+        self.writer.write(conn, stamp_ns, rawdata)
+        self.counts[topic] = self.counts.get(topic, 0) + 1
+
+
+def _header(ts: Any, stamp_ns: int, frame_id: str) -> Any:
+    Header = ts.types["std_msgs/msg/Header"]
+    Time = ts.types["builtin_interfaces/msg/Time"]
+    return Header(stamp=Time(sec=stamp_ns // 10**9, nanosec=stamp_ns % 10**9), frame_id=frame_id)
+
+
+def image_msg(ts: Any, array: np.ndarray, encoding: str, stamp_ns: int, frame_id: str) -> Any:
+    """A rosbags sensor_msgs/Image holding ``array`` in ``encoding``."""
+    from mmed_ros.conversions import image_fields
+
+    f = image_fields(array, encoding)
+    return ts.types[_IMAGE](header=_header(ts, stamp_ns, frame_id), height=f["height"],
+                           width=f["width"], encoding=f["encoding"], is_bigendian=0,
+                           step=f["step"], data=np.array(f["data"], dtype=np.uint8))
+
+
+def camera_info_msg(ts: Any, K: np.ndarray, width: int, height: int, stamp_ns: int,
+                    frame_id: str) -> Any:
+    """A rosbags sensor_msgs/CameraInfo for an undistorted pinhole camera with matrix ``K``."""
+    k = np.asarray(K, dtype=np.float64).reshape(3, 3)
+    p = np.zeros((3, 4), np.float64)
+    p[:, :3] = k
+    roi = ts.types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0,
+                                                       do_rectify=False)
+    return ts.types[_INFO](header=_header(ts, stamp_ns, frame_id), height=height, width=width,
+                           distortion_model="plumb_bob", d=np.zeros(5), k=k.reshape(-1),
+                           r=np.eye(3).reshape(-1), p=p.reshape(-1), binning_x=0, binning_y=0,
+                           roi=roi)
+
+
+def _synthetic_frames(n: int, height: int, width: int, seed: int) -> Iterator[Any]:
+    try:
+        from mmed_core.data.synthetic import generate_frames
+    except ImportError as exc:  # pragma: no cover - the data package ships with mmed_core
+        raise BagError(f"synthetic frames: mmed_core.data.synthetic is unavailable ({exc})") \
+            from exc
+    return generate_frames(n, height=height, width=width, seed=seed, sequence=True)
+
+
+def write_synthetic_bag(path: str | os.PathLike[str], *, frames: int = 60,
+                        size: tuple[int, int] = (240, 320), seed: int = 0, rate: float = 10.0,
+                        storage: str = "mcap", distro: str = "humble",
+                        depth_encoding: str = "32FC1", frame_id: str = "camera_optical_frame",
+                        force: bool = False) -> dict[str, int]:
+    """Write a synthetic RGB-D trajectory with ground truth; return message counts per topic."""
+    if frames < 1 or rate <= 0:
+        raise BagError(f"make: expected frames >= 1 and rate > 0, got {frames} and {rate}")
+    if depth_encoding not in ("32FC1", "16UC1"):
+        raise BagError(f"depth encoding: expected '32FC1' (m) or '16UC1' (mm), got "
+                       f"{depth_encoding!r}")
+    with _BagOut(Path(path), storage, distro, force) as bag:
+        ts = bag.typestore
+        for i, frame in enumerate(_synthetic_frames(frames, size[0], size[1], seed)):
+            stamp = _START_NS + int(round(i * 1e9 / rate))
+            h, w = frame.label.shape
+            metres = np.where(frame.depth > 0, frame.depth, np.nan).astype(np.float32)
+            if depth_encoding == "16UC1":
+                sensor = np.nan_to_num(metres * 1000.0, nan=0.0).round().clip(0, 65535)
+                sensor = sensor.astype(np.uint16)
+            else:
+                sensor = metres
+            info = camera_info_msg(ts, frame.K, w, h, stamp, frame_id)
+            bag.write(TOPICS["rgb"], image_msg(ts, frame.rgb, "rgb8", stamp, frame_id), stamp)
+            bag.write(TOPICS["rgb_info"], info, stamp)
+            bag.write(TOPICS["depth"], image_msg(ts, sensor, depth_encoding, stamp, frame_id),
+                      stamp)
+            bag.write(TOPICS["depth_info"], info, stamp)
+            bag.write(TOPICS["gt_label"], image_msg(ts, frame.label, "mono8", stamp, frame_id),
+                      stamp)
+            bag.write(TOPICS["gt_depth"], image_msg(ts, metres, "32FC1", stamp, frame_id), stamp)
+        return dict(bag.counts)
+
+
+def _stamp_ns(msg: Any) -> int:
+    return int(msg.header.stamp.sec) * 10**9 + int(msg.header.stamp.nanosec)
+
+
+def evaluate_bag(bag: str | os.PathLike[str], engine: Any, *, paths: Sequence[tuple[str, str]],
+                 topics: dict[str, str] | None = None, out: str | os.PathLike[str] | None = None,
+                 storage: str = "mcap", distro: str = "humble", tolerance_s: float = 0.001,
+                 force: bool = False) -> dict[str, Any]:
+    """Run ``engine`` over a bag's source images; metrics per source (and an estimates bag).
+
+    ``topics`` overrides :data:`TOPICS` entries (rgb, depth, gt_label, gt_depth). Returns
+    {src: ReplayEvaluation.results()} plus 'frames' (images processed per source).
+    """
+    from rosbags.highlevel import AnyReader
+
+    from mmed_ros.conversions import depth_from_msg, mono8_from_msg, rgb_from_msg
+    from mmed_ros.evaluation import ReplayEvaluation, StampMatcher
+    from mmed_ros.pipeline import FrameProcessor, require_metric_depth
+
+    names = {**TOPICS, **(topics or {})}
+    paths = engine.check_paths(paths)
+    require_metric_depth(engine.config, paths, "mmed-bag eval")
+    decoders = {"rgb": rgb_from_msg, "depth": depth_from_msg}
+    sources = {s for s, _ in paths}
+    unknown = sources - set(decoders)
+    if unknown:
+        raise BagError(f"paths: sources {sorted(unknown)} have no input topic in a bag; use "
+                       "rgb or depth sources")
+    processor = FrameProcessor(engine, paths, engine.config.palette)
+    options = {"publish_color": True, "publish_overlay": True, "publish_confidence": False}
+    evals = {src: ReplayEvaluation(engine.config.class_names) for src in sources}
+    tol = int(tolerance_s * 1e9)
+    matchers = {(src, kind): StampMatcher(tolerance_ns=tol, max_pending=1000)
+                for src in sources for kind in ("label", "depth")}
+    truth_topics = {names["gt_label"]: "label", names["gt_depth"]: "depth"}
+    source_topics = {names[src]: src for src in sources}
+    frames = dict.fromkeys(sorted(sources), 0)
+    bag_path = Path(bag)
+    if not (bag_path / "metadata.yaml").is_file():
+        raise BagError(f"bag {bag_path}: expected a rosbag2 directory with metadata.yaml")
+    writer = _BagOut(Path(out), storage, distro, force) if out else None
+    ts, _ = typestore_for(distro)
+    from rosbags.highlevel import AnyReaderError
+    from rosbags.rosbag2 import ReaderError
+
+    try:
+        if writer:
+            writer.__enter__()
+        with AnyReader([bag_path], default_typestore=ts) as reader:
+            present = {c.topic for c in reader.connections}
+            missing = [t for t in source_topics if t not in present]
+            if missing:
+                raise BagError(f"bag {bag_path}: source topic(s) {missing} not found; it has "
+                               f"{sorted(present)}")
+            for conn, bag_ns, raw in reader.messages():
+                if writer:
+                    writer.write_raw(conn.topic, conn.msgtype, raw, bag_ns)
+                if conn.topic not in source_topics and conn.topic not in truth_topics:
+                    continue
+                msg = reader.deserialize(raw, conn.msgtype)
+                stamp = _stamp_ns(msg)
+                if conn.topic in truth_topics:
+                    kind = truth_topics[conn.topic]
+                    truth = mono8_from_msg(msg) if kind == "label" else depth_from_msg(msg)
+                    for src in sources:
+                        _score(evals[src], kind, matchers[(src, kind)].add("truth", stamp, truth))
+                    continue
+                src = source_topics[conn.topic]
+                image = decoders[src](msg)
+                outputs = processor.process(src, image, options)
+                frames[src] += 1
+                for o in outputs:
+                    if writer:
+                        writer.write(f"{ESTIMATE_PREFIX}/{o.topic}", image_msg(
+                            writer.typestore, o.array, o.encoding, stamp, msg.header.frame_id),
+                            bag_ns)
+                    kind = {"label": "label", "depth": "depth"}.get(o.topic.split("/")[-1])
+                    if kind:
+                        _score(evals[src], kind,
+                               matchers[(src, kind)].add("estimate", stamp, o.array))
+        if writer:
+            writer.__exit__(None, None, None)
+            writer = None
+    except (AnyReaderError, ReaderError) as exc:
+        raise BagError(f"bag {bag_path}: cannot be read ({exc})") from exc
+    finally:
+        if writer:
+            writer.__exit__(RuntimeError, None, None)
+    results: dict[str, Any] = {src: ev.results() for src, ev in evals.items()}
+    results["frames"] = frames
+    return results
+
+
+def _score(evaluation: Any, kind: str, pair: tuple[np.ndarray, np.ndarray] | None) -> None:
+    if pair is None:
+        return
+    if kind == "label":
+        evaluation.add_label(*pair)
+    else:
+        evaluation.add_depth(*pair)
+
+
+# ---------------------------------------------------------------------------- CLI
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mmed-bag", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap",
+                        help="rosbag2 storage plugin of the bag written (default mcap)")
+    common.add_argument("--distro", default=os.environ.get("ROS_DISTRO", "humble"),
+                        choices=sorted(_DISTROS),
+                        help="ROS 2 distribution whose message definitions and bag format to "
+                             "use (default $ROS_DISTRO or humble)")
+    common.add_argument("--force", action="store_true", help="replace an existing output bag")
+
+    make = sub.add_parser("make", parents=[common],
+                          help="write a synthetic RGB-D trajectory with ground truth")
+    make.add_argument("out", help="output bag directory")
+    make.add_argument("--frames", type=int, default=60)
+    make.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=(240, 320))
+    make.add_argument("--rate", type=float, default=10.0, help="frames per second")
+    make.add_argument("--seed", type=int, default=0)
+    make.add_argument("--depth-encoding", choices=("32FC1", "16UC1"), default="32FC1")
+
+    ev = sub.add_parser("eval", parents=[common],
+                        help="run a checkpoint over a bag, print metrics, write estimates")
+    ev.add_argument("bag", help="input bag directory")
+    ev.add_argument("--weights", required=True, help="checkpoint .safetensors (+ .json card)")
+    ev.add_argument("--out", help="write inputs + estimates to this new bag")
+    ev.add_argument("--paths", default="rgb->label,rgb->depth",
+                    help="comma-separated SRC->DST paths (default rgb->label,rgb->depth)")
+    ev.add_argument("--device", default="auto")
+    ev.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"))
+    ev.add_argument("--cpu-fallback", action="store_true")
+    for key in ("rgb", "depth", "gt_label", "gt_depth"):
+        ev.add_argument(f"--{key.replace('_', '-')}-topic", dest=f"topic_{key}",
+                        default=TOPICS[key])
+    ev.add_argument("--tolerance", type=float, default=0.001,
+                    help="largest stamp difference (s) between estimate and ground truth")
+    ev.add_argument("--json", help="write the metrics to this JSON file")
+    return parser
+
+
+def _cmd_make(args: argparse.Namespace) -> int:
+    counts = write_synthetic_bag(args.out, frames=args.frames, size=tuple(args.size),
+                                 seed=args.seed, rate=args.rate, storage=args.storage,
+                                 distro=args.distro, depth_encoding=args.depth_encoding,
+                                 force=args.force)
+    print(f"wrote {args.out} ({args.storage}, {args.distro}):")
+    for topic, n in counts.items():
+        print(f"  {topic}: {n}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from mmed_core.inference import InferenceEngine
+    from mmed_core.io import atomic_write_json
+    from mmed_ros.evaluation import format_report
+    from mmed_ros.params import parse_paths
+
+    try:
+        paths = parse_paths([p for p in args.paths.split(",") if p.strip()])
+    except ValueError as exc:
+        raise BagError(f"--paths: {exc}") from exc
+    engine = InferenceEngine.from_checkpoint(
+        args.weights, device=args.device, precision=args.precision,
+        cpu_fallback=args.cpu_fallback, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
+    print(f"model: {engine.describe()}")
+    topics = {k: getattr(args, f"topic_{k}") for k in ("rgb", "depth", "gt_label", "gt_depth")}
+    results = evaluate_bag(args.bag, engine, paths=paths, topics=topics, out=args.out,
+                           storage=args.storage, distro=args.distro,
+                           tolerance_s=args.tolerance, force=args.force)
+    for src in sorted(k for k in results if k != "frames"):
+        print(format_report(results[src], title=f"{src} -> * ({results['frames'][src]} frames)"))
+    if args.out:
+        print(f"estimates written to {args.out}")
+    if args.json:
+        atomic_write_json(args.json, results)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``mmed-bag``; returns the exit code (1 on a bad input, with its reason)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _cmd_make(args) if args.command == "make" else _cmd_eval(args)
+    except MmedError as exc:
+        print(f"mmed-bag {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
