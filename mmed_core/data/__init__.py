@@ -22,12 +22,15 @@ __all__ = ["DATASETS", "SPLITS", "OPTIONS", "DatasetInfo", "build_dataset", "bui
 
 DATASETS = ("synthetic", "nyudv2", "cityscapes")
 SPLITS = ("train", "val", "test", "extra")
-# Valid options per dataset, with their defaults ("progress" shows a bar while a cache builds).
+# Valid options per dataset, with their defaults. Common to all: "progress" shows a bar while a
+# cache builds, "workers" > 1 decodes/renders in that many processes (results do not change).
 OPTIONS: dict[str, dict[str, Any]] = {
-    "synthetic": {"n_train": 600, "n_val": 100, "n_test": 100, "n_extra": 600, "seed": 0, "progress": True},
+    "synthetic": {"n_train": 600, "n_val": 100, "n_test": 100, "n_extra": 600, "seed": 0,
+                  "progress": True, "workers": 1},
     "nyudv2": {"splits_mat": None, "class_mapping": None, "extra_dir": None, "seed": 0,
-               "depth_key": "depths", "progress": True},
-    "cityscapes": {"depth": "disparity", "extra": None, "seed": 0, "inpaint": True, "progress": True},
+               "depth_key": "depths", "progress": True, "workers": 1},
+    "cityscapes": {"depth": "disparity", "extra": None, "seed": 0, "inpaint": True,
+                   "progress": True, "workers": 1},
 }
 
 
@@ -102,11 +105,12 @@ def build_dataset(name: str, split: str, *, root: str | os.PathLike[str] | None 
     if min(size) < 8:
         raise ConfigError(f"size must be (height, width) of at least 8x8, got {size}")
     source = build_source(name, split, root=root, size=size, options=options)
-    progress = bool(_options(name, options)["progress"])
+    opts = _options(name, options)
+    workers = int(opts["workers"])
     if cache_dir is not None:
         from mmed_core.data.cache import cached_dataset
 
-        return cached_dataset(source, size, cache_dir, split, progress=progress)
+        return cached_dataset(source, size, cache_dir, split, progress=bool(opts["progress"]), workers=workers)
     if name == "synthetic":
-        return ArrayDataset(source.info, *materialize(source, size), paired=source.paired)
+        return ArrayDataset(source.info, *materialize(source, size, workers=workers), paired=source.paired)
     return LazyDataset(source, size)

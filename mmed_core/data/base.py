@@ -97,16 +97,34 @@ class LazyDataset(Dataset):
         return to_sample(*_resized(self.source.load(index % len(self)), self.size), self.paired)
 
 
+def _load_resized(job: tuple[Source, tuple[int, int], int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    source, size, index = job
+    return _resized(source.load(index), size)
+
+
 def materialize(source: Source, size: tuple[int, int], out: tuple[np.ndarray, ...] | None = None,
-                progress: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                progress: Any = None, workers: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All samples of ``source`` resized to ``size``, in three stacked arrays (``out`` if given,
-    e.g. memory maps of the cache)."""
+    e.g. memory maps of the cache); ``workers`` > 1 decodes/renders in that many processes."""
     h, w = size
     n = len(source)
     rgb, depth, label = out if out is not None else (
         np.zeros((n, h, w, 3), np.uint8), np.zeros((n, h, w), np.float32), np.zeros((n, h, w), np.uint8))
-    for i in range(n):
-        rgb[i], depth[i], label[i] = _resized(source.load(i), size)
+    jobs = ((source, size, i) for i in range(n))
+    if workers > 1 and n > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers) as pool:
+            # Results come back in order, so the arrays do not depend on the number of workers.
+            results = pool.map(_load_resized, jobs, chunksize=max(1, min(32, n // (4 * workers))))
+            _fill(results, rgb, depth, label, progress)
+    else:
+        _fill(map(_load_resized, jobs), rgb, depth, label, progress)
+    return rgb, depth, label
+
+
+def _fill(results: Any, rgb: np.ndarray, depth: np.ndarray, label: np.ndarray, progress: Any) -> None:
+    for i, (r, d, lab) in enumerate(results):
+        rgb[i], depth[i], label[i] = r, d, lab
         if progress is not None:
             progress.update(1)
-    return rgb, depth, label

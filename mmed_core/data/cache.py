@@ -54,7 +54,7 @@ def _content_hash(folder: Path) -> str:
 
 
 def build_cache(source: Source, size: tuple[int, int], folder: str | os.PathLike[str], *,
-                progress: bool = True) -> Path:
+                progress: bool = True, workers: int = 1) -> Path:
     """Build the cache of ``source`` at ``size`` into ``folder`` (replacing what is there)."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +65,7 @@ def build_cache(source: Source, size: tuple[int, int], folder: str | os.PathLike
                                               shape=(n, h, w, ch) if ch else (n, h, w))
                     for name, (dtype, ch) in _ARRAYS.items())
         with tqdm(total=n, desc=f"cache {folder.name}", unit="img", disable=not progress) as bar:
-            materialize(source, size, out=out, progress=bar)
+            materialize(source, size, out=out, progress=bar, workers=workers)
         for array in out:
             array.flush()
         del out
@@ -136,14 +136,14 @@ def load_cache(folder: str | os.PathLike[str], *, verify: bool = False) -> Array
 
 
 def cached_dataset(source: Source, size: tuple[int, int], cache_dir: str | os.PathLike[str],
-                   split: str, *, progress: bool = True) -> ArrayDataset:
+                   split: str, *, progress: bool = True, workers: int = 1) -> ArrayDataset:
     """The cache of ``source`` in ``cache_dir``, built first if missing or made for other inputs."""
     folder = cache_folder(cache_dir, source.info.name, split)
     manifest = _read_manifest(folder)
     if manifest is None or manifest.get("key") != cache_key(source, size):
-        build_cache(source, size, folder, progress=progress)
+        build_cache(source, size, folder, progress=progress, workers=workers)
     with contextlib.suppress(DatasetError):
         return load_cache(folder)
     # The folder was complete but its arrays are damaged: build it again once.
-    build_cache(source, size, folder, progress=progress)
+    build_cache(source, size, folder, progress=progress, workers=workers)
     return load_cache(folder)
