@@ -102,8 +102,8 @@ def build_dataset(name: str, split: str, *, root: str | os.PathLike[str] | None 
     real datasets are read and resized on the fly.
     """
     size = (int(size[0]), int(size[1]))
-    if min(size) < 8:
-        raise ConfigError(f"size must be (height, width) of at least 8x8, got {size}")
+    if min(size) < 1:
+        raise ConfigError(f"size must be (height, width) >= 1, got {size}")
     source = build_source(name, split, root=root, size=size, options=options)
     opts = _options(name, options)
     workers = int(opts["workers"])
