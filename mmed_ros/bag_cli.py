@@ -7,7 +7,7 @@ Reads and writes through the ``rosbags`` library (standard rosbag2 layout and me
 ``ros2 bag info`` / ``ros2 bag play`` and Foxglove open the result); never imports rclpy.
 Topics of ``make`` (REP 118 depth, image_transport camera_info names):
 
-    /camera/rgb/image_raw  rgb8       /camera/rgb/camera_info
+    /camera/color/image_raw  rgb8     /camera/color/camera_info
     /camera/depth/image_raw  32FC1 m (or 16UC1 mm)   /camera/depth/camera_info
     /gt/label  mono8 class ids, 255 = unknown         /gt/depth  32FC1 m
 """
@@ -31,8 +31,8 @@ __all__ = ["main", "build_parser", "write_synthetic_bag", "evaluate_bag", "types
            "TOPICS", "ESTIMATE_PREFIX"]
 
 TOPICS = {
-    "rgb": "/camera/rgb/image_raw",
-    "rgb_info": "/camera/rgb/camera_info",
+    "rgb": "/camera/color/image_raw",
+    "rgb_info": "/camera/color/camera_info",
     "depth": "/camera/depth/image_raw",
     "depth_info": "/camera/depth/camera_info",
     "gt_label": "/gt/label",

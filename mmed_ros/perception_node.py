@@ -19,70 +19,23 @@ from typing import Any, Callable
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                SetParametersResult)
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, ReliabilityPolicy, HistoryPolicy, DurabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 
 from mmed_core.errors import MmedError
 from mmed_ros.conversions import depth_from_msg, image_fields, mono8_from_msg, rgb_from_msg
-from mmed_ros.params import PERCEPTION_PARAMS, ParamSpec, parse_paths
+from mmed_ros.node_utils import declare_specs, make_qos, validating_callback
+from mmed_ros.params import PERCEPTION_PARAMS, parse_paths
 from mmed_ros.pipeline import (FrameProcessor, LatestMailbox, PipelineStats, camera_info_topic,
                                output_topics, require_metric_depth, scale_intrinsics)
 
-__all__ = ["PerceptionNode", "main", "declare_specs", "make_qos"]
+__all__ = ["PerceptionNode", "main"]
 
 _DECODERS: dict[str, Callable[..., Any]] = {"rgb": rgb_from_msg, "depth": depth_from_msg,
                                             "label": mono8_from_msg}
 _WARN_PERIOD_S = 5.0
-
-
-def make_qos(reliability: str, depth: int) -> QoSProfile:
-    """Keep-last QoS; 'best_effort' + volatile is the sensor-data profile cameras publish with."""
-    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=int(depth),
-                      reliability=ReliabilityPolicy.BEST_EFFORT if reliability == "best_effort"
-                      else ReliabilityPolicy.RELIABLE,
-                      durability=DurabilityPolicy.VOLATILE)
-
-
-def declare_specs(node: Node, specs: tuple[ParamSpec, ...]) -> dict[str, Any]:
-    """Declare every spec with a described, ranged ParameterDescriptor; return name -> value."""
-    values = {}
-    for spec in specs:
-        desc = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
-        if spec.choices:
-            desc.additional_constraints = "one of: " + ", ".join(spec.choices)
-        if spec.min_value is not None and isinstance(spec.default, float):
-            desc.floating_point_range = [FloatingPointRange(
-                from_value=float(spec.min_value), to_value=float(spec.max_value), step=0.0)]
-        elif spec.min_value is not None and isinstance(spec.default, int):
-            desc.integer_range = [IntegerRange(
-                from_value=int(spec.min_value), to_value=int(spec.max_value), step=1)]
-        values[spec.name] = node.declare_parameter(spec.name, spec.default, desc).value
-    return values
-
-
-def validating_callback(specs: tuple[ParamSpec, ...], on_ok: Callable[[dict[str, Any]], None]
-                        ) -> Callable[[list[Any]], SetParametersResult]:
-    """on-set-parameters callback: reject with the spec's reason, else hand the values on."""
-    by_name = {spec.name: spec for spec in specs}
-
-    def callback(params: list[Any]) -> SetParametersResult:
-        changed = {}
-        for param in params:
-            spec = by_name.get(param.name)
-            if spec is None:
-                continue  # e.g. use_sim_time: rclpy's own parameters
-            reason = spec.validate(param.value)
-            if reason:
-                return SetParametersResult(successful=False, reason=reason)
-            changed[param.name] = param.value
-        on_ok(changed)
-        return SetParametersResult(successful=True)
-    return callback
 
 
 class PerceptionNode(Node):
