@@ -43,16 +43,17 @@ class PerceptionNode(Node):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("perception", **kwargs)
+        # Set before anything can fail: rclpy's shutdown calls destroy_node on a half-built node.
+        self._stop = threading.Event()
+        self._mailbox: LatestMailbox[tuple[Image, float]] = LatestMailbox()
+        self._worker: threading.Thread | None = None
         self._options: dict[str, Any] = {}
         self.add_on_set_parameters_callback(
             validating_callback(PERCEPTION_PARAMS, self._apply_options))
         p = declare_specs(self, PERCEPTION_PARAMS)
         self._options = dict(p)
         self.stats = PipelineStats()
-        self._stop = threading.Event()
         self._infos: dict[str, CameraInfo] = {}
-        self._mailbox: LatestMailbox[tuple[Image, float]] = LatestMailbox()
-        self._worker: threading.Thread | None = None
 
         from mmed_core.inference import InferenceEngine
 

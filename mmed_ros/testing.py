@@ -4,7 +4,8 @@
 
 Every process a test starts gets :func:`ros_env`: DDS discovery limited to localhost (the
 workplace forbids traffic off the loopback) and one random ``ROS_DOMAIN_ID`` per test session,
-so parallel sessions on one machine do not see each other. ROS-free: importing it starts nothing.
+so parallel sessions on one machine do not see each other. Importing it loads no rclpy; only
+:class:`Probe` and :func:`image_msg` do, when used.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["ros_env", "apply_ros_env", "tiny_checkpoint", "start_module", "stop_process"]
+__all__ = ["ros_env", "apply_ros_env", "tiny_checkpoint", "start_module", "stop_process", "Probe",
+           "image_msg"]
 
 _SESSION_DOMAIN = random.SystemRandom().randint(1, 100)  # 0 is what a stray robot uses
 
@@ -59,7 +61,10 @@ def start_module(module: str, args: Sequence[str] = (), *, log: str | os.PathLik
                  = None) -> subprocess.Popen:
     """Start ``python -m module args`` with :func:`ros_env`, in its own process group."""
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed by the child
-    return subprocess.Popen([sys.executable, "-m", module, *args], env=ros_env(), stdout=out,
+    env = ros_env()
+    # One torch thread: on a shared 2-core runner spinning OpenMP threads cost 50x per conv.
+    env["OMP_NUM_THREADS"] = "1"
+    return subprocess.Popen([sys.executable, "-m", module, *args], env=env, stdout=out,
                             stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -75,3 +80,56 @@ def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> int:
             proc.kill()
             proc.wait(timeout)
     return int(proc.returncode)
+
+
+class Probe:
+    """The test side of a ROS test: its own rclpy context, one node, a spin-until helper.
+
+    Uses a private context so it never collides with another test module's rclpy state; call
+    :func:`apply_ros_env` first (done here) so discovery stays on the loopback.
+    """
+
+    def __init__(self, name: str = "mmed_test_probe") -> None:
+        import rclpy
+        from rclpy.context import Context
+        from rclpy.executors import SingleThreadedExecutor
+
+        apply_ros_env()
+        self.context = Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(name, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+
+    def spin_until(self, done: Any, timeout: float) -> bool:
+        """Spin until ``done()`` is true or ``timeout`` seconds pass; returns ``done()``."""
+        import time
+
+        end = time.monotonic() + timeout
+        while not done() and time.monotonic() < end:
+            self.executor.spin_once(timeout_sec=0.05)
+        return bool(done())
+
+    def close(self) -> None:
+        import rclpy
+
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+def image_msg(array: Any, encoding: str, stamp_ns: int, frame_id: str) -> Any:
+    """An rclpy sensor_msgs/Image of ``array`` (for publishers in tests)."""
+    import array as pyarray
+
+    from sensor_msgs.msg import Image
+
+    from mmed_ros.conversions import image_fields
+
+    f = image_fields(array, encoding)
+    msg = Image(height=f["height"], width=f["width"], encoding=encoding, is_bigendian=0,
+                step=f["step"])
+    msg.header.frame_id = frame_id
+    msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(int(stamp_ns), 10**9)
+    msg.data = pyarray.array("B", f["data"].tobytes())
+    return msg

@@ -1,0 +1,126 @@
+"""mmed-bag make + eval round trip through real rosbag2 files (rosbags; no ROS install)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from mmed_ros import bag_cli
+from mmed_ros.testing import tiny_checkpoint
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bags")
+
+
+@pytest.fixture(scope="module")
+def ckpt(workdir: Path) -> Path:
+    return tiny_checkpoint(workdir / "tiny.safetensors")
+
+
+@pytest.fixture(scope="module")
+def made(workdir: Path) -> Path:
+    out = workdir / "synthetic"
+    assert bag_cli.main(["make", str(out), "--frames", "4", "--size", "24", "32",
+                         "--distro", "humble"]) == 0
+    return out
+
+
+def read_all(bag: Path) -> dict[str, list]:
+    from rosbags.highlevel import AnyReader
+
+    from mmed_ros.bag_cli import typestore_for
+
+    msgs: dict[str, list] = {}
+    with AnyReader([bag], default_typestore=typestore_for("humble")[0]) as reader:
+        for conn, _, raw in reader.messages():
+            msgs.setdefault(conn.topic, []).append(reader.deserialize(raw, conn.msgtype))
+    return msgs
+
+
+def test_make_writes_a_standard_rosbag2(made: Path) -> None:
+    meta = yaml.safe_load((made / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
+    assert meta["version"] == 8 and meta["storage_identifier"] == "mcap"
+    assert (made / meta["relative_file_paths"][0]).is_file()
+    assert not [p for p in made.parent.iterdir() if p.name.startswith(".synthetic")]
+    counts = {t["topic_metadata"]["name"]: (t["topic_metadata"]["type"], t["message_count"])
+              for t in meta["topics_with_message_count"]}
+    assert counts == {
+        "/camera/color/image_raw": ("sensor_msgs/msg/Image", 4),
+        "/camera/color/camera_info": ("sensor_msgs/msg/CameraInfo", 4),
+        "/camera/depth/image_raw": ("sensor_msgs/msg/Image", 4),
+        "/camera/depth/camera_info": ("sensor_msgs/msg/CameraInfo", 4),
+        "/gt/label": ("sensor_msgs/msg/Image", 4),
+        "/gt/depth": ("sensor_msgs/msg/Image", 4),
+    }
+    msgs = read_all(made)
+    rgb, label = msgs["/camera/color/image_raw"][1], msgs["/gt/label"][1]
+    assert (rgb.encoding, rgb.height, rgb.width, rgb.step) == ("rgb8", 24, 32, 96)
+    assert rgb.header.stamp == label.header.stamp and rgb.header.frame_id == \
+        "camera_optical_frame"
+    assert msgs["/camera/color/camera_info"][0].k[0] > 0
+
+
+def test_make_refuses_to_overwrite_and_sqlite3_16uc1_works(made: Path, workdir: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    assert bag_cli.main(["make", str(made), "--frames", "1"]) == 1
+    assert "already exists" in capsys.readouterr().err
+    out = workdir / "sqlite"
+    assert bag_cli.main(["make", str(out), "--frames", "2", "--size", "8", "12", "--storage",
+                         "sqlite3", "--depth-encoding", "16UC1", "--distro", "jazzy"]) == 0
+    assert list(out.glob("*.db3"))
+    depth = read_all(out)["/camera/depth/image_raw"][0]
+    assert depth.encoding == "16UC1" and depth.step == 24
+
+
+def test_eval_prints_metrics_and_writes_estimates(made: Path, ckpt: Path, workdir: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    out, js = workdir / "estimates", workdir / "metrics.json"
+    code = bag_cli.main(["eval", str(made), "--weights", str(ckpt), "--device", "cpu",
+                         "--out", str(out), "--json", str(js),
+                         "--paths", "rgb->label,rgb->depth,depth->label"])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "| Rel | log10 | RMSE | δ<1.25 | δ<1.25² | δ<1.25³ |" in text and "mIoU" in text
+    results = json.loads(js.read_text())
+    assert results["frames"] == {"depth": 4, "rgb": 4}
+    assert results["rgb"]["depth_pairs"] == 4 and results["rgb"]["label_pairs"] == 4
+    assert results["depth"]["label_pairs"] == 4 and results["depth"]["depth"] is None
+    assert 0 <= results["rgb"]["segmentation"]["miou"] <= 1
+    msgs = read_all(out)
+    assert len(msgs["/camera/color/image_raw"]) == 4          # inputs copied
+    for topic, enc in (("/perception/rgb/label", "mono8"), ("/perception/rgb/depth", "32FC1"),
+                       ("/perception/rgb/label_color", "rgb8"),
+                       ("/perception/depth/label", "mono8")):
+        assert [m.encoding for m in msgs[topic]] == [enc] * 4, topic
+        assert (msgs[topic][0].height, msgs[topic][0].width) == (24, 32)
+    assert msgs["/perception/rgb/label"][2].header.stamp == \
+        msgs["/camera/color/image_raw"][2].header.stamp
+    ids = np.frombuffer(bytes(msgs["/perception/rgb/label"][0].data), np.uint8)
+    assert ids.max() < 12
+
+
+def test_eval_errors_are_one_clear_line(made: Path, ckpt: Path, workdir: Path,
+                                        capsys: pytest.CaptureFixture) -> None:
+    assert bag_cli.main(["eval", str(workdir / "missing"), "--weights", str(ckpt)]) == 1
+    assert "metadata.yaml" in capsys.readouterr().err
+    assert bag_cli.main(["eval", str(made), "--weights", str(workdir / "none.safetensors")]) == 1
+    assert "not found" in capsys.readouterr().err
+    assert bag_cli.main(["eval", str(made), "--weights", str(ckpt), "--paths", "rgb->x"]) == 1
+    assert "--paths" in capsys.readouterr().err
+    assert bag_cli.main(["eval", str(made), "--weights", str(ckpt), "--rgb-topic", "/nope"]) == 1
+    assert "/nope" in capsys.readouterr().err
+
+
+def test_bag_module_does_not_import_rclpy() -> None:
+    import subprocess
+
+    code = ("import sys, mmed_ros.bag_cli, mmed_ros.evaluation, mmed_ros.conversions, "
+            "mmed_ros.pipeline, mmed_core.inference; assert 'rclpy' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
