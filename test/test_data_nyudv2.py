@@ -110,7 +110,8 @@ def test_class_mapping40_mat(mat, tmp_path):
     """classMapping40.mat as the real one: v5, className/allClassName cells, mapClass 1-based."""
     path, _ = mat
     classes = ["wall", "floor", "chair", "books", "otherprop"]
-    fine_map = {"book": 4, "wall": 1, "books": 4, "television": 5, "chair": 3, "floor": 2, "tv stand": 5, "Sofa": 5}
+    fine_map = {"book": 4, "wall": 1, "books": 4, "television": 5, "chair": 3, "floor": 2,
+                "tv stand": 5, "Sofa": 5}
     cell = lambda items: np.array([[np.array([s]) for s in items]], dtype=object)  # noqa: E731
     mapping = tmp_path / "classMapping40.mat"
     scipy.io.savemat(mapping, {"className": cell(classes), "allClassName": cell(list(fine_map)),

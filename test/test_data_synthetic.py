@@ -1,4 +1,7 @@
-"""Synthetic scenes: deterministic, exact geometry, plausible content. Run: pytest test/test_data_synthetic.py"""
+"""Synthetic scenes: deterministic, exact geometry, plausible content.
+
+Run: pytest test/test_data_synthetic.py
+"""
 
 from __future__ import annotations
 
@@ -112,7 +115,8 @@ def test_build_dataset_synthetic_contract():
     e = extra[0]
     assert not bool(e["paired"]) and e["depth"].abs().sum() == 0 and (e["label"] == 255).all()
     assert train.info.depth_units == "m" and train.info.depth_range == (0.5, 10.0)
-    assert build_dataset("synthetic", "train", size=(32, 48), options={"n_train": 1})[0]["rgb"].shape == (3, 32, 48)
+    small = build_dataset("synthetic", "train", size=(32, 48), options={"n_train": 1})
+    assert small[0]["rgb"].shape == (3, 32, 48)
 
 
 @pytest.mark.parametrize("kwargs, needle", [

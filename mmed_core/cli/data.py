@@ -26,8 +26,8 @@ __all__ = ["main", "build_parser"]
 
 _EPILOG = ("datasets: synthetic (default, generated), nyudv2 (root = labeled .mat), cityscapes (root = "
            "dataset folder). Options per dataset (--option KEY=VALUE): synthetic n_train n_val n_test "
-           "n_extra seed; all: workers progress; nyudv2 splits_mat class_mapping extra_dir seed depth_key; cityscapes depth "
-           "(disparity|metric) extra seed inpaint.")
+           "n_extra seed; nyudv2 splits_mat class_mapping extra_dir seed depth_key; cityscapes depth "
+           "(disparity|metric) extra seed inpaint; all datasets: workers progress.")
 
 
 def _size(text: str) -> int:
@@ -48,7 +48,8 @@ def _common(p: argparse.ArgumentParser, *, splits_default: Sequence[str]) -> Non
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mmed-data", description="Datasets of mmed: synthesise, cache, inspect.",
+    parser = argparse.ArgumentParser(prog="mmed-data",
+                                     description="Datasets of mmed: synthesise, cache, inspect.",
                                      epilog=_EPILOG)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

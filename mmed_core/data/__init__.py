@@ -76,9 +76,11 @@ def build_source(name: str, split: str, *, root: str | os.PathLike[str] | None =
             if not opts["extra_dir"]:
                 raise ConfigError("nyudv2 split 'extra' needs options={'extra_dir': folder of RGB images}")
             classes, palette, _ = load_class_mapping(opts["class_mapping"])
-            return ImageFolderSource(opts["extra_dir"], DatasetInfo("nyudv2", classes, palette, DEPTH_RANGE, "m"))
+            info = DatasetInfo("nyudv2", classes, palette, DEPTH_RANGE, "m")
+            return ImageFolderSource(opts["extra_dir"], info)
         return NyuSource(_need_root(name, root), split, splits_mat=opts["splits_mat"],
-                         class_mapping=opts["class_mapping"], seed=int(opts["seed"]), depth_key=opts["depth_key"])
+                         class_mapping=opts["class_mapping"], seed=int(opts["seed"]),
+                         depth_key=opts["depth_key"])
     from pathlib import Path
 
     from mmed_core.data import cityscapes
@@ -110,7 +112,8 @@ def build_dataset(name: str, split: str, *, root: str | os.PathLike[str] | None 
     if cache_dir is not None:
         from mmed_core.data.cache import cached_dataset
 
-        return cached_dataset(source, size, cache_dir, split, progress=bool(opts["progress"]), workers=workers)
+        return cached_dataset(source, size, cache_dir, split, progress=bool(opts["progress"]),
+                              workers=workers)
     if name == "synthetic":
         return ArrayDataset(source.info, *materialize(source, size, workers=workers), paired=source.paired)
     return LazyDataset(source, size)

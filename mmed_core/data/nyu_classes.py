@@ -53,7 +53,8 @@ def load_class_mapping(path: str | None) -> tuple[tuple[str, ...], Palette, dict
         return NYU12_CLASSES, NYU12_PALETTE, dict(DEFAULT_MAPPING)
     file = Path(path)
     if not file.is_file():
-        raise ConfigError(f"class_mapping {file}: file not found (expected .yaml/.yml/.json or classMapping40.mat)")
+        raise ConfigError(f"class_mapping {file}: file not found "
+                          f"(expected .yaml/.yml/.json or classMapping40.mat)")
     if file.suffix.lower() == ".mat":
         return _from_mat(file)
     try:

@@ -245,7 +245,8 @@ def random_room(rng: np.random.Generator, *, min_size: float = 3.0) -> Scene:
     floor = _WOODS[rng.integers(len(_WOODS))] if floor_mat == Material.WOOD_FLOOR else rng.uniform(0.2, 0.8, 3)
     ceiling = np.full(3, rng.uniform(0.85, 0.98))
     n_lights = int(rng.integers(1, 3))
-    lights = np.column_stack([rng.uniform(0.5, size[0] - 0.5, n_lights), rng.uniform(0.5, size[1] - 0.5, n_lights),
+    lights = np.column_stack([rng.uniform(0.5, size[0] - 0.5, n_lights),
+                              rng.uniform(0.5, size[1] - 0.5, n_lights),
                               np.full(n_lights, size[2] - 0.3)])
     power = rng.uniform(1.2, 2.2, n_lights) / n_lights ** 0.5
     return b.scene(lights, power, (Material.PAINT, floor_mat, Material.CEILING), (wall, floor, ceiling))

@@ -115,8 +115,10 @@ def _random_view(scene: Scene, rng: np.random.Generator, K: np.ndarray, h: int, 
     pose = None
     for _ in range(12):
         # Stand near the edge of the room and look across it, as people photograph rooms.
-        pos = np.array([rng.uniform(0.5, size[0] - 0.5), rng.uniform(0.5, size[1] - 0.5), rng.uniform(1.0, 1.7)])
-        target = np.array([rng.uniform(0.3, size[0] - 0.3), rng.uniform(0.3, size[1] - 0.3), rng.uniform(0.4, 1.4)])
+        pos = np.array([rng.uniform(0.5, size[0] - 0.5), rng.uniform(0.5, size[1] - 0.5),
+                        rng.uniform(1.0, 1.7)])
+        target = np.array([rng.uniform(0.3, size[0] - 0.3), rng.uniform(0.3, size[1] - 0.3),
+                           rng.uniform(0.4, 1.4)])
         if np.linalg.norm(target[:2] - pos[:2]) < 1.5:
             continue
         delta = target - pos

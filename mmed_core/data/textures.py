@@ -29,7 +29,7 @@ def _frame(s: np.ndarray, r: np.ndarray, width: float) -> np.ndarray:
 def _paint(c, u, v, s, r, p, axis, noise):
     # Faint plaster noise, and on some rooms (p > 0.7) wallpaper stripes.
     grain = 0.92 + 0.08 * noise(u + 37 * p, v, 6.0)
-    stripes = np.where(p > 0.7, 0.94 + 0.06 * (np.sin((u + v * 0.0) * 18.0) > 0), 1.0)
+    stripes = np.where(p > 0.7, 0.94 + 0.06 * (np.sin(u * 18.0) > 0), 1.0)
     return c * (grain * stripes)[:, None]
 
 
