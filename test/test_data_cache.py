@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mmed_core.cli.data import main
 from mmed_core.data import build_dataset
@@ -168,3 +170,28 @@ def test_cli_reports_errors_and_help(tmp_path, capsys):
         main(["--help"])
     assert exc.value.code == 0 and "synth" in capsys.readouterr().out
     assert os.environ.get("MMED_NEVER_SET") is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(1, 12), st.integers(1, 12),
+       st.integers(0, 2**31 - 1))
+def test_depth_resize_never_invents_depths(h, w, oh, ow, seed):
+    """Every output is 0 or lies between the smallest and largest valid input depth."""
+    rng = np.random.default_rng(seed)
+    depth = rng.uniform(0.5, 10.0, (h, w)).astype(np.float32) * (rng.random((h, w)) > 0.4)
+    out = resize_depth(depth, (oh, ow))
+    assert out.shape == (oh, ow) and (out >= 0).all()
+    valid = depth[depth > 0]
+    if valid.size:
+        inside = out[out > 0]
+        assert (inside >= valid.min() - 1e-4).all() and (inside <= valid.max() + 1e-4).all()
+    else:
+        assert not out.any()
+
+
+def test_parallel_build_gives_the_same_frames(tmp_path):
+    serial = build_dataset("synthetic", "train", options={**OPTS, "n_train": 3})
+    parallel = build_dataset("synthetic", "train", options={**OPTS, "n_train": 3, "workers": 2})
+    for i in range(3):
+        assert torch.equal(serial[i]["rgb"], parallel[i]["rgb"])
+        assert torch.equal(serial[i]["label"], parallel[i]["label"])
