@@ -1,0 +1,81 @@
+"""evaluator_node in its own process: stamp matching over DDS, report service, final report."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pytest
+
+rclpy = pytest.importorskip("rclpy")
+
+from rclpy.qos import QoSProfile  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
+from std_srvs.srv import Trigger  # noqa: E402
+
+from mmed_ros.testing import Probe, image_msg, start_module, stop_process  # noqa: E402
+
+pytestmark = pytest.mark.ros
+NS = "/ev"
+
+
+@pytest.fixture
+def probe() -> Iterator[Probe]:
+    p = Probe("mmed_eval_probe")
+    yield p
+    p.close()
+
+
+def test_matches_by_stamp_and_reports_on_service_and_shutdown(probe: Probe,
+                                                               tmp_path: Path) -> None:
+    log, js = tmp_path / "evaluator.log", tmp_path / "metrics.json"
+    proc = start_module("mmed_ros.evaluator_node", [
+        "--ros-args", "-r", f"__ns:={NS}", "-p", "class_names:=[a,b]",
+        "-p", f"output_json:={js}"], log=log)
+    try:
+        topics = {"est_label": f"{NS}/perception/rgb/label", "gt_label": f"{NS}/gt/label",
+                  "est_depth": f"{NS}/perception/rgb/depth", "gt_depth": f"{NS}/gt/depth"}
+        pubs = {k: probe.node.create_publisher(Image, t, QoSProfile(depth=20))
+                for k, t in topics.items()}
+        assert probe.spin_until(lambda: proc.poll() is not None or all(
+            probe.node.count_subscribers(t) > 0 for t in topics.values()), 30.0), \
+            log.read_text()
+        time.sleep(0.5)  # reliable QoS: let the matching finish on both sides
+        truth = np.array([[0, 1], [1, 255]], np.uint8)
+        depth = np.array([[1.0, 2.0], [4.0, np.nan]], np.float32)
+        for i in range(3):
+            stamp = 1_000_000_000 * (i + 1)
+            # Estimates and truth in opposite orders: matching is by stamp, not arrival.
+            pubs["gt_label"].publish(image_msg(truth, "mono8", stamp, "cam"))
+            pubs["est_label"].publish(image_msg(np.array([[0, 1], [0, 0]], np.uint8), "mono8",
+                                                stamp + 200_000, "cam"))   # 0.2 ms later
+            pubs["est_depth"].publish(image_msg(depth * 2, "32FC1", stamp, "cam"))
+            pubs["gt_depth"].publish(image_msg(depth, "32FC1", stamp, "cam"))
+        pubs["est_label"].publish(image_msg(truth, "mono8", 99_000_000_000, "cam"))  # no truth
+        pubs["gt_label"].publish(image_msg(np.zeros((3, 3, 3), np.uint8), "rgb8", 5, "cam"))
+
+        client = probe.node.create_client(Trigger, f"{NS}/evaluator/report")
+        assert client.wait_for_service(timeout_sec=10.0)
+        report = ""
+        end = time.monotonic() + 10.0
+        while "Segmentation (3 matched frames)" not in report and time.monotonic() < end:
+            future = client.call_async(Trigger.Request())
+            assert probe.spin_until(future.done, 5.0)
+            report = future.result().message
+        assert "Segmentation (3 matched frames)" in report, report
+        assert "Depth (3 matched frames)" in report
+        # gt [[0,1],[1,-]] vs est [[0,1],[0,0]]: IoU(a) = 1/2, IoU(b) = 1/2.
+        assert "| a | b | mIoU |" in report and "| 0.500 | 0.500 | 0.500 |" in report
+        assert "| 1.000 |" in report   # Rel of a 2x estimate is exactly 1
+    finally:
+        code = stop_process(proc)
+    text = log.read_text(errors="replace")
+    assert code == 0, text
+    assert "Segmentation (3 matched frames)" in text   # final report at shutdown
+    assert "label truth image skipped" in text and "'rgb8'" in text
+    results = json.loads(js.read_text())
+    assert results["label_pairs"] == 3 and results["depth"]["rel"] == pytest.approx(1.0)
+    assert results["bad_inputs"] == 1
