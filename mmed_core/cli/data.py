@@ -126,7 +126,7 @@ def _preview_path(preview: str | None, label: str, *, several: bool) -> Path:
 def _inspect(args: argparse.Namespace) -> int:
     from mmed_core.data import DATASETS, build_dataset
     from mmed_core.data.cache import load_cache
-    from mmed_core.data.inspect import preview_grid, summarise
+    from mmed_core.data.preview import preview_grid, summarise
 
     target = Path(args.target)
     if args.target in DATASETS:

@@ -92,13 +92,15 @@ def _cast_chunk(scene: Scene, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray,
     if len(scene.lo):
         lo = (scene.lo - o).astype(np.float32)
         hi = (scene.hi - o).astype(np.float32)
-        near = np.full((len(d), len(lo)), -np.inf, np.float32)
-        exit_ = np.full((len(d), len(lo)), np.inf, np.float32)
+        near = exit_ = None
         for a in range(3):
-            t1 = inv[:, a, None] * lo[None, :, a]
-            t2 = inv[:, a, None] * hi[None, :, a]
-            np.maximum(near, np.minimum(t1, t2), out=near)
-            np.minimum(exit_, np.maximum(t1, t2), out=exit_)
+            t1 = np.multiply.outer(inv[:, a], lo[:, a])
+            t2 = np.multiply.outer(inv[:, a], hi[:, a])
+            if near is None:
+                near, exit_ = np.minimum(t1, t2), np.maximum(t1, t2)
+            else:
+                np.maximum(near, np.minimum(t1, t2), out=near)
+                np.minimum(exit_, np.maximum(t1, t2), out=exit_)
         np.putmask(near, (exit_ < near) | (near <= 0), np.inf)
         best = near.argmin(1)
         tb = near[np.arange(len(d)), best]
