@@ -1,6 +1,7 @@
 """mmed-bag: write rosbag2 recordings and evaluate a checkpoint over one, without a ROS install.
 
     mmed-bag make runs/synthetic_bag --frames 60 --size 240 320 --storage mcap --distro humble
+    mmed-bag make runs/nyu_bag --dataset nyudv2 --split test --root nyu_depth_v2_labeled.mat
     mmed-bag eval runs/synthetic_bag --weights runs/demo/best.safetensors --out runs/estimates_bag
 
 Reads and writes through the ``rosbags`` library (standard rosbag2 layout and metadata.yaml, so
@@ -139,47 +140,90 @@ def camera_info_msg(ts: Any, K: np.ndarray, width: int, height: int, stamp_ns: i
                            roi=roi)
 
 
-def _synthetic_frames(n: int, height: int, width: int, seed: int) -> Iterator[Any]:
-    try:
-        from mmed_core.data.synthetic import generate_frames
-    except ImportError as exc:  # pragma: no cover - the data package ships with mmed_core
-        raise BagError(f"synthetic frames: mmed_core.data.synthetic is unavailable ({exc})") \
-            from exc
-    return generate_frames(n, height=height, width=width, seed=seed, sequence=True)
+def _synthetic_frames(n: int, height: int, width: int, seed: int
+                      ) -> Iterator[tuple[np.ndarray, np.ndarray | None, np.ndarray | None,
+                                          np.ndarray]]:
+    """(rgb, depth m, label, K) along one smooth camera path through a synthetic room."""
+    from mmed_core.data.synthetic import generate_frames
+
+    for f in generate_frames(n, height=height, width=width, seed=seed, sequence=True):
+        yield f.rgb, f.depth, f.label, f.K
+
+
+def _dataset_frames(name: str, split: str, root: str | None, n: int, size: tuple[int, int],
+                    seed: int) -> Iterator[tuple[np.ndarray, np.ndarray | None,
+                                                  np.ndarray | None, np.ndarray]]:
+    """(rgb, depth m or None, label or None, K) of the first ``n`` samples of a dataset split.
+
+    Real datasets come at their native resolution; their intrinsics are not in the samples, so
+    K is the NYUDv2 pinhole scaled to the image (right for NYUDv2, approximate elsewhere).
+    """
+    from mmed_core.data import build_source
+    from mmed_core.data.synthetic import intrinsics
+
+    source = build_source(name, split, root=root, size=size,
+                          options={"seed": seed, "progress": False})
+    metric = source.info.depth_units == "m"
+    if not metric:
+        print(f"note: {name} depth is in {source.info.depth_units!r}, not metres: the bag gets "
+              "no depth topics (REP 118 depth is metres)", file=sys.stderr)
+    for index in range(min(n, len(source))):
+        rgb, depth, label = source.load(index)
+        h, w = rgb.shape[:2]
+        yield rgb, depth if metric else None, label, intrinsics(h, w)
 
 
 def write_synthetic_bag(path: str | os.PathLike[str], *, frames: int = 60,
                         size: tuple[int, int] = (240, 320), seed: int = 0, rate: float = 10.0,
                         storage: str = "mcap", distro: str = "humble",
                         depth_encoding: str = "32FC1", frame_id: str = "camera_optical_frame",
-                        force: bool = False) -> dict[str, int]:
-    """Write a synthetic RGB-D trajectory with ground truth; return message counts per topic."""
+                        force: bool = False, dataset: str | None = None, split: str = "test",
+                        root: str | None = None) -> dict[str, int]:
+    """Write an RGB-D sequence with ground truth; return message counts per topic.
+
+    Default: a synthetic trajectory. ``dataset`` (synthetic / nyudv2 / cityscapes) writes the
+    first ``frames`` samples of ``split`` instead, one per 1/``rate`` s.
+    """
     if frames < 1 or rate <= 0:
         raise BagError(f"make: expected frames >= 1 and rate > 0, got {frames} and {rate}")
     if depth_encoding not in ("32FC1", "16UC1"):
         raise BagError(f"depth encoding: expected '32FC1' (m) or '16UC1' (mm), got "
                        f"{depth_encoding!r}")
+    source = (_dataset_frames(dataset, split, root, frames, size, seed) if dataset else
+              _synthetic_frames(frames, size[0], size[1], seed))
     with _BagOut(Path(path), storage, distro, force) as bag:
-        ts = bag.typestore
-        for i, frame in enumerate(_synthetic_frames(frames, size[0], size[1], seed)):
-            stamp = _START_NS + int(round(i * 1e9 / rate))
-            h, w = frame.label.shape
-            metres = np.where(frame.depth > 0, frame.depth, np.nan).astype(np.float32)
-            if depth_encoding == "16UC1":
-                sensor = np.nan_to_num(metres * 1000.0, nan=0.0).round().clip(0, 65535)
-                sensor = sensor.astype(np.uint16)
-            else:
-                sensor = metres
-            info = camera_info_msg(ts, frame.K, w, h, stamp, frame_id)
-            bag.write(TOPICS["rgb"], image_msg(ts, frame.rgb, "rgb8", stamp, frame_id), stamp)
-            bag.write(TOPICS["rgb_info"], info, stamp)
-            bag.write(TOPICS["depth"], image_msg(ts, sensor, depth_encoding, stamp, frame_id),
-                      stamp)
-            bag.write(TOPICS["depth_info"], info, stamp)
-            bag.write(TOPICS["gt_label"], image_msg(ts, frame.label, "mono8", stamp, frame_id),
-                      stamp)
-            bag.write(TOPICS["gt_depth"], image_msg(ts, metres, "32FC1", stamp, frame_id), stamp)
+        for i, frame in enumerate(source):
+            _write_frame(bag, _START_NS + int(round(i * 1e9 / rate)), frame, depth_encoding,
+                         frame_id)
+        if not bag.counts:
+            raise BagError(f"make: the source gave no frames ({dataset or 'synthetic'} {split})")
         return dict(bag.counts)
+
+
+def _write_frame(bag: "_BagOut", stamp: int, frame: tuple, depth_encoding: str,
+                 frame_id: str) -> None:
+    """One time step: RGB, depth, ground truth and camera_info, all with the same stamp."""
+    ts = bag.typestore
+    rgb, depth, label, K = frame
+    h, w = rgb.shape[:2]
+    info = camera_info_msg(ts, K, w, h, stamp, frame_id)
+    bag.write(TOPICS["rgb"], image_msg(ts, rgb, "rgb8", stamp, frame_id), stamp)
+    bag.write(TOPICS["rgb_info"], info, stamp)
+    if depth is not None:
+        # Sensors report 'no return' as NaN (32FC1) or 0 (16UC1); datasets use 0 or less.
+        metres = np.where(np.isfinite(depth) & (depth > 0), depth, np.nan).astype(np.float32)
+        if depth_encoding == "16UC1":
+            sensor = np.nan_to_num(metres * 1000.0, nan=0.0).round().clip(0, 65535)
+            sensor = sensor.astype(np.uint16)
+        else:
+            sensor = metres
+        bag.write(TOPICS["depth"], image_msg(ts, sensor, depth_encoding, stamp, frame_id), stamp)
+        bag.write(TOPICS["depth_info"], info, stamp)
+        bag.write(TOPICS["gt_depth"], image_msg(ts, metres, "32FC1", stamp, frame_id), stamp)
+    if label is not None:
+        ids = np.asarray(label)
+        bag.write(TOPICS["gt_label"], image_msg(ts, ids.astype(np.uint8), "mono8", stamp,
+                                                frame_id), stamp)
 
 
 def _stamp_ns(msg: Any) -> int:
@@ -298,13 +342,18 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--force", action="store_true", help="replace an existing output bag")
 
     make = sub.add_parser("make", parents=[common],
-                          help="write a synthetic RGB-D trajectory with ground truth")
+                          help="write a synthetic RGB-D trajectory (or a dataset split) with "
+                               "ground truth")
     make.add_argument("out", help="output bag directory")
     make.add_argument("--frames", type=int, default=60)
     make.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=(240, 320))
     make.add_argument("--rate", type=float, default=10.0, help="frames per second")
     make.add_argument("--seed", type=int, default=0)
     make.add_argument("--depth-encoding", choices=("32FC1", "16UC1"), default="32FC1")
+    make.add_argument("--dataset", choices=("synthetic", "nyudv2", "cityscapes"),
+                      help="write samples of a dataset split instead of a synthetic trajectory")
+    make.add_argument("--split", default="test", help="dataset split (with --dataset)")
+    make.add_argument("--root", help="dataset file or folder (nyudv2 .mat, cityscapes root)")
 
     ev = sub.add_parser("eval", parents=[common],
                         help="run a checkpoint over a bag, print metrics, write estimates")
@@ -329,7 +378,8 @@ def _cmd_make(args: argparse.Namespace) -> int:
     counts = write_synthetic_bag(args.out, frames=args.frames, size=tuple(args.size),
                                  seed=args.seed, rate=args.rate, storage=args.storage,
                                  distro=args.distro, depth_encoding=args.depth_encoding,
-                                 force=args.force)
+                                 force=args.force, dataset=args.dataset, split=args.split,
+                                 root=args.root)
     print(f"wrote {args.out} ({args.storage}, {args.distro}):")
     for topic, n in counts.items():
         print(f"  {topic}: {n}")

@@ -124,3 +124,14 @@ def test_bag_module_does_not_import_rclpy() -> None:
     code = ("import sys, mmed_ros.bag_cli, mmed_ros.evaluation, mmed_ros.conversions, "
             "mmed_ros.pipeline, mmed_core.inference; assert 'rclpy' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_make_from_a_dataset_split(workdir: Path, capsys: pytest.CaptureFixture) -> None:
+    out = workdir / "split"
+    assert bag_cli.main(["make", str(out), "--dataset", "synthetic", "--split", "val",
+                         "--frames", "2", "--size", "16", "24"]) == 0
+    msgs = read_all(out)
+    assert len(msgs["/gt/label"]) == 2 and msgs["/camera/color/image_raw"][0].width == 24
+    assert bag_cli.main(["make", str(workdir / "nyu"), "--dataset", "nyudv2"]) == 1
+    assert "root" in capsys.readouterr().err
+    assert not (workdir / "nyu").exists()
