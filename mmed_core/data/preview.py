@@ -1,7 +1,7 @@
 """Summaries and preview grids of a dataset, for ``mmed-data inspect``.
 
 A grid row is RGB | depth (turbo colour map over the dataset's range, black = invalid) |
-label (dataset palette, black = ignored). Run ``mmed-data inspect synthetic --split val``.
+label (dataset palette, black = ignored). Run ``mmed-data inspect synthetic --split val`` (module: mmed_core.data.preview).
 """
 
 from __future__ import annotations
