@@ -13,6 +13,7 @@ __all__ = [
     "InputError",
     "CheckpointError",
     "DatasetError",
+    "ExportError",
 ]
 
 
@@ -34,3 +35,7 @@ class CheckpointError(MmedError):
 
 class DatasetError(MmedError):
     """A dataset file or folder is missing, corrupt or not in the expected layout."""
+
+
+class ExportError(MmedError):
+    """An exported or compiled model (TorchScript, ONNX, torch.compile) disagrees with eager."""
