@@ -42,6 +42,11 @@ class EvaluatorNode(Node):
         p = declare_specs(self, EVALUATOR_PARAMS)
         self._params = p
         names = tuple(n for n in p["class_names"] if n) or NYU12_CLASSES
+        if p["weights"]:
+            from mmed_core.checkpoint import read_card  # imports torch: only when asked
+
+            # The card alone (no weights loaded): the evaluator needs no model.
+            names = tuple(read_card(p["weights"])["class_names"])
         self.evaluation = ReplayEvaluation(names)
         self._lock = threading.Lock()  # callbacks and the service may run on other threads
         self.bad_inputs = 0
@@ -60,6 +65,7 @@ class EvaluatorNode(Node):
                     qos))
             self.get_logger().info(f"{kind}: {self.resolve_topic_name(est)} vs "
                                    f"{self.resolve_topic_name(truth)}")
+        self.get_logger().info(f"classes: {', '.join(names)}")
         if not self._matchers:
             raise MmedError("evaluator: no (estimate, truth) topic pair configured; set "
                             "depth_* or label_* topics")

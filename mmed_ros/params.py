@@ -155,6 +155,8 @@ EVALUATOR_PARAMS: tuple[ParamSpec, ...] = (
                                                                      True)),
     ParamSpec("label_truth_topic", "gt/label", "Ground-truth class ids (mono8, 255 ignored).",
               check=_check_topic("label_truth_topic", True)),
+    ParamSpec("weights", "", "Checkpoint whose model card gives the class names; empty = "
+              "use class_names."),
     ParamSpec("class_names", [""], "Class names in id order (sets the number of classes); "
               "[''] = the 12 NYUDv2 classes."),
     ParamSpec("stamp_tolerance", 0.001, "Largest stamp difference (s) that still matches.",

@@ -96,8 +96,7 @@ class PerceptionNode(Node):
                 Image, topics[src], lambda msg, s=src: self._on_image(s, msg), in_qos))
             info_topic = camera_info_topic(topics[src], p["camera_info_suffix"])
             self._subs.append(self.create_subscription(
-                CameraInfo, info_topic, lambda msg, s=src: self._infos.__setitem__(s, msg),
-                in_qos))
+                CameraInfo, info_topic, lambda msg, s=src: self._on_info(s, msg), in_qos))
             self.get_logger().info(
                 f"{src}: {self.resolve_topic_name(topics[src])} (+ {info_topic}) -> "
                 f"{', '.join(d for s, d in paths if s == src)}")
@@ -113,6 +112,10 @@ class PerceptionNode(Node):
         self.stats.count("received", src)
         if self._mailbox.put(src, (msg, time.monotonic())):
             self.stats.count("dropped", src)
+
+    def _on_info(self, src: str, msg: CameraInfo) -> None:
+        # Only the newest is kept: intrinsics rarely change, and the worker copies what it uses.
+        self._infos[src] = msg
 
     def _publish_diagnostics(self) -> None:
         snap = self.stats.snapshot()
@@ -159,7 +162,9 @@ class PerceptionNode(Node):
             fields = image_fields(out.array, out.encoding)
             img = Image(header=msg.header, height=fields["height"], width=fields["width"],
                         encoding=fields["encoding"], is_bigendian=0, step=fields["step"])
-            img.data = array.array("B", fields["data"].tobytes())
+            data = array.array("B")
+            data.frombytes(fields["data"])  # one copy, straight from the numpy buffer
+            img.data = data
             self._pubs[out.topic].publish(img)
         self._publish_info(src, msg)
         self.stats.count("processed", src)

@@ -79,3 +79,33 @@ def test_matches_by_stamp_and_reports_on_service_and_shutdown(probe: Probe,
     results = json.loads(js.read_text())
     assert results["label_pairs"] == 3 and results["depth"]["rel"] == pytest.approx(1.0)
     assert results["bad_inputs"] == 1
+
+
+def test_class_names_come_from_the_model_card(probe: Probe, tmp_path: Path) -> None:
+    from mmed_ros.testing import tiny_checkpoint
+
+    ckpt = tiny_checkpoint(tmp_path / "xyz.safetensors", class_names=("x", "y", "z"))
+    log = tmp_path / "evaluator.log"
+    proc = start_module("mmed_ros.evaluator_node", [
+        "--ros-args", "-r", "__ns:=/ev2", "-p", f"weights:={ckpt}",
+        "-p", "depth_estimate_topic:=''"], log=log)
+    try:
+        client = probe.node.create_client(Trigger, "/ev2/evaluator/report")
+        assert probe.spin_until(lambda: proc.poll() is not None or client.service_is_ready(),
+                                30.0), log.read_text()
+        future = client.call_async(Trigger.Request())
+        assert probe.spin_until(future.done, 5.0)
+        assert "no matched label frames" in future.result().message
+    finally:
+        assert stop_process(proc) == 0, log.read_text()
+    text = log.read_text()
+    assert "label:" in text and "depth:" not in text   # depth pair switched off
+    assert "classes: x, y, z" in text
+    bad = start_module("mmed_ros.evaluator_node", [
+        "--ros-args", "-r", "__ns:=/ev3", "-p", f"weights:={tmp_path / 'none.json'}"],
+        log=tmp_path / "bad.log")
+    try:
+        assert bad.wait(timeout=60) == 1
+    finally:
+        stop_process(bad)
+    assert "cannot start" in (tmp_path / "bad.log").read_text()
