@@ -98,7 +98,8 @@ class PerceptionNode(Node):
             self._subs.append(self.create_subscription(
                 CameraInfo, info_topic, lambda msg, s=src: self._on_info(s, msg), in_qos))
             self.get_logger().info(
-                f"{src}: {self.resolve_topic_name(topics[src])} (+ {info_topic}) -> "
+                f"{src}: {self.resolve_topic_name(topics[src])} "
+                f"(+ {self.resolve_topic_name(info_topic)}) -> "
                 f"{', '.join(d for s, d in paths if s == src)}")
         self._diag_timer = self.create_timer(p["diagnostics_period"], self._publish_diagnostics)
         self._diag_errors_seen = 0

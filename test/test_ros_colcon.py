@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,10 @@ def test_colcon_installs_executables_launch_config_and_rviz(install: Path) -> No
         assert (share / rel).read_bytes() == (ROOT / rel).read_bytes(), rel
     index = install / "share" / "ament_index" / "resource_index" / "packages" / "mmed_ros"
     assert index.is_file()
+    # Every mmed_ros executable the installed launch file starts is in the install tree.
+    launch = (share / "launch" / "perception.launch.py").read_text(encoding="utf-8")
+    named = re.findall(r'package="mmed_ros",\s*executable="([\w-]+)"', launch)
+    assert named and all((install / "lib" / "mmed_ros" / exe).is_file() for exe in named)
 
 
 def test_installed_executables_run(install: Path, tmp_path: Path) -> None:
