@@ -1,0 +1,1 @@
+"""Benchmarks of mmed (figures, not tests): `python -m benchmarks.run` writes docs/BENCHMARKS.md."""

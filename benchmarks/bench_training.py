@@ -1,0 +1,132 @@
+"""Training: the all-paths step, naive loop vs batched decoders, and data loading from the cache.
+
+    python -m benchmarks.bench_training [--rounds 5] [--batch 8]
+
+One step = zero_grad, multi-path loss over all 9 paths, backward, SGD update (the paper's
+optimiser), `preset('small')`, 96x96, train mode. Naive = :func:`mmed_core.losses.multipath_loss`
+(one encoder->decoder pair at a time); batched = :func:`mmed_core.batched.batched_multipath_loss`
+(each decoder once over all sources, per-source BatchNorm statistics). Data loading = one batch
+from a DataLoader over the preprocessing cache (synthetic scenes), against the step time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import tempfile
+import time
+
+import torch
+
+from mmed_core.batched import batched_multipath_loss
+from mmed_core.config import ModelConfig
+from mmed_core.losses import multipath_loss
+from mmed_core.model import create_model
+
+from .common import Section, compare, fmt_ms, table
+
+__all__ = ["run", "main"]
+
+
+def _batch(n: int, paired_every: int = 1) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    return {"rgb": torch.rand(n, 3, 96, 96, generator=g) * 255,
+            "depth": torch.rand(n, 1, 96, 96, generator=g) * 9 + 0.5,
+            "label": torch.randint(0, 12, (n, 96, 96), generator=g),
+            "paired": torch.arange(n) % paired_every == 0}
+
+
+def _stepper(loss_fn, model: torch.nn.Module, batch: dict):
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-4)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        loss, _ = loss_fn(model, batch)
+        loss.backward()
+        opt.step()
+    return step
+
+
+def _profile(step, rows: int = 8) -> str:
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        step()
+    ev = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)[:rows]
+    total = sum(e.self_cpu_time_total for e in prof.key_averages()) or 1
+    return table(["op", "self CPU share", "calls"],
+                 [[f"`{e.key}`", f"{100 * e.self_cpu_time_total / total:.0f}%", e.count] for e in ev])
+
+
+def _loading(batch_size: int, rounds: int) -> tuple[float, str]:
+    """Median seconds per batch from the cache, and a note on how it was built."""
+    from torch.utils.data import DataLoader
+
+    from mmed_core.data import build_dataset
+
+    n = max(4 * batch_size, 32)
+    with tempfile.TemporaryDirectory(prefix="mmed-bench-cache-") as cache:
+        start = time.perf_counter()
+        ds = build_dataset("synthetic", "train", cache_dir=cache,
+                           options={"n_train": n, "progress": False})
+        built = time.perf_counter() - start
+        loader = DataLoader(ds, batch_size=batch_size, shuffle=True, num_workers=0)
+        times = []
+        for _ in range(rounds):
+            it = iter(loader)
+            for _ in range(len(loader)):
+                start = time.perf_counter()
+                next(it)
+                times.append(time.perf_counter() - start)
+    times.sort()
+    return times[len(times) // 2], f"{n} synthetic samples, cache built in {built:.1f} s (once)"
+
+
+def run(rounds: int = 5, batch_size: int = 8) -> Section:
+    torch.manual_seed(0)
+    base = create_model(ModelConfig.preset("small")).train()
+    rows, targets, ratios = [], [], {}
+    for label, paired_every in (("all paired", 1), ("half unpaired", 2)):
+        batch = _batch(batch_size, paired_every)
+        naive = _stepper(multipath_loss, copy.deepcopy(base), batch)
+        batched = _stepper(batched_multipath_loss, copy.deepcopy(base), batch)
+        t_naive, t_batched = compare([("naive", naive), ("batched", batched)], rounds=rounds, warmup=1)
+        ratios[label] = 1 / t_batched.ratio
+        for t in (t_naive, t_batched):
+            rows.append([label, t.name, fmt_ms(t.median), f"{batch_size / t.median:.1f}",
+                         "1.00x" if t is t_naive else f"{1 / t.ratio:.2f}x (IQR of time ratio {t.spread:.2f})"])
+        if paired_every == 1:
+            step_median = t_naive.median, t_batched.median
+            prof_naive, prof_batched = _profile(naive), _profile(batched)
+    load_s, note = _loading(batch_size, 3)
+    body = (
+        f"`preset('small')`, batch {batch_size}, 96x96, train mode, SGD; interleaved rounds; "
+        "speed-up = median of per-round naive/batched time ratios.\n\n"
+        + table(["batch", "step", "median", "images/s", "speed-up"], rows) + "\n\n"
+        f"Data loading from the cache ({note}): **{fmt_ms(load_s)} per batch of {batch_size}**, "
+        f"{100 * load_s / step_median[1]:.1f}% of a batched step ({100 * load_s / step_median[0]:.1f}% "
+        "of a naive one): loading is not the bottleneck; `num_workers=0` is enough on this machine.\n\n"
+        "Where a step's time goes (all paired), naive:\n\n" + prof_naive + "\n\nbatched:\n\n"
+        + prof_batched + "\n\n"
+        "Both steps do the same FLOPs: the batched one saves per-call overhead (9 decoder calls "
+        "become 3) and gives each convolution a 3x larger batch. On this CPU the convolutions "
+        "(forward and backward) are most of the time at batch 8 already, so the gain is what "
+        "larger GEMMs buy there; per-source BatchNorm costs one concatenation per BN layer."
+    )
+    sec = Section(f"Training step (all 9 paths, batch {batch_size})", body)
+    sec.targets.append(("batched step >= 1.3x naive", ", ".join(f"{v:.2f}x {k}" for k, v in ratios.items())
+                        + f"; naive median {fmt_ms(step_median[0])}", ratios["all paired"] >= 1.3))
+    return sec
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--batch", type=int, default=8)
+    args = ap.parse_args(argv)
+    print(run(args.rounds, args.batch).markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
