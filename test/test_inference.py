@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -14,6 +15,17 @@ from mmed_core.modalities import postprocess, prepare_inputs
 from mmed_ros.testing import tiny_checkpoint
 
 ALL_PATHS = [(s, d) for s in ("rgb", "depth", "label") for d in ("rgb", "depth", "label")]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """A tiny model on a shared 2-core runner: extra OpenMP threads only spin against load."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

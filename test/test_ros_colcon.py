@@ -48,6 +48,7 @@ def test_colcon_installs_executables_launch_config_and_rviz(install: Path) -> No
     assert named and all((install / "lib" / "mmed_ros" / exe).is_file() for exe in named)
 
 
+@pytest.mark.ros
 def test_installed_executables_run(install: Path, tmp_path: Path) -> None:
     site = next((install / "lib").glob("python3*/site-packages"))
     env = ros_env()
