@@ -1,0 +1,7 @@
+"""mmed_ros: the ROS 2 glue of mmed (nodes, message <-> array conversion, bag tools).
+
+    ros2 launch mmed_ros perception.launch.py weights:=model.safetensors
+
+Only the node modules import rclpy; conversions, params, pipeline, evaluation and bag_cli are
+ROS-free and tested without ROS. See docs/ROS.md.
+"""
