@@ -2,6 +2,6 @@
 
     ros2 launch mmed_ros perception.launch.py weights:=model.safetensors
 
-Only the node modules import rclpy; conversions, params, pipeline, evaluation and bag_cli are
+Only the node modules (and node_utils) import rclpy; conversions, params, pipeline, evaluation and bag_cli are
 ROS-free and tested without ROS. See docs/ROS.md.
 """

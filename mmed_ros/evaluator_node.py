@@ -15,9 +15,6 @@ import sys
 import threading
 from typing import Any
 
-import rclpy
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
@@ -28,7 +25,7 @@ from mmed_core.io import atomic_write_json
 from mmed_ros.conversions import depth_from_msg, mono8_from_msg
 from mmed_ros.evaluation import ReplayEvaluation, StampMatcher, format_report
 from mmed_ros.params import EVALUATOR_PARAMS
-from mmed_ros.node_utils import declare_specs, make_qos, validating_callback
+from mmed_ros.node_utils import declare_specs, make_qos, spin_node, validating_callback
 
 __all__ = ["EvaluatorNode", "main"]
 
@@ -115,22 +112,7 @@ class EvaluatorNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = EvaluatorNode()
-        rclpy.spin(node)
-    except (MmedError, ParameterException) as exc:
-        rclpy.logging.get_logger("evaluator").fatal(f"cannot start: {exc}")
-        return 1
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.finish()
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return spin_node(EvaluatorNode, "evaluator", args, finish=EvaluatorNode.finish)
 
 
 if __name__ == "__main__":

@@ -6,16 +6,20 @@ are ROS-free in mmed_ros.params.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
+import rclpy
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
+from mmed_core.errors import MmedError
 from mmed_ros.params import ParamSpec
 
-__all__ = ["make_qos", "declare_specs", "validating_callback"]
+__all__ = ["make_qos", "declare_specs", "validating_callback", "spin_node"]
 
 
 def make_qos(reliability: str, depth: int) -> QoSProfile:
@@ -61,3 +65,29 @@ def validating_callback(specs: tuple[ParamSpec, ...], on_ok: Callable[[dict[str,
         on_ok(changed)
         return SetParametersResult(successful=True)
     return callback
+
+
+def spin_node(factory: Callable[[], Node], name: str, args: Sequence[str] | None = None,
+              finish: Callable[[Any], None] | None = None) -> int:
+    """The body of a node's ``main``: init, build, spin, clean up; returns the exit code.
+
+    A start-up failure of our own (weights, device, parameters) is one FATAL line and exit
+    code 1, not a traceback; Ctrl-C is a clean 0. ``finish(node)`` runs before destroy_node.
+    """
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = factory()
+        rclpy.spin(node)
+    except (MmedError, ParameterException) as exc:
+        rclpy.logging.get_logger(name).fatal(f"cannot start: {exc}")
+        return 1
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            if finish is not None:
+                finish(node)
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0

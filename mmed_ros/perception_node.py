@@ -17,16 +17,13 @@ import threading
 import time
 from typing import Any, Callable
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
 from mmed_core.errors import MmedError
 from mmed_ros.conversions import depth_from_msg, image_fields, mono8_from_msg, rgb_from_msg
-from mmed_ros.node_utils import declare_specs, make_qos, validating_callback
+from mmed_ros.node_utils import declare_specs, make_qos, spin_node, validating_callback
 from mmed_ros.params import PERCEPTION_PARAMS, parse_paths
 from mmed_ros.pipeline import (FrameProcessor, LatestMailbox, PipelineStats, camera_info_topic,
                                output_topics, require_metric_depth, scale_intrinsics)
@@ -194,22 +191,7 @@ class PerceptionNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = PerceptionNode()
-        rclpy.spin(node)
-    except (MmedError, ParameterException) as exc:
-        # Bad weights / device / parameters: one clear line and a non-zero exit code.
-        rclpy.logging.get_logger("perception").fatal(f"cannot start: {exc}")
-        return 1
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return spin_node(PerceptionNode, "perception", args)
 
 
 if __name__ == "__main__":

@@ -10,15 +10,16 @@ so parallel sessions on one machine do not see each other. Importing it loads no
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 __all__ = ["ros_env", "apply_ros_env", "tiny_checkpoint", "start_module", "stop_process", "Probe",
-           "image_msg"]
+           "image_msg", "one_torch_thread"]
 
 _SESSION_DOMAIN = random.SystemRandom().randint(1, 100)  # 0 is what a stray robot uses
 
@@ -39,6 +40,19 @@ def ros_env(base: dict[str, str] | None = None) -> dict[str, str]:
 def apply_ros_env() -> None:
     """Put :func:`ros_env` into this process's environment (call before ``rclpy.init``)."""
     os.environ.update(ros_env())
+
+
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """A tiny model on a shared 2-core runner: extra OpenMP threads only spin against load."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def tiny_checkpoint(path: str | os.PathLike[str], *, input_size: tuple[int, int] = (32, 32),

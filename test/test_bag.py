@@ -12,18 +12,13 @@ import pytest
 import yaml
 
 from mmed_ros import bag_cli
-from mmed_ros.testing import tiny_checkpoint
+from mmed_ros.testing import one_torch_thread, tiny_checkpoint
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _one_torch_thread() -> Iterator[None]:
-    """A tiny model on a shared 2-core runner: extra OpenMP threads only spin against load."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")

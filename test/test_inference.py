@@ -12,20 +12,15 @@ import torch
 from mmed_core.errors import CheckpointError, ConfigError, InputError
 from mmed_core.inference import InferenceEngine, resolve_device
 from mmed_core.modalities import postprocess, prepare_inputs
-from mmed_ros.testing import tiny_checkpoint
+from mmed_ros.testing import one_torch_thread, tiny_checkpoint
 
 ALL_PATHS = [(s, d) for s in ("rgb", "depth", "label") for d in ("rgb", "depth", "label")]
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _one_torch_thread() -> Iterator[None]:
-    """A tiny model on a shared 2-core runner: extra OpenMP threads only spin against load."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")
