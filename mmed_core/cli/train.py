@@ -4,8 +4,8 @@
     mmed-train --config config/train_synthetic.yaml --resume
     torchrun --nproc_per_node=2 -m mmed_core.cli.train --config config/train_nyudv2.yaml
 
-Exit codes: 0 finished / early-stopped, 1 diverged (NaN/inf loss), 2 bad config or checkpoint,
-130 interrupted (a resumable checkpoint was saved; rerun with --resume).
+Exit codes: 0 finished / early-stopped, 1 diverged (NaN/inf loss), 2 bad config or checkpoint or a
+failed write (e.g. disk full), 130 interrupted (a resumable checkpoint was saved; rerun with --resume).
 """
 
 from __future__ import annotations
@@ -43,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except MmedError as exc:
         print(f"mmed-train: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # disk full, permissions: every write is atomic, so say what is kept
+        print(f"mmed-train: error: {exc}. Checkpoints and the resumable state written before it "
+              "are intact; fix the cause and rerun with --resume", file=sys.stderr)
         return 2
     if result.status == "interrupted":
         print(f"mmed-train: interrupted; resume with: mmed-train --config {args.config or '<defaults>'} "
