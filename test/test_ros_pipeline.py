@@ -14,8 +14,9 @@ import pytest
 
 from mmed_ros.evaluation import ReplayEvaluation, StampMatcher, format_report
 from mmed_ros.params import PERCEPTION_PARAMS, parse_paths, validate_params
+from mmed_core.errors import ConfigError
 from mmed_ros.pipeline import (FrameProcessor, LatestMailbox, PipelineStats, camera_info_topic,
-                               output_topics, scale_intrinsics)
+                               output_topics, require_metric_depth, scale_intrinsics)
 
 
 def test_mailbox_keeps_only_the_newest_item_per_source_and_counts_drops() -> None:
@@ -159,3 +160,11 @@ def test_replay_evaluation_and_report() -> None:
     assert "| Rel | log10 | RMSE | δ<1.25 |" in text and "| a | b | mIoU |" in text
     assert "| 0.500 | 0.500 | 0.500 |" in text
     assert "n/a" in format_report(ReplayEvaluation(("a",)).results())
+
+
+def test_disparity_models_cannot_publish_metric_depth() -> None:
+    disparity = SimpleNamespace(depth_units="disparity")
+    require_metric_depth(disparity, [("rgb", "label")], "node")      # no depth: fine
+    with pytest.raises(ConfigError, match="node: the model's depth is in 'disparity'"):
+        require_metric_depth(disparity, [("rgb", "depth")], "node")
+    require_metric_depth(SimpleNamespace(depth_units="m"), [("depth", "depth")], "node")
