@@ -22,7 +22,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .errors import CheckpointError, ConfigError
-from .io import atomic_path, atomic_write_json
+from .io import atomic_path
 
 __all__ = ["save_checkpoint", "load_checkpoint", "read_card", "checkpoint_paths", "CARD_FORMAT"]
 
@@ -61,9 +61,19 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, **extras: An
     weights, card_path = checkpoint_paths(path)
     config: ModelConfig = model.config
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(weights) as tmp:
+    # Both files are written in full before either is renamed into place, and the two renames
+    # come back to back: a crash or a full disk while writing leaves the previous pair, never new
+    # weights beside an old card (which load_checkpoint would refuse by its sha256).
+    with atomic_path(card_path) as card_tmp, atomic_path(weights) as tmp:
         save_file(tensors, str(tmp), metadata={"format": CARD_FORMAT, "card": card_path.name})
-    card: dict[str, Any] = {
+        card = _card(config, weights.name, _sha256(tmp), len(tensors), extras)
+        card_tmp.write_bytes((json.dumps(card, indent=2) + "\n").encode("utf-8"))
+    return card
+
+
+def _card(config: ModelConfig, weights_name: str, sha256: str, num_tensors: int,
+          extras: dict[str, Any]) -> dict[str, Any]:
+    return {
         "format": CARD_FORMAT,
         "method": config.method,
         "dataset": config.dataset,
@@ -77,10 +87,8 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, **extras: An
         "torch_version": torch.__version__,
         **extras,
         "config": config.to_dict(),
-        "weights": {"file": weights.name, "sha256": _sha256(weights), "num_tensors": len(tensors)},
+        "weights": {"file": weights_name, "sha256": sha256, "num_tensors": num_tensors},
     }
-    atomic_write_json(card_path, card)
-    return card
 
 
 def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
