@@ -16,6 +16,7 @@ Topics of ``make`` (REP 118 depth, image_transport camera_info names):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -266,15 +267,16 @@ def evaluate_bag(bag: str | os.PathLike[str], engine: Any, *, paths: Sequence[tu
     bag_path = Path(bag)
     if not (bag_path / "metadata.yaml").is_file():
         raise BagError(f"bag {bag_path}: expected a rosbag2 directory with metadata.yaml")
-    writer = _BagOut(Path(out), storage, distro, force) if out else None
     ts, _ = typestore_for(distro)
     from rosbags.highlevel import AnyReaderError
     from rosbags.rosbag2 import ReaderError
 
     try:
-        if writer:
-            writer.__enter__()
-        with AnyReader([bag_path], default_typestore=ts) as reader:
+        # Exit order: the reader closes first; the output bag appears only if all went well.
+        with contextlib.ExitStack() as stack:
+            writer = stack.enter_context(_BagOut(Path(out), storage, distro, force)) \
+                if out else None
+            reader = stack.enter_context(AnyReader([bag_path], default_typestore=ts))
             present = {c.topic for c in reader.connections}
             missing = [t for t in source_topics if t not in present]
             if missing:
@@ -294,8 +296,7 @@ def evaluate_bag(bag: str | os.PathLike[str], engine: Any, *, paths: Sequence[tu
                         _score(evals[src], kind, matchers[(src, kind)].add("truth", stamp, truth))
                     continue
                 src = source_topics[conn.topic]
-                image = decoders[src](msg)
-                outputs = processor.process(src, image, options)
+                outputs = processor.process(src, decoders[src](msg), options)
                 frames[src] += 1
                 for o in outputs:
                     if writer:
@@ -306,14 +307,8 @@ def evaluate_bag(bag: str | os.PathLike[str], engine: Any, *, paths: Sequence[tu
                     if kind:
                         _score(evals[src], kind,
                                matchers[(src, kind)].add("estimate", stamp, o.array))
-        if writer:
-            writer.__exit__(None, None, None)
-            writer = None
     except (AnyReaderError, ReaderError) as exc:
         raise BagError(f"bag {bag_path}: cannot be read ({exc})") from exc
-    finally:
-        if writer:
-            writer.__exit__(RuntimeError, None, None)
     results: dict[str, Any] = {src: ev.results() for src, ev in evals.items()}
     results["frames"] = frames
     return results

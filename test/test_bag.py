@@ -121,8 +121,16 @@ def test_eval_errors_are_one_clear_line(made: Path, ckpt: Path, workdir: Path,
     assert "not found" in capsys.readouterr().err
     assert bag_cli.main(["eval", str(made), "--weights", str(ckpt), "--paths", "rgb->x"]) == 1
     assert "--paths" in capsys.readouterr().err
-    assert bag_cli.main(["eval", str(made), "--weights", str(ckpt), "--rgb-topic", "/nope"]) == 1
+    out = workdir / "never"
+    assert bag_cli.main(["eval", str(made), "--weights", str(ckpt), "--rgb-topic", "/nope",
+                         "--out", str(out)]) == 1
     assert "/nope" in capsys.readouterr().err
+    assert not out.exists() and not list(workdir.glob(".never.*"))   # nothing half-written
+    broken = workdir / "broken"
+    broken.mkdir()
+    (broken / "metadata.yaml").write_text("rosbag2_bagfile_information: {version: 8}\n")
+    assert bag_cli.main(["eval", str(broken), "--weights", str(ckpt)]) == 1
+    assert "cannot be read" in capsys.readouterr().err
 
 
 def test_bag_module_does_not_import_rclpy() -> None:
