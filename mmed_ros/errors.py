@@ -6,9 +6,9 @@ the message, which names the input, what was expected and what came.
 
 from __future__ import annotations
 
-from mmed_core.errors import ConfigError, InputError, MmedError
+from mmed_core.errors import InputError, MmedError
 
-__all__ = ["ConversionError", "BagError", "ParameterError"]
+__all__ = ["ConversionError", "BagError"]
 
 
 class ConversionError(InputError):
@@ -17,7 +17,3 @@ class ConversionError(InputError):
 
 class BagError(MmedError):
     """A rosbag2 cannot be written or read, or lacks the topics asked for."""
-
-
-class ParameterError(ConfigError):
-    """A node parameter has a value outside what the node accepts."""
