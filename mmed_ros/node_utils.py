@@ -13,6 +13,7 @@ from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescr
 import rclpy
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
+from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
@@ -80,7 +81,7 @@ def spin_node(factory: Callable[[], Node], name: str, args: Sequence[str] | None
         node = factory()
         rclpy.spin(node)
     except (MmedError, ParameterException) as exc:
-        rclpy.logging.get_logger(name).fatal(f"cannot start: {exc}")
+        get_logger(name).fatal(f"cannot start: {exc}")
         return 1
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
