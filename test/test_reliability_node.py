@@ -150,6 +150,19 @@ def test_a_publisher_that_comes_and_goes_is_served_again(node: NodeUnderTest) ->
     assert "Traceback" not in node.text()
 
 
+def _start_expecting_exit(log: Path, ns: str, weights: Path, *params: str) -> tuple[int, str]:
+    """Start a node that should refuse to start; its exit code and log."""
+    args = ["--ros-args", "-r", f"__ns:={ns}", "-p", f"weights:={weights}"]
+    for p in params:
+        args += ["-p", p]
+    proc = start_module("mmed_ros.perception_node", args, log=log)
+    try:
+        code = proc.wait(timeout=START_TIMEOUT)
+    finally:
+        stop_process(proc)
+    return code, log.read_text(errors="replace")
+
+
 def test_weights_deleted_or_replaced_while_running(node: NodeUnderTest, tmp_path: Path) -> None:
     # The node loaded and verified the weights at start; it never reads the file again, so a
     # file that vanishes or is swapped cannot change (or break) what it runs.
@@ -162,15 +175,8 @@ def test_weights_deleted_or_replaced_while_running(node: NodeUnderTest, tmp_path
               for m in node.got["rgb/label"]}
     assert labels[5_000_000_001] == labels[2_000_000_000]  # same input, same model, same output
     # ...and a restart with the swapped file refuses to start instead of running it.
-    log = tmp_path / "restart.log"
-    proc = start_module("mmed_ros.perception_node", [
-        "--ros-args", "-r", "__ns:=/rel_restart", "-p", f"weights:={node.weights}",
-        "-p", "device:=cpu"], log=log)
-    try:
-        code = proc.wait(timeout=START_TIMEOUT)
-    finally:
-        stop_process(proc)
-    text = log.read_text(errors="replace")
+    code, text = _start_expecting_exit(tmp_path / "restart.log", "/rel_restart", node.weights,
+                                       "device:=cpu")
     assert code == 1 and "cannot start" in text and "sha256" in text, text
 
 
@@ -180,15 +186,7 @@ def test_missing_gpu_without_fallback_refuses_to_start(tmp_path: Path) -> None:
     if torch.cuda.is_available():
         pytest.skip("a GPU is present here; the fallback path is tested in test_inference.py")
     weights = tiny_checkpoint(tmp_path / "model.safetensors")
-    log = tmp_path / "node.log"
-    proc = start_module("mmed_ros.perception_node", [
-        "--ros-args", "-r", "__ns:=/rel_gpu", "-p", f"weights:={weights}", "-p", "device:=cuda:0"],
-        log=log)
-    try:
-        code = proc.wait(timeout=START_TIMEOUT)
-    finally:
-        stop_process(proc)
-    text = log.read_text(errors="replace")
+    code, text = _start_expecting_exit(tmp_path / "node.log", "/rel_gpu", weights, "device:=cuda:0")
     assert code == 1 and "cannot start" in text and "CUDA is not available" in text, text
     assert "cpu_fallback" in text or "CPU fallback" in text, text
     assert "Traceback" not in text, text
