@@ -164,6 +164,12 @@ def rgb_from_msg(msg: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
             f"RGB image encoding: expected one of {list(RGB_ENCODINGS)}, got depth encoding "
             f"'{encoding}' (is the rgb topic remapped to a depth topic?)")
     if encoding not in RGB_ENCODINGS:
+        # The other converter allocates the decoded image itself: check the size first.
+        height, width = int(_field(msg, "height")), int(_field(msg, "width"))
+        if height * width > max_pixels:
+            raise ConversionError(
+                f"image size: expected at most {max_pixels} pixels, got {height}x{width} "
+                f"= {height * width}")
         return _fallback_to_rgb(msg)
     arr = image_view(msg, max_pixels=max_pixels)
     if encoding == "rgb8":
