@@ -43,7 +43,7 @@ __all__ = ["train", "TrainResult", "DivergedError", "collate", "build_datasets",
 
 DatasetFactory = Callable[..., Dataset]
 #: Settings a resumed run may change; any other difference is a CheckpointError.
-RESUMABLE_CHANGES = ("train.epochs", "train.patience", "train.num_workers", "train.progress",
+RESUMABLE_CHANGES = ("train.epochs", "train.patience", "train.num_workers", "train.threads", "train.progress",
                      "train.tensorboard", "train.device", "train.out_dir")
 
 
@@ -315,6 +315,19 @@ def train(run: RunConfig, *, resume: bool = False, dataset_factory: DatasetFacto
         raise ConfigError(f"{out} already holds a run (state.json); pass --resume to continue it or set "
                           "train.out_dir to a new folder")
     dd, device = _init_distributed(t.device)
+    threads_before = torch.get_num_threads()
+    if t.threads > 0:
+        torch.set_num_threads(t.threads)
+    try:
+        return _run(run, resume, dataset_factory, on_step, dd, device)
+    finally:
+        torch.set_num_threads(threads_before)  # a library call leaves the process as it found it
+
+
+def _run(run: RunConfig, resume: bool, dataset_factory: DatasetFactory | None,
+         on_step: Callable[[int, int], None] | None, dd: _Dist, device: torch.device) -> TrainResult:
+    t, out = run.train, run.out_dir
+    state_info = read_state(out) if resume else None
     torch.manual_seed(t.seed)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = False
@@ -336,7 +349,7 @@ def train(run: RunConfig, *, resume: bool = False, dataset_factory: DatasetFacto
                             num_workers=t.num_workers)
     st = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_val": math.inf, "best_epoch": -1,
           "bad_epochs": 0, "history": [], "acc": {"loss": 0.0, "n": 0, "images": 0, "seconds": 0.0}}
-    if resume:
+    if state_info is not None:
         tensors = load_state_tensors(out, state_info)
         model.load_state_dict(tensors["model"])
         opt.load_state_dict(tensors["optimizer"])

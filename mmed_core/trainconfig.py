@@ -60,6 +60,9 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     num_workers: int = 0  # DataLoader workers; 0 keeps CPU runs bit-reproducible and light
+    # torch CPU threads; 0 = torch's default. On a busy shared CPU, 1 thread per process is far
+    # faster than 2 (OpenMP threads spin-wait for each other when the cores are taken).
+    threads: int = 0
     out_dir: str = "runs/{dataset}-{method}"  # {dataset}, {method}, {run} are filled in
     tensorboard: bool = True  # used only if the `tensorboard` package imports
     progress: bool = True  # tqdm bar

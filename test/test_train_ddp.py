@@ -45,5 +45,5 @@ def test_two_cpu_processes_end_with_identical_weights(tmp_path):
     for k in r0:
         assert torch.equal(r0[k], r1[k]), k
         assert torch.equal(r0[k], saved[k]), k
-    # 24 paired + 16 unpaired samples, batches of 4 -> 10 batches, 5 per rank per epoch.
-    assert (tmp_path / "rank0.steps").read_text() == (tmp_path / "rank1.steps").read_text() == "10"
+    # 16 paired + 16 unpaired samples, batches of 4 -> 8 batches, 4 per rank per epoch, 2 epochs.
+    assert (tmp_path / "rank0.steps").read_text() == (tmp_path / "rank1.steps").read_text() == "8"

@@ -23,7 +23,7 @@ __all__ = ["StandInDataset", "factory", "DATASETS", "tiny_run"]
 
 DatasetInfo = namedtuple("DatasetInfo", "name class_names palette depth_range depth_units")
 DATASETS = ("synthetic",)
-_SIZES = {"train": 24, "val": 8, "test": 8, "extra": 16}
+_SIZES = {"train": 16, "val": 4, "test": 8, "extra": 16}
 _SEEDS = {"train": 0, "val": 1, "test": 2, "extra": 3}
 
 
@@ -67,5 +67,6 @@ def factory(name: str, split: str, **kw: Any) -> StandInDataset:
 def tiny_run(out: Path, *overrides: str) -> RunConfig:
     """A run that trains in about a second: tiny model, 32x32, a few batches."""
     base = [f"train.out_dir={out}", "model.preset=tiny", "data.size=[32, 32]", "train.batch_size=4",
-            "train.epochs=2", "train.progress=false", "train.tensorboard=false", "train.lr=0.01"]
+            "train.epochs=2", "train.progress=false", "train.tensorboard=false", "train.lr=0.01",
+            "train.threads=1"]
     return load_run_config(None, [*base, *overrides], datasets=DATASETS)
