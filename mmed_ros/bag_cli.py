@@ -3,9 +3,11 @@
     mmed-bag make runs/synthetic_bag --frames 60 --size 240 320 --storage mcap --distro humble
     mmed-bag make runs/nyu_bag --dataset nyudv2 --split test --root nyu_depth_v2_labeled.mat
     mmed-bag eval runs/synthetic_bag --weights runs/demo/best.safetensors --out runs/estimates_bag
+    mmed-bag play runs/synthetic_bag --rate 1.0     (needs rclpy; see mmed_ros.bag_player)
 
 Reads and writes through the ``rosbags`` library (standard rosbag2 layout and metadata.yaml, so
-``ros2 bag info`` / ``ros2 bag play`` and Foxglove open the result); never imports rclpy.
+``ros2 bag info`` / ``ros2 bag play`` and Foxglove open the result); only ``play`` imports
+rclpy, and only when it runs.
 Topics of ``make`` (REP 118 depth, image_transport camera_info names):
 
     /camera/color/image_raw  rgb8     /camera/color/camera_info
@@ -366,6 +368,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--tolerance", type=float, default=0.001,
                     help="largest stamp difference (s) between estimate and ground truth")
     ev.add_argument("--json", help="write the metrics to this JSON file")
+
+    play = sub.add_parser("play", help="publish a bag over DDS (for machines without ros2 bag)")
+    play.add_argument("bag", help="input bag directory")
+    play.add_argument("--rate", type=float, default=1.0, help="speed factor (default 1.0)")
+    play.add_argument("--topics", nargs="+", help="only these topics (default: all)")
+    play.add_argument("--wait-for", metavar="TOPIC",
+                      help="start once TOPIC has a subscriber (so no frame is lost to discovery)")
+    play.add_argument("--wait-timeout", type=float, default=10.0, help="seconds (default 10)")
     return parser
 
 
@@ -412,6 +422,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mmed-bag``; returns the exit code (1 on a bad input, with its reason)."""
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "play":
+            from mmed_ros.bag_player import play_bag
+
+            play_bag(args.bag, rate=args.rate, topics=args.topics, wait_for=args.wait_for,
+                     wait_timeout=args.wait_timeout)
+            return 0
         return _cmd_make(args) if args.command == "make" else _cmd_eval(args)
     except MmedError as exc:
         print(f"mmed-bag {args.command}: error: {exc}", file=sys.stderr)
