@@ -145,7 +145,12 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, 
             node = node.setdefault(key, {}) or {}
             out[section][key] = node
             for p in parts[2:-1]:
+                if not isinstance(node, dict):
+                    break
                 node = node.setdefault(p, {})
+            if not isinstance(node, dict):  # e.g. data.options=5 then data.options.k=1
+                raise ConfigError(f"override {text!r}: `{'.'.join(parts[:-1])}` holds {node!r}, "
+                                  "not a mapping that can take a sub-key")
             node[parts[-1]] = value
         else:
             node[key] = value
@@ -171,6 +176,8 @@ def _build_section(section: str, values: Mapping[str, Any], where: str) -> Any:
                 raise ConfigError(f"{where}: `{section}.{f.name}` must be an integer, got {v!r}")
         elif isinstance(f.default, bool) and not isinstance(v, bool):
             raise ConfigError(f"{where}: `{section}.{f.name}` must be true or false, got {v!r}")
+        elif isinstance(f.default, str) and not isinstance(v, str):  # later .format()/lookups
+            raise ConfigError(f"{where}: `{section}.{f.name}` must be a string, got {v!r}")
     return obj
 
 
@@ -196,7 +203,7 @@ def _validate(run: RunConfig, where: str) -> None:
     m = run.model
     if m.get("method", "mmed") not in METHODS:
         raise ConfigError(f"{where}: unknown model.method {m.get('method')!r}; methods: {list(METHODS)}")
-    if m.get("preset") is not None and m["preset"] not in PRESETS:
+    if m.get("preset") is not None and (not isinstance(m["preset"], str) or m["preset"] not in PRESETS):
         raise ConfigError(f"{where}: unknown model.preset {m['preset']!r}; presets: {list(PRESETS)}")
     if d.root is not None and not Path(str(d.root)).expanduser().exists():
         raise ConfigError(f"{where}: data.root {d.root!r} does not exist (dataset `{d.dataset}` expects its "
