@@ -51,7 +51,8 @@ def run(rounds: int = 9, with_compile: bool = True) -> Section:
     runners, build_s, diffs = {}, {}, {}
     for name in names:
         start = time.perf_counter()
-        runners[name] = make_runner(model, PATHS, name)
+        # ONNX Runtime gets as many threads as torch, so both use the same cores.
+        runners[name] = make_runner(model, PATHS, name, threads=torch.get_num_threads())
         runners[name].run(x)  # torch.compile compiles on the first call
         build_s[name] = time.perf_counter() - start
         diffs[name] = check_close(name, runners[name].run(x), want, PATHS) if name != "eager" else 0.0

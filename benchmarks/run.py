@@ -1,6 +1,6 @@
 """Run every benchmark and write docs/BENCHMARKS.md (figures, not tests).
 
-    python -m benchmarks.run [--only inference,backends,training,node] [--quick] [--out docs/BENCHMARKS.md]
+    python -m benchmarks.run [--only inference,backends,training,node] [--quick] [--threads N] [--out docs/BENCHMARKS.md]
 
 Each benchmark reports its speeds as ratios against a baseline measured in the same run, plus
 the median absolute time, and lists the issue-6 targets it checks. ``--quick`` uses fewer
@@ -54,7 +54,14 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"comma-separated subset of {list(BENCHMARKS)}")
     ap.add_argument("--quick", action="store_true", help="fewer rounds, no torch.compile")
     ap.add_argument("--out", default="docs/BENCHMARKS.md", help="markdown file to write")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="torch threads (default: torch's choice, one per core); 1 steadies the "
+                         "figures on a machine shared with other jobs")
     args = ap.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
