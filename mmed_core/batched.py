@@ -140,8 +140,8 @@ def batched_multipath_loss(model: nn.Module, batch: Mapping[str, torch.Tensor],
     per_path: PathLosses = {}
     for dst in dict.fromkeys(d for _, d in paths):
         groups: list[_Group] = []
-        for src, d in paths:
-            if d != dst or src not in encoded:
+        for src in encoded:  # source order, as the naive loop: BN running stats update alike
+            if (src, dst) not in paths:
                 continue
             latent, skips, idx = encoded[src]
             sel = present[dst].index_select(0, idx).nonzero().squeeze(1)

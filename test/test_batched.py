@@ -69,7 +69,8 @@ def test_eval_mode_matches() -> None:
 
 def test_paths_and_weights_are_honoured() -> None:
     model = create_model(ModelConfig.preset("tiny")).train()
-    paths = (("depth", "label"), ("rgb", "label"), ("rgb", "depth"))
+    # Not source-major: the label decoder must still see rgb before depth, as in the naive loop.
+    paths = (("rgb", "depth"), ("depth", "label"), ("rgb", "label"))
     assert_same(model, make_batch([True, True]), rtol=1e-3, atol=1e-4, paths=paths,
                 weights={"label": 2.0})
 
