@@ -104,8 +104,9 @@ def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
         got = card.get("format") if isinstance(card, dict) else type(card).__name__
         raise CheckpointError(f"{card_path}: expected format {CARD_FORMAT!r}, got {got!r}")
     for key in ("config", "weights"):
-        if key not in card:
-            raise CheckpointError(f"{card_path}: model card lacks the `{key}` entry")
+        if not isinstance(card.get(key), dict):
+            raise CheckpointError(f"{card_path}: model card lacks the `{key}` entry (expected a "
+                                  f"mapping, got {type(card.get(key)).__name__})")
     return card
 
 
@@ -132,7 +133,7 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
                               "belongs to another card")
     try:
         config = ModelConfig.from_dict(card["config"])
-    except ConfigError as exc:
+    except (ConfigError, TypeError, ValueError) as exc:  # any JSON value may sit in any field
         raise CheckpointError(f"{card_path}: invalid config in the model card: {exc}") from exc
     if expect is not None and expect != config:
         diff = {k: (v, expect.to_dict()[k]) for k, v in config.to_dict().items() if expect.to_dict()[k] != v}
@@ -142,8 +143,14 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
         tensors = load_file(str(weights), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{weights}: not a readable safetensors file ({exc})") from exc
+    try:
+        # Shapes first, on the meta device: a card describing a huge model must not allocate it.
+        with torch.device("meta"):
+            wanted = create_model(config).state_dict()
+    except (ConfigError, TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{card_path}: the model card's config cannot be built ({exc})") from exc
+    _check_tensors(weights, tensors, wanted)
     model = create_model(config)
-    _check_tensors(weights, tensors, model.state_dict())
     model.load_state_dict(tensors, strict=True)
     return model.to(map_location).eval(), card
 

@@ -97,6 +97,29 @@ def test_extra_and_missing_tensors_are_named(ckpt: Path) -> None:
         load_checkpoint(ckpt)
 
 
+def test_a_card_describing_a_huge_model_is_refused_before_allocating_it(ckpt: Path) -> None:
+    # 10^5 channels per layer would be terabytes of parameters; the shapes are compared on the
+    # meta device, so this fails in milliseconds instead of exhausting memory.
+    card_path = ckpt.with_suffix(".json")
+    card = json.loads(card_path.read_text())
+    card["config"]["widths"] = [100_000] * len(card["config"]["widths"])
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(CheckpointError, match="tensors do not match the card's config"):
+        load_checkpoint(ckpt)
+
+
+@pytest.mark.parametrize("entry,value", [("config", None), ("config", [1]), ("weights", 5),
+                                         ("weights", "x")])
+def test_a_card_with_a_malformed_entry_is_a_checkpoint_error(ckpt: Path, entry: str,
+                                                            value: object) -> None:
+    card_path = ckpt.with_suffix(".json")
+    card = json.loads(card_path.read_text())
+    card[entry] = value
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(CheckpointError, match=f"lacks the `{entry}` entry"):
+        load_checkpoint(ckpt)
+
+
 @pytest.mark.parametrize("suffix", [".pt", ".pth", ".PTH", ".ckpt", ".bin", ".pkl"])
 def test_pickled_formats_are_refused_with_the_convert_command(tmp_path: Path, suffix: str) -> None:
     marker = tmp_path / "executed"
