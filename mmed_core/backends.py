@@ -2,7 +2,8 @@
 
     python -m benchmarks.bench_backends          # speed of each backend, outputs checked equal
 
-A *runner* computes a fixed tuple of (source, target) paths, e.g. rgb->{label, depth}, from
+:func:`select_backend` is the entry point for the inference engine (one runner per source,
+called exactly like the model). A *runner* computes a fixed tuple of (source, target) paths, e.g. rgb->{label, depth}, from
 network-unit inputs at the model's input size, and is called like the model itself::
 
     runner = make_runner(model, [("rgb", "label"), ("rgb", "depth")], backend="torchscript")
@@ -28,7 +29,8 @@ from torch import nn
 from .errors import ConfigError, ExportError, InputError
 from .modalities import get_modality
 
-__all__ = ["BACKENDS", "TOLERANCES", "FixedPaths", "PathRunner", "make_runner", "example_inputs",
+__all__ = ["BACKENDS", "TOLERANCES", "FixedPaths", "PathRunner", "BackendModel", "make_runner",
+           "select_backend", "example_inputs",
            "check_close", "trace", "onnx_bytes", "onnx_function", "output_names", "require_onnxruntime"]
 
 Path = tuple[str, str]
@@ -227,6 +229,47 @@ def make_runner(model: nn.Module, paths: Iterable[Path], backend: str = "eager",
     if check and backend != "eager":
         check_close(backend, runner.run(*example), torch.no_grad()(fixed)(*example), fixed.paths)
     return runner
+
+
+class BackendModel:
+    """One runner per source, callable like the model: ``bm(inputs, paths=...)``.
+
+    What the inference engine swaps in for its eager model (``self.model = select_backend(
+    model, self.paths, "onnxruntime")``): frames arrive one source at a time, so each source
+    gets a runner for its own paths and any subset of them can be asked per call.
+    """
+
+    def __init__(self, runners: Mapping[str, PathRunner]) -> None:
+        self.runners = dict(runners)
+        first = next(iter(self.runners.values()))
+        self.backend = first.backend
+        self.config = first.config
+        self.paths: tuple[Path, ...] = tuple(p for r in self.runners.values() for p in r.paths)
+
+    def __call__(self, inputs: Mapping[str, torch.Tensor],
+                 paths: Iterable[Path] | None = None) -> dict[Path, torch.Tensor]:
+        wanted = [tuple(p) for p in (self.paths if paths is None else paths)]
+        out: dict[Path, torch.Tensor] = {}
+        for src in dict.fromkeys(s for s, _ in wanted):
+            if src not in self.runners:
+                raise InputError(f"source `{src}`: this {self.backend} model was built for sources "
+                                 f"{list(self.runners)} only")
+            out.update(self.runners[src]({src: inputs[src]} if src in inputs else {},
+                                         [p for p in wanted if p[0] == src]))
+        return out  # source-major order, as the model's forward
+
+
+def select_backend(model: nn.Module, paths: Iterable[Path], backend: str = "eager",
+                   **kw: Any) -> BackendModel:
+    """:class:`BackendModel` of ``paths`` on ``backend`` (see :func:`make_runner` for ``kw``,
+    except ``onnx_path``, which holds one source's paths only)."""
+    wanted = [tuple(p) for p in paths]
+    by_src: dict[str, list[Path]] = {}
+    for s, d in wanted:
+        by_src.setdefault(s, []).append((s, d))
+    if not by_src:
+        raise ConfigError("paths: expected at least one (source, target) pair, got none")
+    return BackendModel({s: make_runner(model, ps, backend, **kw) for s, ps in by_src.items()})
 
 
 def check_close(backend: str, got: Sequence[torch.Tensor], want: Sequence[torch.Tensor],

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from mmed_core.backends import BACKENDS, example_inputs, make_runner, require_onnxruntime
+from mmed_core.backends import (BACKENDS, example_inputs, make_runner, require_onnxruntime,
+                                 select_backend)
 from mmed_core.checkpoint import load_checkpoint, save_checkpoint
 from mmed_core.cli.export import main
 from mmed_core.config import ModelConfig
@@ -60,6 +61,18 @@ def test_compile_backend_matches_eager(model: torch.nn.Module) -> None:
     runner = make_runner(model, PATHS, "compile")
     xs, want = eager(model)
     assert_match(runner(xs), want)
+
+
+def test_select_backend_is_called_like_the_model(model: torch.nn.Module) -> None:
+    """What the engine swaps in: one source per call, any subset of its paths, model order."""
+    paths = (("rgb", "label"), ("depth", "label"), ("rgb", "depth"))
+    bm = select_backend(model, paths, "torchscript")
+    xs, want = eager(model, paths)
+    assert_match(bm(xs, paths=paths), want)
+    only = bm({"rgb": xs["rgb"]}, paths=[("rgb", "depth"), ("rgb", "label")])
+    assert list(only) == [("rgb", "depth"), ("rgb", "label")]
+    with pytest.raises(InputError, match="sources"):
+        bm(xs, paths=[("label", "depth")])
 
 
 def test_runner_refuses_other_paths_and_unknown_backend(model: torch.nn.Module) -> None:
