@@ -99,12 +99,16 @@ def run(rounds: int = 9, with_compile: bool = True) -> Section:
         f"Fastest: **{best.name}** ({best.ratio:.2f}x eager). Eager at batch 8: "
         f"{fmt_ms(t8.median)} per batch, {rate8:.1f} GFLOP/s = {100 * rate8 / gemm:.0f}% of GEMM.\n\n"
         "Where the eager batch-1 forward spends its time:\n\n" + _profile(model, x) + "\n\n"
-        "Why the FLOP rate stays far below GEMM: the convolutions have 16-64 channels, so each "
-        "one is a thin matrix product (K = 9 x 16 = 144 at full resolution) whose data does not "
-        "stay in cache long enough to reach GEMM speed; BatchNorm (folded away only by "
-        "TorchScript freezing / ONNX), ReLU, the repeat_interleave un-pooling and the skip "
-        "concatenations are memory-bound and add passes over full-resolution activations; and "
-        "at batch 1 two cores get ~1 ms pieces of work, where per-op dispatch is not negligible."
+        "What separates the forward from the GEMM rate: the convolutions have 16-64 channels, "
+        "so each is a thin matrix product (K = 9 x 16 = 144 at full resolution) that reuses "
+        "little data per load; the first layer (3 input channels) and the depth head (1 output "
+        "channel, `_slow_conv2d_forward`) are far from GEMM shape; pooling, un-pooling "
+        "(repeat_interleave copies) and skip concatenations are memory-bound passes over "
+        "full-resolution activations. TorchScript freezing and ONNX Runtime fold BatchNorm into "
+        "the convolutions and fuse ReLU, which is most of their gain; ONNX Runtime's blocked "
+        "(NCHWc) convolutions add the rest. With several threads on a shared 2-core machine, "
+        "every op also pays an OpenMP barrier, so batch-1 figures there depend mostly on the load "
+        "(hence `--threads 1` for the committed figures).\n"
     )
     sec = Section("Backends and hardware use (network only, batch 1)", body)
     best_rate = gflop / best.median
