@@ -278,18 +278,20 @@ def evaluate_bag(bag: str | os.PathLike[str], engine: Any, *, paths: Sequence[tu
         with contextlib.ExitStack() as stack:
             writer = stack.enter_context(_BagOut(Path(out), storage, distro, force)) \
                 if out else None
-            reader = stack.enter_context(AnyReader([bag_path], default_typestore=ts))
-            present = {c.topic for c in reader.connections}
+            with _as_bag_error(bag_path, "opening it"):
+                reader = stack.enter_context(AnyReader([bag_path], default_typestore=ts))
+                present = {c.topic for c in reader.connections}
             missing = [t for t in source_topics if t not in present]
             if missing:
                 raise BagError(f"bag {bag_path}: source topic(s) {missing} not found; it has "
                                f"{sorted(present)}")
-            for conn, bag_ns, raw in reader.messages():
+            for conn, bag_ns, raw in _messages(reader, bag_path):
                 if writer:
                     writer.write_raw(conn.topic, conn.msgtype, raw, bag_ns)
                 if conn.topic not in source_topics and conn.topic not in truth_topics:
                     continue
-                msg = reader.deserialize(raw, conn.msgtype)
+                with _as_bag_error(bag_path, f"decoding a {conn.msgtype} on {conn.topic}"):
+                    msg = reader.deserialize(raw, conn.msgtype)
                 stamp = _stamp_ns(msg)
                 if conn.topic in truth_topics:
                     kind = truth_topics[conn.topic]
@@ -314,6 +316,30 @@ def evaluate_bag(bag: str | os.PathLike[str], engine: Any, *, paths: Sequence[tu
     results: dict[str, Any] = {src: ev.results() for src, ev in evals.items()}
     results["frames"] = frames
     return results
+
+
+@contextlib.contextmanager
+def _as_bag_error(bag_path: Path, what: str) -> Iterator[None]:
+    """rosbags raises whatever its parsers hit in a damaged file (UnicodeDecodeError, TypeError,
+    struct.error, ...), not only its own errors: name the bag and what failed instead."""
+    try:
+        yield
+    except MmedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        raise BagError(f"bag {bag_path}: cannot be read ({what}: {type(exc).__name__}: {exc}); the "
+                       "bag is damaged or not a rosbag2") from exc
+
+
+def _messages(reader: Any, bag_path: Path) -> Iterator[tuple[Any, int, bytes]]:
+    """``reader.messages()`` with its failures on damaged data turned into BagError."""
+    it = iter(reader.messages())
+    while True:
+        with _as_bag_error(bag_path, "reading its messages"):
+            item = next(it, None)
+        if item is None:
+            return
+        yield item
 
 
 def _score(evaluation: Any, kind: str, pair: tuple[np.ndarray, np.ndarray] | None) -> None:
