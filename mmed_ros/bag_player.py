@@ -12,6 +12,8 @@ subscribers also accept.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import re
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -20,12 +22,22 @@ from mmed_ros.errors import BagError
 
 __all__ = ["message_class", "play_bag"]
 
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
 
 def message_class(msgtype: str) -> Any:
     """'sensor_msgs/msg/Image' -> the rclpy message class, or BagError naming what is missing."""
-    parts = msgtype.split("/")
-    if len(parts) != 3 or parts[1] != "msg":
+    parts = str(msgtype).split("/")
+    if len(parts) != 3 or parts[1] != "msg" or not all(map(_IDENTIFIER.match, parts)):
         raise BagError(f"message type {msgtype!r}: expected 'package/msg/Name'")
+    # The type names come from the bag: importing '<package>.msg' first runs '<package>'s own
+    # __init__, so import only packages that hold a generated 'msg' subpackage, never any
+    # other installed module a crafted bag names.
+    spec = importlib.util.find_spec(parts[0])  # a top-level name: found, not imported
+    places = (spec.submodule_search_locations or []) if spec else []
+    if not any((Path(p) / "msg" / "__init__.py").is_file() for p in places):
+        raise BagError(f"message type {msgtype!r}: '{parts[0]}' is not an installed ROS message "
+                       "package")
     try:
         return getattr(importlib.import_module(f"{parts[0]}.msg"), parts[2])
     except (ImportError, AttributeError) as exc:

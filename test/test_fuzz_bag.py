@@ -108,3 +108,40 @@ def test_missing_bag_files_raise_only_bag_errors(bags: dict, engine, storage: st
         (copy / "metadata.yaml" if which == "meta" else _storage_file(copy)).unlink()
 
     _evaluate_damaged(bags[storage], engine, damage)
+
+
+# ---------------------------------------------------------------------------- bag_player types
+@fuzz_settings(200)
+@given(st.sampled_from(["this/msg/X", "antigravity/msg/X", "os/msg/X", "rclpy/msg/Node",
+                        "sensor_msgs/msg/Nope", "sensor_msgs/srv/Image", "../msg/X",
+                        "sensor_msgs.msg/msg/Image", "/msg/Image", "a/msg/b/c"]) |
+       st.text(max_size=30))
+def test_message_types_named_by_a_bag_import_only_message_packages(msgtype: str) -> None:
+    # Importing 'this.msg' would run the 'this' module (it prints the Zen of Python): a crafted
+    # bag must not pick modules for mmed-bag play to import.
+    import importlib.util
+    import sys
+
+    from mmed_ros.bag_player import message_class
+
+    package = msgtype.split("/")[0]
+    was_loaded = package in sys.modules
+    try:
+        cls = message_class(msgtype)
+    except PROJECT_ERRORS:
+        cls = None
+    if not was_loaded and package in sys.modules:  # the bag made us import `package`
+        spec = importlib.util.find_spec(package)
+        assert spec and any(Path(p, "msg", "__init__.py").is_file()
+                            for p in spec.submodule_search_locations or []), \
+            f"{msgtype!r} imported {package!r}, which is not a ROS message package"
+    if cls is not None:
+        assert hasattr(cls, "get_fields_and_field_types")
+
+
+def test_real_message_types_still_resolve() -> None:
+    from sensor_msgs.msg import Image
+
+    from mmed_ros.bag_player import message_class
+
+    assert message_class("sensor_msgs/msg/Image") is Image
