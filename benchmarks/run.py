@@ -45,6 +45,10 @@ def render(sections: list[Section], info: dict[str, str], wall_s: float, command
         table(["target", "measured", "verdict"], [[a, b, verdict[c]] for a, b, c in targets]) + "\n",
     ]
     parts += [s.markdown() for s in sections]
+    parts.append("## GPU\n\n`scripts/gpu_check.sh` (one call, at most 8 minutes, no network) runs "
+                 "the `cuda`-marked tests and prints fp32/fp16/bf16 inference (eager, CUDA graphs, "
+                 "torch.compile) and training figures (`python -m benchmarks.gpu`). Its table is "
+                 "not part of this file: paste it here from a GPU machine.\n")
     return "\n".join(parts)
 
 
