@@ -17,6 +17,7 @@ pickle that would run code is refused rather than executed.
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import hashlib
 import json
@@ -69,7 +70,7 @@ def export_model(model: torch.nn.Module, fmt: str, out: str | os.PathLike[str],
         raise ConfigError(f"format: expected one of {list(FORMATS)}, got {fmt!r}")
     if batch < 1:
         raise ConfigError(f"batch: expected >= 1, got {batch}")
-    model = model.to("cpu", torch.float32).eval()
+    model = copy.deepcopy(model).to("cpu", torch.float32).eval()  # leave the caller's model as is
     fixed = FixedPaths(model, paths).eval()
     example = example_inputs(fixed.config, fixed.sources, batch)
     with torch.no_grad():
