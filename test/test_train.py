@@ -63,8 +63,10 @@ def test_resume_after_interrupt_equals_uninterrupted(tmp_path):
 
 
 def test_same_seed_same_weights_on_cpu(tmp_path):
-    for name in ("a", "b"):
-        train(tiny_run(tmp_path / name, "train.epochs=1"), dataset_factory=factory)
+    for name in ("a", "b"):  # run a also writes TensorBoard events (the log must not change training)
+        train(tiny_run(tmp_path / name, "train.epochs=1", f"train.tensorboard={str(name == 'a').lower()}"),
+              dataset_factory=factory)
+    assert list((tmp_path / "a" / "tb").glob("events.out.tfevents.*")) and not (tmp_path / "b" / "tb").exists()
     a, b = _weights(tmp_path / "a" / "last.safetensors"), _weights(tmp_path / "b" / "last.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)
 
