@@ -373,10 +373,12 @@ def _run(run: RunConfig, resume: bool, dataset_factory: DatasetFactory | None,
             save_state(out, st["global_step"], tree, {"run": run.to_dict(), **st})
 
     t0 = time.perf_counter()
-    status = "finished"
+    # A resumed run that had already early-stopped stays stopped (raise train.patience to go on).
+    status = "early_stopped" if st["bad_epochs"] >= t.patience else "finished"
+    first = t.epochs if status == "early_stopped" else st["epoch"]
     try:
         with _StopFlag() as stop:
-            for epoch in range(st["epoch"], t.epochs):
+            for epoch in range(first, t.epochs):
                 st["epoch"] = epoch
                 sampler.set_epoch(epoch, start=st["step_in_epoch"])
                 steps = min(len(sampler), t.max_steps_per_epoch or len(sampler))

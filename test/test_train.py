@@ -77,6 +77,13 @@ def test_early_stopping_triggers(tmp_path):
               dataset_factory=factory)
     assert r.status == "early_stopped"
     assert r.epochs_done == 3 and r.best_epoch == 1
+    # resuming an early-stopped run does not train on; a larger patience does
+    again = train(tiny_run(tmp_path / "run", "train.epochs=10", "train.patience=2", "train.min_delta=1e9"),
+                  dataset_factory=factory, resume=True)
+    assert again.status == "early_stopped" and again.global_step == r.global_step
+    more = train(tiny_run(tmp_path / "run", "train.epochs=10", "train.patience=3", "train.min_delta=1e9"),
+                 dataset_factory=factory, resume=True)
+    assert more.status == "early_stopped" and more.epochs_done == 4
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ writing a rosbag and replaying it through the ROS node) are appended with ``STAG
 outputs in ``ctx.outputs``.
 
 Where the demo departs from the paper's settings, and why: 48x48 images (paper 96x96), the
-``small`` width preset, 128 training scenes and 5 epochs, so that two CPU cores finish in a few
+``small`` width preset, 192 training scenes and 8 epochs, so that two CPU cores finish in a few
 minutes; the model is then far from converged but visibly working. The optimiser is the
 paper's (SGD, lr 1e-3, momentum 0.9, weight decay 5e-4).
 """
@@ -29,10 +29,10 @@ __all__ = ["DemoContext", "Stage", "STAGES", "main", "run_stages"]
 @dataclass
 class DemoContext:
     out_dir: Path
-    epochs: int = 5
+    epochs: int = 8
     size: tuple[int, int] = (48, 48)
     preset: str = "small"
-    n_train: int = 128
+    n_train: int = 192
     n_eval: int = 32
     seed: int = 0
     progress: bool = True
@@ -120,7 +120,7 @@ def run_stages(ctx: DemoContext, stages: Sequence[Stage] | None = None) -> DemoC
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="mmed-demo", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="outputs/demo", help="output folder (default: outputs/demo)")
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--quick", action="store_true", help="a seconds-long smoke run (tiny model, 32x32)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (logs, CI)")
     args = p.parse_args(argv)
