@@ -324,147 +324,183 @@ def train(run: RunConfig, *, resume: bool = False, dataset_factory: DatasetFacto
         torch.set_num_threads(threads_before)  # a library call leaves the process as it found it
 
 
+def _new_acc() -> dict[str, float]:
+    return {"loss": 0.0, "n": 0, "images": 0, "seconds": 0.0}
+
+
+class _Loop:
+    """The state of one run and its three moves: a step, an epoch's end, a resumable save."""
+
+    def __init__(self, run: RunConfig, resume: bool, dataset_factory: DatasetFactory | None,
+                 on_step: Callable[[int, int], None] | None, dd: _Dist, device: torch.device) -> None:
+        t, out = run.train, run.out_dir
+        self.run, self.t, self.out, self.dd, self.device, self.on_step = run, t, out, dd, device, on_step
+        self.main = dd.rank == 0
+        state_info = read_state(out) if resume else None
+        torch.manual_seed(t.seed)
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = False
+        train_ds, paired, val_ds, info = build_datasets(run, dataset_factory)
+        cfg = model_config_for(run, info)
+        self.model = create_model(cfg).to(device)
+        self.paths = cfg.paths()
+        self.weights = {k: float(v) for k, v in t.loss_weights.items()}
+        unknown_w = sorted(set(self.weights) - set(cfg.decoder_modalities))
+        if unknown_w:
+            raise ConfigError(f"train.loss_weights names {unknown_w}; this model decodes {list(cfg.decoder_modalities)}")
+        self.monitor = _monitor_paths(self.paths, t.monitor)
+        self.opt = _optimizer(self.model, run)
+        self.sampler = PairedBatchSampler(paired, t.batch_size, seed=t.seed, rank=dd.rank, world_size=dd.world)
+        # The loader gets its own generator so it never draws from the global RNG (resume-exact).
+        self.loader = DataLoader(train_ds, batch_sampler=self.sampler, collate_fn=collate,
+                                 num_workers=t.num_workers, generator=torch.Generator().manual_seed(t.seed),
+                                 pin_memory=device.type == "cuda")
+        self.val_loader = DataLoader(val_ds, batch_size=t.batch_size, shuffle=False, collate_fn=collate,
+                                     num_workers=t.num_workers)
+        self.st: dict[str, Any] = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_val": math.inf,
+                                   "best_epoch": -1, "bad_epochs": 0, "history": [], "acc": _new_acc()}
+        if state_info is not None:
+            tensors = load_state_tensors(out, state_info)
+            self.model.load_state_dict(tensors["model"])
+            self.opt.load_state_dict(tensors["optimizer"])
+            set_rng_state(tensors["rng"])
+            self.st = {k: state_info[k] for k in self.st}
+        self.wrapped: nn.Module = _LossModule(self.model, self.paths, self.weights)
+        if dd.on:
+            self.wrapped = nn.parallel.DistributedDataParallel(
+                self.wrapped, device_ids=[device.index] if device.type == "cuda" else None,
+                find_unused_parameters=True)  # batches without paired samples on a rank skip decoders
+        if self.main:
+            out.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(out / "config.yaml", yaml.safe_dump(run.to_dict(), sort_keys=False))
+        self.logger = _Logger(out, self.main, t.tensorboard, self.st["global_step"])
+        self.card_extras = {"run": run.to_dict(), "run_name": run.run_name, "data": run.to_dict()["data"]}
+
+    def step(self, batch: dict[str, torch.Tensor], epoch: int, tick: float) -> float:
+        """One optimiser step; returns the loss. Raises DivergedError on a non-finite loss."""
+        batch = _to(batch, self.device)
+        loss, per_path = self.wrapped(batch)
+        if _any_rank([not bool(torch.isfinite(loss))], self.dd, self.device)[0]:
+            _diverged(self.out, epoch, self.st, loss, per_path)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.t.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.t.grad_clip)
+        self.opt.step()
+        step_loss = float(loss.detach())
+        acc, st = self.st["acc"], self.st
+        acc.update(loss=acc["loss"] + step_loss, n=acc["n"] + 1, seconds=acc["seconds"] + time.perf_counter() - tick,
+                   images=acc["images"] + batch["rgb"].shape[0] * self.dd.world)
+        st["step_in_epoch"] += 1
+        st["global_step"] += 1
+        if self.main:
+            self.logger.step(st["global_step"], step_loss)
+        if self.on_step is not None:
+            self.on_step(epoch, st["global_step"])
+        return step_loss
+
+    def train_epoch(self, epoch: int, stop: _StopFlag) -> bool:
+        """Train over the rest of ``epoch``; True if a stop was requested (state saved)."""
+        st, t = self.st, self.t
+        st["epoch"] = epoch
+        self.sampler.set_epoch(epoch, start=st["step_in_epoch"])
+        steps = min(len(self.sampler), t.max_steps_per_epoch or len(self.sampler))
+        bar = _bar(self.main and t.progress, steps, st["step_in_epoch"], epoch, t.epochs)
+        tick = time.perf_counter()
+        for batch in _epoch_iter(self.loader, steps, st["step_in_epoch"]):
+            # Checked before the forward pass: a discarded forward would still move BatchNorm stats.
+            if _any_rank([stop.requested], self.dd, self.device)[0]:
+                _close(bar)
+                self.save_interrupted(epoch)
+                return True
+            loss = self.step(batch, epoch, tick)
+            tick = time.perf_counter()
+            if bar is not None:
+                acc = st["acc"]
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.3f}", img_s=f"{acc['images'] / max(acc['seconds'], 1e-9):.1f}")
+        _close(bar)
+        return False
+
+    def end_epoch(self, epoch: int) -> bool:
+        """Validate, keep best/last, log and save the resumable state; True to stop early."""
+        st, t = self.st, self.t
+        _sync_buffers(self.model, self.dd)
+        val = _validate(self.model, self.val_loader, self.paths, self.weights, self.monitor, self.device)
+        acc = st["acc"]
+        row = {"epoch": epoch + 1, "global_step": st["global_step"], "train_loss": acc["loss"] / max(acc["n"], 1),
+               **val, "lr": self.opt.param_groups[0]["lr"],
+               "images_per_s": acc["images"] / max(acc["seconds"], 1e-9), "epoch_seconds": acc["seconds"]}
+        st["history"].append(row)
+        improved = val["val_loss"] < st["best_val"] - t.min_delta
+        if improved:
+            st.update(best_val=val["val_loss"], best_epoch=epoch + 1, bad_epochs=0)
+        else:
+            st["bad_epochs"] += 1
+        st.update(epoch=epoch + 1, step_in_epoch=0, acc=_new_acc())
+        if self.main:
+            extras = dict(epoch=epoch + 1, step=st["global_step"], val_loss=val["val_loss"], **self.card_extras)
+            if improved:
+                save_checkpoint(self.out / "best", self.model, **extras)
+            save_checkpoint(self.out / "last", self.model, **extras)
+            self.logger.epoch(st["history"])
+        self.save_resumable()
+        if self.main:
+            print(f"[mmed-train] epoch {epoch + 1}/{t.epochs} train {row['train_loss']:.4f} "
+                  f"val {val['val_loss']:.4f}{' *' if improved else ''}", flush=True)
+        return st["bad_epochs"] >= t.patience
+
+    def save_interrupted(self, epoch: int) -> None:
+        _sync_buffers(self.model, self.dd)
+        self.save_resumable()
+        if self.main:
+            save_checkpoint(self.out / "last", self.model, epoch=epoch, step=self.st["global_step"],
+                            **self.card_extras)
+
+    def save_resumable(self) -> None:
+        if self.main:
+            tree = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "rng": rng_state()}
+            save_state(self.out, self.st["global_step"], tree, {"run": self.run.to_dict(), **self.st})
+
+    def result(self, status: str, seconds: float) -> TrainResult:
+        st = self.st
+        hist = st["history"]
+        images = sum(r["images_per_s"] * r["epoch_seconds"] for r in hist)
+        return TrainResult(status, str(self.out), st["epoch"], st["global_step"], st["best_epoch"], st["best_val"],
+                           seconds, images / max(sum(r["epoch_seconds"] for r in hist), 1e-9), hist, self.model)
+
+
 def _run(run: RunConfig, resume: bool, dataset_factory: DatasetFactory | None,
          on_step: Callable[[int, int], None] | None, dd: _Dist, device: torch.device) -> TrainResult:
-    t, out = run.train, run.out_dir
-    state_info = read_state(out) if resume else None
-    torch.manual_seed(t.seed)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = False
-    train_ds, paired, val_ds, info = build_datasets(run, dataset_factory)
-    cfg = model_config_for(run, info)
-    model = create_model(cfg).to(device)
-    paths = cfg.paths()
-    weights = {k: float(v) for k, v in t.loss_weights.items()}
-    unknown_w = sorted(set(weights) - set(cfg.decoder_modalities))
-    if unknown_w:
-        raise ConfigError(f"train.loss_weights names {unknown_w}; this model decodes {list(cfg.decoder_modalities)}")
-    monitor = _monitor_paths(paths, t.monitor)
-    opt = _optimizer(model, run)
-    sampler = PairedBatchSampler(paired, t.batch_size, seed=t.seed, rank=dd.rank, world_size=dd.world)
-    # The loader gets its own generator so it never draws from the global RNG (resume-exact).
-    loader = DataLoader(train_ds, batch_sampler=sampler, collate_fn=collate, num_workers=t.num_workers,
-                        generator=torch.Generator().manual_seed(t.seed), pin_memory=device.type == "cuda")
-    val_loader = DataLoader(val_ds, batch_size=t.batch_size, shuffle=False, collate_fn=collate,
-                            num_workers=t.num_workers)
-    st = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_val": math.inf, "best_epoch": -1,
-          "bad_epochs": 0, "history": [], "acc": {"loss": 0.0, "n": 0, "images": 0, "seconds": 0.0}}
-    if state_info is not None:
-        tensors = load_state_tensors(out, state_info)
-        model.load_state_dict(tensors["model"])
-        opt.load_state_dict(tensors["optimizer"])
-        set_rng_state(tensors["rng"])
-        st = {k: state_info[k] for k in st}
-    wrapped: nn.Module = _LossModule(model, paths, weights)
-    if dd.on:
-        wrapped = nn.parallel.DistributedDataParallel(
-            wrapped, device_ids=[device.index] if device.type == "cuda" else None,
-            find_unused_parameters=True)  # batches without paired samples on a rank skip decoders
-    main = dd.rank == 0
-    if main:
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "config.yaml", yaml.safe_dump(run.to_dict(), sort_keys=False))
-    logger = _Logger(out, main, t.tensorboard, st["global_step"])
-    card_extras = {"run": run.to_dict(), "run_name": run.run_name, "data": run.to_dict()["data"]}
-
-    def save_resumable() -> None:
-        if main:
-            tree = {"model": model.state_dict(), "optimizer": opt.state_dict(), "rng": rng_state()}
-            save_state(out, st["global_step"], tree, {"run": run.to_dict(), **st})
-
+    loop = _Loop(run, resume, dataset_factory, on_step, dd, device)
     t0 = time.perf_counter()
     # A resumed run that had already early-stopped stays stopped (raise train.patience to go on).
-    status = "early_stopped" if st["bad_epochs"] >= t.patience else "finished"
-    first = t.epochs if status == "early_stopped" else st["epoch"]
+    status = "early_stopped" if loop.st["bad_epochs"] >= run.train.patience else "finished"
+    first = run.train.epochs if status == "early_stopped" else loop.st["epoch"]
     try:
         with _StopFlag() as stop:
-            for epoch in range(first, t.epochs):
-                st["epoch"] = epoch
-                sampler.set_epoch(epoch, start=st["step_in_epoch"])
-                steps = min(len(sampler), t.max_steps_per_epoch or len(sampler))
-                bar = _bar(main and t.progress, steps, st["step_in_epoch"], epoch, t.epochs)
-                tick = time.perf_counter()
-                for batch in _epoch_iter(loader, steps, st["step_in_epoch"]):
-                    # Checked before the forward pass: a discarded forward would still move BatchNorm stats.
-                    if _any_rank([stop.requested], dd, device)[0]:
-                        status = "interrupted"
-                        break
-                    batch = _to(batch, device)
-                    loss, per_path = wrapped(batch)
-                    if _any_rank([not bool(torch.isfinite(loss))], dd, device)[0]:
-                        _diverged(out, epoch, st, loss, per_path)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if t.grad_clip > 0:
-                        torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
-                    opt.step()
-                    n_img = batch["rgb"].shape[0] * dd.world
-                    now = time.perf_counter()
-                    acc = st["acc"]
-                    step_loss = float(loss.detach())
-                    acc["loss"] += step_loss
-                    acc["n"] += 1
-                    acc["images"] += n_img
-                    acc["seconds"] += now - tick
-                    tick = now
-                    st["step_in_epoch"] += 1
-                    st["global_step"] += 1
-                    if main:
-                        logger.step(st["global_step"], step_loss)
-                        if bar is not None:
-                            bar.update(1)
-                            bar.set_postfix(loss=f"{step_loss:.3f}", img_s=f"{acc['images'] / max(acc['seconds'], 1e-9):.1f}")
-                    if on_step is not None:
-                        on_step(epoch, st["global_step"])
-                if bar is not None:
-                    bar.close()
-                if status == "interrupted":
-                    _sync_buffers(model, dd)
-                    save_resumable()
-                    if main:
-                        save_checkpoint(out / "last", model, epoch=epoch, step=st["global_step"], **card_extras)
+            for epoch in range(first, run.train.epochs):
+                if loop.train_epoch(epoch, stop):
+                    status = "interrupted"
                     break
-                _sync_buffers(model, dd)
-                val = _validate(model, val_loader, paths, weights, monitor, device)
-                acc = st["acc"]
-                row = {"epoch": epoch + 1, "global_step": st["global_step"],
-                       "train_loss": acc["loss"] / max(acc["n"], 1), **val, "lr": opt.param_groups[0]["lr"],
-                       "images_per_s": acc["images"] / max(acc["seconds"], 1e-9), "epoch_seconds": acc["seconds"]}
-                st["history"].append(row)
-                improved = val["val_loss"] < st["best_val"] - t.min_delta
-                if improved:
-                    st.update(best_val=val["val_loss"], best_epoch=epoch + 1, bad_epochs=0)
-                    if main:
-                        save_checkpoint(out / "best", model, epoch=epoch + 1, step=st["global_step"],
-                                        val_loss=val["val_loss"], **card_extras)
-                else:
-                    st["bad_epochs"] += 1
-                st.update(epoch=epoch + 1, step_in_epoch=0, acc={"loss": 0.0, "n": 0, "images": 0, "seconds": 0.0})
-                if main:
-                    save_checkpoint(out / "last", model, epoch=epoch + 1, step=st["global_step"],
-                                    val_loss=val["val_loss"], **card_extras)
-                    logger.epoch(st["history"])
-                save_resumable()
-                if main and not t.progress:
-                    print(f"[mmed-train] epoch {epoch + 1}/{t.epochs} train {row['train_loss']:.4f} "
-                          f"val {val['val_loss']:.4f}{' *' if improved else ''}", flush=True)
-                if st["bad_epochs"] >= t.patience:
+                if loop.end_epoch(epoch):
                     status = "early_stopped"
                     break
     finally:
-        logger.close()
-    seconds = time.perf_counter() - t0
-    hist = st["history"]
-    images = sum(r["images_per_s"] * r["epoch_seconds"] for r in hist)
-    result = TrainResult(status, str(out), st["epoch"], st["global_step"], st["best_epoch"], st["best_val"],
-                         seconds, images / max(sum(r["epoch_seconds"] for r in hist), 1e-9), hist, model)
-    if main:
-        _summary(out, result, run)
+        loop.logger.close()
+    result = loop.result(status, time.perf_counter() - t0)
+    if loop.main:
+        _summary(run.out_dir, result, run)
     if dd.on:
         import torch.distributed as dist
 
         dist.barrier()
     return result
+
+
+def _close(bar: Any) -> None:
+    if bar is not None:
+        bar.close()
 
 
 def _bar(enabled: bool, total: int, start: int, epoch: int, epochs: int) -> Any:
