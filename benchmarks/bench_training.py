@@ -47,15 +47,23 @@ def _stepper(loss_fn, model: torch.nn.Module, batch: dict):
     return step
 
 
-def _profile(step, rows: int = 8) -> str:
+def _profile(naive, batched, rows: int = 9) -> str:
+    """Self CPU time per op (ms in one profiled step) of the two steps, side by side."""
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        step()
-    ev = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)[:rows]
-    total = sum(e.self_cpu_time_total for e in prof.key_averages()) or 1
-    return table(["op", "self CPU share", "calls"],
-                 [[f"`{e.key}`", f"{100 * e.self_cpu_time_total / total:.0f}%", e.count] for e in ev])
+    per = []
+    for step in (naive, batched):
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            step()
+        per.append({e.key: (e.self_cpu_time_total / 1e3, e.count) for e in prof.key_averages()})
+    keys = sorted(set(per[0]) | set(per[1]), key=lambda k: -(per[0].get(k, (0, 0))[0] + per[1].get(k, (0, 0))[0]))
+    out = []
+    for k in keys[:rows]:
+        a, b = per[0].get(k, (0.0, 0)), per[1].get(k, (0.0, 0))
+        out.append([f"`{k}`", f"{a[0]:.0f} ms ({a[1]})", f"{b[0]:.0f} ms ({b[1]})"])
+    out.append(["all ops", f"{sum(v[0] for v in per[0].values()):.0f} ms",
+                f"{sum(v[0] for v in per[1].values()):.0f} ms"])
+    return table(["op", "naive: self CPU (calls)", "batched: self CPU (calls)"], out)
 
 
 def _loading(batch_size: int, rounds: int) -> tuple[float, str]:
@@ -106,7 +114,7 @@ def run(rounds: int = 5, batch_size: int = 8) -> Section:
                          "1.00x" if t is t_naive else f"{1 / t.ratio:.2f}x (IQR of time ratio {t.spread:.2f})"])
         if label == "all paired":
             step_median = t_naive.median, t_batched.median
-            prof_naive, prof_batched = _profile(naive), _profile(batched)
+            prof = _profile(naive, batched)
     load_s, note = _loading(batch_size, 3)
     body = (
         f"`preset('small')`, batch {batch_size}, 96x96, train mode, SGD; interleaved rounds; "
@@ -115,19 +123,20 @@ def run(rounds: int = 5, batch_size: int = 8) -> Section:
         f"Data loading from the cache ({note}): **{fmt_ms(load_s)} per batch of {batch_size}**, "
         f"{100 * load_s / step_median[1]:.1f}% of a batched step ({100 * load_s / step_median[0]:.1f}% "
         "of a naive one): loading is not the bottleneck; `num_workers=0` is enough on this machine.\n\n"
-        "Where a step's time goes (all paired), naive:\n\n" + prof_naive + "\n\nbatched:\n\n"
-        + prof_batched + "\n\n"
-        "Why the batched step gains little here: both steps do the same FLOPs; the batched one "
-        "saves per-call overhead (9 decoder calls become 3) and gives each convolution a 3x "
-        "larger batch. On this CPU at batch 8 the oneDNN convolutions (forward and backward) are "
-        "already compute-bound, about two thirds of the step, and a larger batch does not make "
-        "them faster per image; the per-call overhead the batching removes is a few ms of a "
-        "step of seconds; and per-source BatchNorm statistics (needed for the same loss and "
-        "gradients) cost one concatenation per decoder BN layer (`aten::cat` above). The gain "
-        "shows where calls are small (batch 2 row; tiny models) and on GPUs, where each kernel "
-        "launch costs about as much as a small convolution (scripts/gpu_check.sh measures it). "
-        "Also tried: disabling oneDNN (im2col + GEMM): 2.2x slower; the channels_last memory "
-        "format (row above) is the one layout change that helps the naive step on this CPU."
+        "Where a step's time goes (all paired, one profiled step each; the profiler's own "
+        "overhead included):\n\n" + prof + "\n\n"
+        "Why the batched step does not pay on this CPU: both steps do the same FLOPs; the "
+        "batched one makes 3 decoder calls instead of 9, each on a 3x larger batch. That saves "
+        "per-call overhead, which is a few ms of a step of a second or more here: the oneDNN "
+        "convolutions, forward and backward, are about three quarters of the step and are "
+        "compute-bound already at batch 8, and their backward is no faster per image (often "
+        "slower: larger activations fall out of cache) at batch 24 (compare the two columns "
+        "above). Per-source BatchNorm statistics, needed for the same loss and gradients, add "
+        "one concatenation per decoder BN layer (`aten::cat`). The batching pays where calls are "
+        "small and many: on GPUs, where each kernel launch costs about as much as a small "
+        "convolution (scripts/gpu_check.sh measures it), and for tiny models (the tests' "
+        "32x32 tiny preset: about 2x). Also tried on this CPU: oneDNN disabled (im2col + GEMM) "
+        "2.2x slower; the channels_last memory format (row above) is the one change that helps.\n"
     )
     sec = Section(f"Training step (all 9 paths, batch {batch_size})", body)
     sec.targets.append(("batched step >= 1.3x naive", ", ".join(f"{v:.2f}x {k}" for k, v in ratios.items())
