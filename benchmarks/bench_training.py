@@ -95,11 +95,14 @@ def run(rounds: int = 5, batch_size: int = 8) -> Section:
     base = create_model(ModelConfig.preset("small")).train()
     rows, targets, ratios = [], [], {}
     # batch 2: the overhead-bound regime (many small calls), where batching decoders pays most.
-    for label, paired_every, n in (("all paired", 1, batch_size), ("half unpaired", 2, batch_size),
-                                   ("all paired, batch 2", 1, 2)):
+    tiny = create_model(ModelConfig.preset("tiny")).train()
+    for label, paired_every, n, model in (("all paired", 1, batch_size, base),
+                                          ("half unpaired", 2, batch_size, base),
+                                          ("all paired, batch 2", 1, 2, base),
+                                          ("all paired, `tiny` preset", 1, batch_size, tiny)):
         batch = _batch(n, paired_every)
-        naive = _stepper(multipath_loss, copy.deepcopy(base), batch)
-        batched = _stepper(batched_multipath_loss, copy.deepcopy(base), batch)
+        naive = _stepper(multipath_loss, copy.deepcopy(model), batch)
+        batched = _stepper(batched_multipath_loss, copy.deepcopy(model), batch)
         cands = [("naive", naive), ("batched", batched)]
         if label == "all paired":  # the memory format is a trainer option: NHWC for oneDNN
             cl_batch = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v
@@ -134,8 +137,8 @@ def run(rounds: int = 5, batch_size: int = 8) -> Section:
         "above). Per-source BatchNorm statistics, needed for the same loss and gradients, add "
         "one concatenation per decoder BN layer (`aten::cat`). The batching pays where calls are "
         "small and many: on GPUs, where each kernel launch costs about as much as a small "
-        "convolution (scripts/gpu_check.sh measures it), and for tiny models (the tests' "
-        "32x32 tiny preset: about 2x). Also tried on this CPU: oneDNN disabled (im2col + GEMM) "
+        "convolution (scripts/gpu_check.sh measures it), and for small models (the `tiny` "
+        "row). Also tried on this CPU: oneDNN disabled (im2col + GEMM) "
         "2.2x slower; the channels_last memory format (row above) is the one change that helps.\n"
     )
     sec = Section(f"Training step (all 9 paths, batch {batch_size})", body)
