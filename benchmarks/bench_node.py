@@ -8,7 +8,7 @@ rgb8 images and waits for rgb->label and rgb->depth to come back. Latency = publ
 the frame's outputs received. The bare baseline is ``InferenceEngine.infer`` on the same image
 in this process, also with one torch thread, interleaved frame by frame with the node's.
 Then a rate sweep: frames at a fixed rate for a few seconds each; a rate is *sustained* when
->= 95% of the frames come back and the median latency stays within 1.5x the one-at-a-time one
+at most 5% (or one) of the frames are lost and the median latency stays within 1.5x the one-at-a-time one
 (the node keeps only the newest frame, so overload shows as drops, not as a growing queue).
 """
 
@@ -190,7 +190,8 @@ def run(quick: bool = False) -> Section:
                 med = statistics.median(lat) if lat else float("nan")
                 half = lat[len(lat) // 2:]
                 late = statistics.median(half) if half else float("nan")
-                ok = sent and got >= 0.95 * sent and late <= 1.5 * seq
+                # One lost frame in a short window is not a limit of the node's throughput.
+                ok = sent and sent - got <= max(1, 0.05 * sent) and late <= 1.5 * seq
                 best = rate if ok else best
                 rows.append([f"{rate:g} Hz", sent, got, fmt_ms(med), fmt_ms(late), "yes" if ok else "no"])
             peak, rss = _peak_rss_mib(proc.pid)

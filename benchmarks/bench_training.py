@@ -137,8 +137,9 @@ def run(rounds: int = 5, batch_size: int = 8) -> Section:
         "above). Per-source BatchNorm statistics, needed for the same loss and gradients, add "
         "one concatenation per decoder BN layer (`aten::cat`). The batching pays where calls are "
         "small and many: on GPUs, where each kernel launch costs about as much as a small "
-        "convolution (scripts/gpu_check.sh measures it), and for small models (the `tiny` "
-        "row). Also tried on this CPU: oneDNN disabled (im2col + GEMM) "
+        "convolution (scripts/gpu_check.sh measures it); on this CPU even the `tiny` preset is "
+        "compute-bound at 96x96 (its row), and only at 32x32 (the tests' size) did the batched "
+        "step come out about 2x faster. Also tried on this CPU: oneDNN disabled (im2col + GEMM) "
         "2.2x slower; the channels_last memory format (row above) is the one change that helps.\n"
     )
     sec = Section(f"Training step (all 9 paths, batch {batch_size})", body)
