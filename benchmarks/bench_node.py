@@ -214,7 +214,9 @@ def run(quick: bool = False) -> Section:
         "mask (0.9 MB) and depth (1.2 MB) out over loopback, plus deserialising them in Python in "
         "this process."
         + "\n\nRate sweep (each rate for "
-        f"{seconds:g} s; latency in the second half of the window shows growth):\n\n"
+        f"{seconds:g} s; latency in the second half of the window shows growth; sustained = at "
+        "most 5% (or one) of the frames lost and that latency within 1.5x the one-at-a-time "
+        "median):\n\n"
         + table(["input rate", "frames sent", "outputs received", "median latency",
                  "median latency, 2nd half", "sustained"], rows)
         + f"\n\nHighest sustained rate: **{best or 0:g} Hz**. Peak resident memory of the node "
