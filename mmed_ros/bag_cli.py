@@ -399,8 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("bag", help="input bag directory")
     play.add_argument("--rate", type=float, default=1.0, help="speed factor (default 1.0)")
     play.add_argument("--topics", nargs="+", help="only these topics (default: all)")
-    play.add_argument("--wait-for", metavar="TOPIC",
-                      help="start once TOPIC has a subscriber (so no frame is lost to discovery)")
+    play.add_argument("--wait-for", metavar="TOPIC", nargs="+",
+                      help="start once every TOPIC has a subscriber (so no frame is lost to "
+                           "discovery)")
     play.add_argument("--wait-timeout", type=float, default=10.0, help="seconds (default 10)")
     return parser
 

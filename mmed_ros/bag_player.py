@@ -46,11 +46,11 @@ def message_class(msgtype: str) -> Any:
 
 
 def play_bag(path: str | Path, *, rate: float = 1.0, topics: Sequence[str] | None = None,
-             wait_for: str | None = None, wait_timeout: float = 10.0,
+             wait_for: str | Sequence[str] | None = None, wait_timeout: float = 10.0,
              log: Callable[[str], None] = print) -> int:
     """Publish every message of ``path`` (optionally only ``topics``); returns the count.
 
-    ``wait_for``: a topic whose subscriber must be matched before playing starts (so the first
+    ``wait_for``: topic(s) whose subscribers must be matched before playing starts (so the first
     frames are not lost to discovery); BagError after ``wait_timeout`` seconds without one.
     """
     import rclpy
@@ -73,8 +73,11 @@ def play_bag(path: str | Path, *, rate: float = 1.0, topics: Sequence[str] | Non
                                f"it has {sorted({c.topic for c in reader.connections})}")
             qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
             pubs = {c.id: node.create_publisher(message_class(c.msgtype), c.topic, qos) for c in conns}
-            if wait_for is not None:
-                _wait_for_subscriber(node, wait_for, pubs, conns, wait_timeout)
+            end = time.monotonic() + wait_timeout
+            for topic in [wait_for] if isinstance(wait_for, str) else (wait_for or []):
+                _wait_for_subscriber(node, topic, pubs, conns, max(0.0, end - time.monotonic()))
+            if wait_for:
+                time.sleep(0.5)  # other topics of the same subscribers usually match within this
             start_wall, start_bag = time.monotonic(), None
             for conn, stamp, raw in reader.messages(connections=conns):
                 start_bag = stamp if start_bag is None else start_bag
@@ -99,6 +102,5 @@ def _wait_for_subscriber(node: Any, topic: str, pubs: dict[int, Any], conns: lis
     end = time.monotonic() + timeout
     while by_topic[topic].get_subscription_count() == 0:
         if time.monotonic() > end:
-            raise BagError(f"--wait-for {topic}: no subscriber appeared within {timeout:.0f} s")
+            raise BagError(f"--wait-for {topic}: no subscriber appeared in time")
         time.sleep(0.05)
-    time.sleep(0.5)  # the other topics of the same node usually match within this

@@ -117,7 +117,8 @@ def run_stages(ctx: DemoContext, stages: Sequence[Stage] | None = None) -> DemoC
     return ctx
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, stages: Sequence[Stage] | None = None) -> int:
+    """Run ``stages`` (default: this module's; ``mmed_ros.demo`` adds the ROS stages)."""
     p = argparse.ArgumentParser(prog="mmed-demo", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="outputs/demo", help="output folder (default: outputs/demo)")
     p.add_argument("--epochs", type=int, default=8)
@@ -130,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mmed_core.errors import MmedError
 
     try:
-        run_stages(ctx)
+        run_stages(ctx, stages)
     except MmedError as exc:
         print(f"mmed-demo: error: {exc}", file=sys.stderr)
         return 2
