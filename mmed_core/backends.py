@@ -201,7 +201,7 @@ def make_runner(model: nn.Module, paths: Iterable[Path], backend: str = "eager",
     """Build ``backend`` for ``paths`` of ``model`` (in eval mode, on its current device/dtype).
 
     ``onnx_path``: an ``.onnx`` file from ``mmed-export onnx`` to load instead of exporting in
-    memory. ``threads``: ONNX Runtime intra-op threads (default: its own choice). With
+    memory. ``threads``: ONNX Runtime intra-op threads (default: torch's thread count). With
     ``check`` the runner's outputs are compared with eager on a random input (``TOLERANCES``).
     """
     if backend not in BACKENDS:
@@ -224,7 +224,8 @@ def make_runner(model: nn.Module, paths: Iterable[Path], backend: str = "eager",
         if dtype != torch.float32:
             raise ConfigError(f"backend 'onnxruntime': runs float32 models only, the model is {dtype}")
         data = open(onnx_path, "rb").read() if onnx_path else onnx_bytes(fixed, example)
-        fn = onnx_function(data, fixed.sources, device, threads)
+        # Default to torch's thread count, so OMP_NUM_THREADS / set_num_threads bind ORT too.
+        fn = onnx_function(data, fixed.sources, device, threads or torch.get_num_threads())
     runner = PathRunner(backend, fixed, fn, batch)
     if check and backend != "eager":
         check_close(backend, runner.run(*example), torch.no_grad()(fixed)(*example), fixed.paths)
