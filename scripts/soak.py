@@ -185,6 +185,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         growth = rss_end - rss_start
         t, m = np.array(soak.rss).T if len(soak.rss) > 1 else (np.zeros(2), np.zeros(2))
         slope = float(np.polyfit(t, m, 1)[0] * 60.0) if len(soak.rss) > 2 else 0.0
+        # Allocators and caches grow early on; a leak keeps growing in the second half too.
+        half = t >= t[-1] / 2
+        slope2 = float(np.polyfit(t[half], m[half], 1)[0] * 60.0) if half.sum() > 2 else 0.0
         pct = (lambda q: float(np.percentile(lat, q))) if received else (lambda q: float("nan"))
         report = {
             "machine": machine(), "device": args.device, "qos": args.qos, "image": list(args.size),
@@ -199,7 +202,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "inference_mean_ms")},
             "rss_mb": {"after_warmup": rss_start, "end": rss_end,
                        "peak": max([rss_start, rss_end, *(r for _, r in soak.rss)]),
-                       "growth": growth, "slope_mb_per_min": slope},
+                       "growth": growth, "slope_mb_per_min": slope,
+                       "slope_second_half_mb_per_min": slope2,
+                       "samples": [[round(a, 1), round(b, 2)] for a, b in soak.rss]},
             "seconds": float(t[-1]) if len(soak.rss) else 0.0,
         }
         report["rss_ok"] = growth <= args.max_growth_mb
@@ -225,7 +230,8 @@ def format_report(r: dict[str, Any]) -> str:
         f"latency ms: p50 {lat['p50']:.1f}, p90 {lat['p90']:.1f}, p99 {lat['p99']:.1f}, "
         f"max {lat['max']:.1f}",
         f"node RSS MiB: after warm-up {rss['after_warmup']:.1f}, end {rss['end']:.1f}, peak "
-        f"{rss['peak']:.1f}, growth {rss['growth']:+.1f} ({rss['slope_mb_per_min']:+.2f} MiB/min)"
+        f"{rss['peak']:.1f}, growth {rss['growth']:+.1f} ({rss['slope_mb_per_min']:+.2f} MiB/min, "
+        f"second half {rss['slope_second_half_mb_per_min']:+.2f} MiB/min)"
         f" -> {'ok' if r['rss_ok'] else 'GROWS'}",
         f"node diagnostics: {r['node_diagnostics']}",
     ])
