@@ -108,6 +108,8 @@ def image_view(msg: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     if step % itemsize:
         raise ConversionError(
             f"image step: expected a multiple of {itemsize} bytes for {encoding}, got {step}")
+    if step >= 2**32:  # uint32 in sensor_msgs/Image; larger strides overflow numpy's
+        raise ConversionError(f"image step: expected a uint32 byte count, got {step}")
     buf = np.frombuffer(_field(msg, "data"), dtype=np.uint8)
     # The last row may legally omit its padding; anything shorter is a truncated message.
     needed = step * (height - 1) + row_bytes

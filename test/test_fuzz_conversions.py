@@ -14,7 +14,7 @@ import array
 from types import SimpleNamespace
 
 import numpy as np
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from fuzz_support import PROJECT_ERRORS, fuzz_settings
@@ -70,6 +70,9 @@ def _check(msg: SimpleNamespace, fn, ndim: tuple[int, ...], dtype) -> None:
 
 @fuzz_settings(300)
 @given(image_messages())
+# Found by the long profile: a one-row image with step 2**64 overflowed numpy's strides.
+@example(SimpleNamespace(encoding="rgb8", height=1, width=1, step=2**64, is_bigendian=0,
+                         data=bytes(16)))
 def test_rgb_decoding_raises_only_conversion_errors(msg: SimpleNamespace) -> None:
     _check(msg, rgb_from_msg, (3,), np.uint8)
 
