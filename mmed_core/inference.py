@@ -114,6 +114,24 @@ class InferenceEngine:
         model, card = load_checkpoint(path, map_location="cpu")
         return cls(model, card, device=torch_device, dtype=dtype)
 
+    def use_backend(self, backend: str, paths: Iterable[tuple[str, str]]) -> None:
+        """Run ``paths`` on ``backend`` (eager, torchscript, onnxruntime, compile) from now on.
+
+        The backend computes exactly these paths (a compiled graph has no optional outputs), so
+        the node passes its own paths, not all N x N. Its outputs are checked against eager
+        when it is built (ExportError if they differ, ConfigError if it is not installed).
+        """
+        if backend == "eager":
+            return
+        wanted = self.check_paths(paths)
+        if backend == "onnxruntime" and self.dtype != torch.float32:
+            raise ConfigError(f"backend 'onnxruntime' runs fp32 only, precision is {self.dtype}; "
+                              "use backend 'eager' or 'torchscript' for fp16/bf16")
+        from .backends import select_backend
+
+        self.model = select_backend(self.model, wanted, backend)
+        self.paths = tuple(wanted)
+
     def _probe(self) -> None:
         """One tiny forward pass, so an unsupported device/precision fails at start, not later."""
         h, w = self.config.input_size

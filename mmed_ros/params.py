@@ -109,6 +109,10 @@ PERCEPTION_PARAMS: tuple[ParamSpec, ...] = (
               "cuda:N.", check=_check_device),
     ParamSpec("precision", "fp32", "Inference precision; fp16/bf16 only where the device "
               "supports it.", choices=PRECISIONS),
+    ParamSpec("backend", "eager", "Execution backend of the network: eager PyTorch, "
+              "torchscript, onnxruntime (fp32 only; fastest on CPU, see docs/BENCHMARKS.md) or "
+              "compile (torch.compile). Checked against eager at start.",
+              choices=("eager", "torchscript", "onnxruntime", "compile")),
     ParamSpec("cpu_fallback", False, "Run on the CPU instead of failing when the CUDA device "
               "asked for is missing."),
     ParamSpec("paths", ["rgb->label", "rgb->depth", "depth->label"],

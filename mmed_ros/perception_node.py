@@ -69,6 +69,9 @@ class PerceptionNode(Node):
                             f"label_topic={p['label_topic']!r})")
         self.engine.check_paths(paths)
         require_metric_depth(self.engine.config, paths, f"perception_node ({p['weights']})")
+        self.engine.use_backend(p["backend"], paths)
+        if p["backend"] != "eager":
+            self.get_logger().info(f"backend {p['backend']}: outputs checked against eager")
         self.processor = FrameProcessor(self.engine, paths, self.engine.config.palette)
         self._create_graph(p, topics, paths)
         self._worker = threading.Thread(target=self._work, name="mmed_inference", daemon=True)
@@ -139,8 +142,19 @@ class PerceptionNode(Node):
                     return
                 self._process(src, msg, arrived)
 
+    def _effective_options(self, src: str) -> dict[str, Any]:
+        """The options, with the optional label images off while nobody subscribes to them:
+        colourising and blending a 640x480 mask costs milliseconds per frame."""
+        options = dict(self._options)
+        for key, suffix in (("publish_color", "label_color"), ("publish_overlay", "label_overlay"),
+                            ("publish_confidence", "label_confidence")):
+            pub = self._pubs.get(f"{src}/{suffix}")
+            if options.get(key) and pub is not None and pub.get_subscription_count() == 0:
+                options[key] = False
+        return options
+
     def _process(self, src: str, msg: Image, arrived: float) -> None:
-        options = self._options
+        options = self._effective_options(src)
         try:
             image = _DECODERS[src](msg, max_pixels=int(options["max_image_pixels"]))
             t0 = time.monotonic()
