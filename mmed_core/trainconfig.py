@@ -138,7 +138,11 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, 
         if section not in ("model", *SECTIONS):
             raise ConfigError(f"override {text!r}: unknown section `{section}`; sections: {['model', *SECTIONS]}")
         _check_keys(section, [key], f"override {text!r}")
-        node = out.setdefault(section, {})
+        node = out.get(section)
+        if node is None:  # `data:` left empty in the YAML file
+            node = out[section] = {}
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {text!r}: section `{section}` holds {node!r}, not a mapping")
         if len(parts) > 2:
             if (section, key) not in (("data", "options"), ("train", "loss_weights")):
                 raise ConfigError(f"override {text!r}: `{section}.{key}` has no sub-keys")

@@ -100,6 +100,7 @@ def test_config_files_raise_only_config_errors(text: str, items: list[str]) -> N
 @given(st.dictionaries(st.sampled_from(SECTION_NAMES), st.dictionaries(
     st.sampled_from(KEYS), json_values, max_size=3) | json_values, max_size=3),
     st.lists(overrides(), max_size=4))
+@example(raw={"model": {}, "data": None}, items=["data.cache_dir=1"])  # found by the long run
 def test_apply_overrides_on_any_sections(raw: dict, items: list[str]) -> None:
     try:
         out = apply_overrides(raw, items)
