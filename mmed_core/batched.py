@@ -32,8 +32,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import InputError
-from .losses import PathLosses, presence_masks
-from .modalities import check_raw, get_modality
+from .losses import PathLosses, check_batch
+from .modalities import get_modality
 from .model import ConvBlock, Decoder, unpool
 
 __all__ = ["batched_multipath_loss", "decode_grouped"]
@@ -120,14 +120,7 @@ def batched_multipath_loss(model: nn.Module, batch: Mapping[str, torch.Tensor],
     and gradients (to float round-off; see the module docstring for train-mode BatchNorm).
     """
     cfg = model.config
-    paths = tuple(paths) if paths is not None else cfg.paths()
-    mods = tuple(dict.fromkeys([m for p in paths for m in p]))
-    missing = [m for m in mods if m not in batch]
-    if missing:
-        raise InputError(f"batch lacks modality {missing} needed by paths {list(paths)}; has {sorted(batch)}")
-    for m in mods:
-        check_raw(m, batch[m], cfg)
-    present = presence_masks(batch, mods)
+    paths, present = check_batch(model, batch, paths)
 
     encoded: dict[str, tuple[torch.Tensor, object, torch.Tensor]] = {}  # src -> latent, skips, idx
     for src in dict.fromkeys(s for s, _ in paths):

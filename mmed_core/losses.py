@@ -19,7 +19,7 @@ from torch import nn
 from .errors import InputError
 from .modalities import check_raw, get_modality
 
-__all__ = ["presence_masks", "multipath_loss", "PathLosses"]
+__all__ = ["presence_masks", "check_batch", "multipath_loss", "PathLosses"]
 
 PathLosses = dict[tuple[str, str], torch.Tensor]
 
@@ -36,6 +36,20 @@ def presence_masks(batch: Mapping[str, torch.Tensor], modalities: tuple[str, ...
     return {m: torch.ones_like(paired) if m == "rgb" else paired for m in modalities}
 
 
+def check_batch(model: nn.Module, batch: Mapping[str, torch.Tensor],
+                paths: tuple[tuple[str, str], ...] | None) -> tuple[tuple[tuple[str, str], ...], dict[str, torch.Tensor]]:
+    """(paths, presence masks) after checking that ``batch`` has every modality ``paths`` need."""
+    cfg = model.config
+    paths = tuple(paths) if paths is not None else cfg.paths()
+    mods = tuple(dict.fromkeys([m for p in paths for m in p]))
+    missing = [m for m in mods if m not in batch]
+    if missing:
+        raise InputError(f"batch lacks modality {missing} needed by paths {list(paths)}; has {sorted(batch)}")
+    for m in mods:
+        check_raw(m, batch[m], cfg)
+    return paths, presence_masks(batch, mods)
+
+
 def multipath_loss(model: nn.Module, batch: Mapping[str, torch.Tensor],
                    paths: tuple[tuple[str, str], ...] | None = None,
                    weights: Mapping[str, float] | None = None) -> tuple[torch.Tensor, PathLosses]:
@@ -47,14 +61,7 @@ def multipath_loss(model: nn.Module, batch: Mapping[str, torch.Tensor],
     optionally ``paired`` (B,) or ``present`` {modality: (B,)}. Returns (total, per-path losses).
     """
     cfg = model.config
-    paths = tuple(paths) if paths is not None else cfg.paths()
-    mods = tuple(dict.fromkeys([m for p in paths for m in p]))
-    missing = [m for m in mods if m not in batch]
-    if missing:
-        raise InputError(f"batch lacks modality {missing} needed by paths {list(paths)}; has {sorted(batch)}")
-    for m in mods:
-        check_raw(m, batch[m], cfg)
-    present = presence_masks(batch, mods)
+    paths, present = check_batch(model, batch, paths)
     per_path: PathLosses = {}
     for src in dict.fromkeys(s for s, _ in paths):
         idx = present[src].nonzero().squeeze(1)

@@ -32,6 +32,7 @@ from .checkpoint import save_checkpoint
 from .classes import IGNORE_INDEX
 from .errors import CheckpointError, ConfigError, MmedError
 from .io import atomic_write_text
+from .batched import batched_multipath_loss
 from .losses import multipath_loss
 from .model import create_model
 from .sampler import PairedBatchSampler
@@ -158,12 +159,14 @@ def _sync_buffers(model: nn.Module, dd: _Dist) -> None:
 class _LossModule(nn.Module):
     """Puts the multi-path loss inside ``forward`` so DDP sees (and syncs) every path."""
 
-    def __init__(self, model: nn.Module, paths: tuple, weights: dict[str, float]) -> None:
+    def __init__(self, model: nn.Module, paths: tuple, weights: dict[str, float],
+                 batched: bool = False) -> None:
         super().__init__()
         self.model, self.paths, self.weights = model, paths, weights
+        self.loss_fn = batched_multipath_loss if batched else multipath_loss
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
-        return multipath_loss(self.model, batch, self.paths, self.weights)
+        return self.loss_fn(self.model, batch, self.paths, self.weights)
 
 
 # ---------------------------------------------------------------------------- logging
@@ -365,7 +368,8 @@ class _Loop:
             self.opt.load_state_dict(tensors["optimizer"])
             set_rng_state(tensors["rng"])
             self.st = {k: state_info[k] for k in self.st}
-        self.wrapped: nn.Module = _LossModule(self.model, self.paths, self.weights)
+        batched = t.loss == "batched" or (t.loss == "auto" and device.type == "cuda")
+        self.wrapped: nn.Module = _LossModule(self.model, self.paths, self.weights, batched)
         if dd.on:
             self.wrapped = nn.parallel.DistributedDataParallel(
                 self.wrapped, device_ids=[device.index] if device.type == "cuda" else None,

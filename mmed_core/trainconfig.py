@@ -56,6 +56,11 @@ class TrainConfig:
     monitor: str = "main"  # validation loss to stop on: main = RGB->targets paths, all = every path
     loss_weights: dict[str, float] = field(default_factory=dict)  # per target modality, default 1
     grad_clip: float = 0.0  # max gradient norm; 0 = off (paper: none)
+    # How the all-paths loss is computed: multipath = one encoder->decoder pair at a time;
+    # batched = each decoder once over all sources' latents (same loss and gradients, see
+    # mmed_core.batched); auto = batched on CUDA, multipath on CPU, where batching measured
+    # 0.84x (docs/BENCHMARKS.md).
+    loss: str = "auto"
     max_steps_per_epoch: int = 0  # 0 = the whole epoch; >0 caps it (quick budgets)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
@@ -191,6 +196,8 @@ def _validate(run: RunConfig, where: str) -> None:
         raise ConfigError(f"{where}: train.optimizer must be `sgd` or `adam`, got {t.optimizer!r}")
     if t.monitor not in ("main", "all"):
         raise ConfigError(f"{where}: train.monitor must be `main` or `all`, got {t.monitor!r}")
+    if t.loss not in ("auto", "multipath", "batched"):
+        raise ConfigError(f"{where}: train.loss must be `auto`, `multipath` or `batched`, got {t.loss!r}")
     for name in ("lr", "batch_size", "epochs"):
         if getattr(t, name) <= 0:
             raise ConfigError(f"{where}: train.{name} must be > 0, got {getattr(t, name)!r}")
