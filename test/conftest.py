@@ -6,12 +6,15 @@ import os
 
 import pytest
 
-# Keep torch from oversubscribing the 2-core CI machine when pytest runs helper processes.
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+# One torch thread in the test process and the processes it starts: the models are tiny, and on
+# a 2-core machine shared with node subprocesses two OpenMP threads spin-wait for each other
+# (one 3-second test took 220 s that way).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     import torch
 
+    torch.set_num_threads(1)
     torch.manual_seed(0)
