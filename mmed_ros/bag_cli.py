@@ -331,9 +331,9 @@ def _as_bag_error(bag_path: Path, what: str) -> Iterator[None]:
                        "bag is damaged or not a rosbag2") from exc
 
 
-def _messages(reader: Any, bag_path: Path) -> Iterator[tuple[Any, int, bytes]]:
-    """``reader.messages()`` with its failures on damaged data turned into BagError."""
-    it = iter(reader.messages())
+def _messages(reader: Any, bag_path: Path, **kwargs: Any) -> Iterator[tuple[Any, int, bytes]]:
+    """``reader.messages(**kwargs)`` with its failures on damaged data turned into BagError."""
+    it = iter(reader.messages(**kwargs))
     while True:
         with _as_bag_error(bag_path, "reading its messages"):
             item = next(it, None)

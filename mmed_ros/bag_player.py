@@ -11,6 +11,7 @@ subscribers also accept.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import re
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from mmed_ros.bag_cli import _as_bag_error, _messages
 from mmed_ros.errors import BagError
 
 __all__ = ["message_class", "play_bag"]
@@ -66,11 +68,14 @@ def play_bag(path: str | Path, *, rate: float = 1.0, topics: Sequence[str] | Non
     node = rclpy.create_node("mmed_bag_player")
     count = 0
     try:
-        with Reader(bag) as reader:
-            conns = [c for c in reader.connections if topics is None or c.topic in topics]
+        with contextlib.ExitStack() as stack:
+            with _as_bag_error(bag, "opening it"):
+                reader = stack.enter_context(Reader(bag))
+                all_conns = list(reader.connections)
+            conns = [c for c in all_conns if topics is None or c.topic in topics]
             if not conns:
                 raise BagError(f"{bag}: none of the topics {list(topics or [])} is in the bag; "
-                               f"it has {sorted({c.topic for c in reader.connections})}")
+                               f"it has {sorted({c.topic for c in all_conns})}")
             qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
             pubs = {c.id: node.create_publisher(message_class(c.msgtype), c.topic, qos) for c in conns}
             end = time.monotonic() + wait_timeout
@@ -79,7 +84,7 @@ def play_bag(path: str | Path, *, rate: float = 1.0, topics: Sequence[str] | Non
             if wait_for:
                 time.sleep(0.5)  # other topics of the same subscribers usually match within this
             start_wall, start_bag = time.monotonic(), None
-            for conn, stamp, raw in reader.messages(connections=conns):
+            for conn, stamp, raw in _messages(reader, bag, connections=conns):
                 start_bag = stamp if start_bag is None else start_bag
                 delay = (stamp - start_bag) / 1e9 / rate - (time.monotonic() - start_wall)
                 if delay > 0:

@@ -47,3 +47,17 @@ def test_play_refuses_a_folder_that_is_not_a_bag(tmp_path: Path, capsys: pytest.
     assert bag_main(["play", str(tmp_path)]) == 1
     assert "not a rosbag2 directory (no metadata.yaml)" in capsys.readouterr().err
     assert os.path.isdir(tmp_path)
+
+
+def test_play_reports_a_damaged_bag_by_name(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bag = tmp_path / "bag"
+    assert bag_main(["make", str(bag), "--frames", "2", "--size", "16", "16"]) == 0
+    storage = next(bag.glob("*.mcap"))
+    data = bytearray(storage.read_bytes())
+    for i in range(64, len(data) - 64, 97):  # garble the records, keep the file's size
+        data[i] ^= 0x5A
+    storage.write_bytes(bytes(data))
+    apply_ros_env()
+    assert bag_main(["play", str(bag)]) == 1
+    err = capsys.readouterr().err
+    assert f"bag {bag}: cannot be read" in err and "damaged or not a rosbag2" in err
