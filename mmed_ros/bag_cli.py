@@ -403,6 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="start once every TOPIC has a subscriber (so no frame is lost to "
                            "discovery)")
     play.add_argument("--wait-timeout", type=float, default=10.0, help="seconds (default 10)")
+    play.add_argument("--delay", type=float, default=0.5,
+                      help="seconds to wait before the first message, after --wait-for "
+                           "(default 0.5); longer lets downstream nodes discover each other")
     return parser
 
 
@@ -453,7 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from mmed_ros.bag_player import play_bag
 
             play_bag(args.bag, rate=args.rate, topics=args.topics, wait_for=args.wait_for,
-                     wait_timeout=args.wait_timeout)
+                     wait_timeout=args.wait_timeout, delay=args.delay)
             return 0
         return _cmd_make(args) if args.command == "make" else _cmd_eval(args)
     except MmedError as exc:

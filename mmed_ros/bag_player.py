@@ -49,11 +49,13 @@ def message_class(msgtype: str) -> Any:
 
 def play_bag(path: str | Path, *, rate: float = 1.0, topics: Sequence[str] | None = None,
              wait_for: str | Sequence[str] | None = None, wait_timeout: float = 10.0,
-             log: Callable[[str], None] = print) -> int:
+             delay: float = 0.5, log: Callable[[str], None] = print) -> int:
     """Publish every message of ``path`` (optionally only ``topics``); returns the count.
 
     ``wait_for``: topic(s) whose subscribers must be matched before playing starts (so the first
     frames are not lost to discovery); BagError after ``wait_timeout`` seconds without one.
+    ``delay``: seconds to wait after that, for the subscribers' own outputs to be matched
+    downstream (e.g. perception_node -> evaluator_node), which the player cannot see.
     """
     import rclpy
     from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -81,8 +83,7 @@ def play_bag(path: str | Path, *, rate: float = 1.0, topics: Sequence[str] | Non
             end = time.monotonic() + wait_timeout
             for topic in [wait_for] if isinstance(wait_for, str) else (wait_for or []):
                 _wait_for_subscriber(node, topic, pubs, conns, max(0.0, end - time.monotonic()))
-            if wait_for:
-                time.sleep(0.5)  # other topics of the same subscribers usually match within this
+            time.sleep(max(0.0, delay))
             start_wall, start_bag = time.monotonic(), None
             for conn, stamp, raw in _messages(reader, bag, connections=conns):
                 start_bag = stamp if start_bag is None else start_bag

@@ -59,7 +59,10 @@ def _node(ctx: DemoContext) -> None:
     logs.mkdir(parents=True, exist_ok=True)
     node = start_module("mmed_ros.perception_node", [
         "--ros-args", "-p", f"weights:={ctx.checkpoint}", "-p", "rgb_topic:=/camera/color/image_raw",
-        "-p", "depth_topic:=/camera/depth/image_raw", "-p", f"paths:={PATHS}"],
+        "-p", "depth_topic:=/camera/depth/image_raw", "-p", f"paths:={PATHS}",
+        # The player offers reliable QoS: best-effort loses fragmented images on a busy
+        # loopback (docs/ROS.md, "QoS of large images").
+        "-p", "qos_reliability:=reliable"],
         log=logs / "perception_node.log")
     evaluator = start_module("mmed_ros.evaluator_node", [
         "--ros-args", "-p", f"output_json:={report}", "-p", f"weights:={ctx.checkpoint}"],
@@ -68,7 +71,10 @@ def _node(ctx: DemoContext) -> None:
         # At 1x the recorded 10 Hz; the node keeps only the newest frame, so frames that
         # arrive while it is busy are dropped (and counted on /diagnostics), as on a robot.
         rc = bag_main(["play", str(ctx.out_dir / "bag"), "--wait-for", "/camera/color/image_raw",
-                       "/camera/depth/image_raw", "/gt/label", "/gt/depth", "--wait-timeout", "60"])
+                       "/camera/depth/image_raw", "/gt/label", "/gt/depth", "--wait-timeout", "60",
+                       # perception_node's outputs must also reach evaluator_node, a match
+                       # the player cannot observe; discovery takes a second or two.
+                       "--delay", "3"])
         time.sleep(2.0)  # the last frames' estimates are still in flight
     finally:
         stop_process(evaluator)
@@ -79,10 +85,11 @@ def _node(ctx: DemoContext) -> None:
     res = json.loads(report.read_text())
     d, s = res.get("depth") or {}, res.get("segmentation") or {}
     total = ctx.outputs.get("bag frames", "?")
+    # Not every frame gets scored: the node keeps only the newest frame (drops are counted on
+    # /diagnostics) and the evaluator only scores estimates whose ground truth it also received.
     print(f"  perception_node over DDS, scored by evaluator_node: {res.get('label_pairs', 0)} of "
-          f"{total} frames (the node keeps only the newest frame; those that arrive while it is "
-          f"busy are dropped and counted on /diagnostics); rgb->depth Rel "
-          f"{d.get('rel', float('nan')):.3f}, rgb->label mIoU {s.get('miou', float('nan')):.3f}")
+          f"{total} frames matched; rgb->depth Rel {d.get('rel', float('nan')):.3f}, rgb->label "
+          f"mIoU {s.get('miou', float('nan')):.3f}")
     ctx.outputs["node metrics"] = str(report)
     ctx.outputs["node logs"] = str(logs)
 
