@@ -91,18 +91,26 @@ def _card(config: ModelConfig, weights_name: str, sha256: str, num_tensors: int,
     }
 
 
+def read_format_json(path: Path, fmt: str, what: str, missing: str) -> dict[str, Any]:
+    """A JSON object whose "format" is ``fmt``, or CheckpointError naming ``path`` and the fault
+    (``missing``: the message when the file does not exist)."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: {missing}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path}: not a readable JSON {what} ({exc})") from exc
+    if not isinstance(data, dict) or data.get("format") != fmt:
+        got = data.get("format") if isinstance(data, dict) else type(data).__name__
+        raise CheckpointError(f"{path}: expected format {fmt!r}, got {got!r}")
+    return data
+
+
 def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and check a model card (no weights are loaded)."""
     _, card_path = checkpoint_paths(path)
-    if not card_path.is_file():
-        raise CheckpointError(f"{card_path}: model card not found (expected next to the .safetensors file)")
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{card_path}: not a readable JSON model card ({exc})") from exc
-    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
-        got = card.get("format") if isinstance(card, dict) else type(card).__name__
-        raise CheckpointError(f"{card_path}: expected format {CARD_FORMAT!r}, got {got!r}")
+    card = read_format_json(card_path, CARD_FORMAT, "model card",
+                            "model card not found (expected next to the .safetensors file)")
     for key in ("config", "weights"):
         if not isinstance(card.get(key), dict):
             raise CheckpointError(f"{card_path}: model card lacks the `{key}` entry (expected a "

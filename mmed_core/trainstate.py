@@ -11,7 +11,6 @@ removed only after the new JSON is in place. Nothing is ever unpickled on load.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .checkpoint import read_format_json
 from .errors import CheckpointError
 from .io import atomic_path, atomic_write_json
 
@@ -102,18 +102,9 @@ def save_state(out_dir: str | Path, step: int, tensor_tree: dict[str, Any], info
 
 
 def read_state(out_dir: str | Path) -> dict[str, Any]:
-    path = Path(out_dir) / "state.json"
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no resumable training state (expected state.json written by "
-                              "mmed-train in the run's out_dir)")
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path}: not readable JSON ({exc})") from exc
-    if not isinstance(info, dict) or info.get("format") != STATE_FORMAT:
-        got = info.get("format") if isinstance(info, dict) else type(info).__name__
-        raise CheckpointError(f"{path}: expected format {STATE_FORMAT!r}, got {got!r}")
-    return info
+    return read_format_json(Path(out_dir) / "state.json", STATE_FORMAT, "training state",
+                            "no resumable training state (expected state.json written by "
+                            "mmed-train in the run's out_dir)")
 
 
 def load_state_tensors(out_dir: str | Path, info: dict[str, Any]) -> dict[str, Any]:
