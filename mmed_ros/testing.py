@@ -15,11 +15,12 @@ import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 __all__ = ["ros_env", "apply_ros_env", "tiny_checkpoint", "start_module", "stop_process", "Probe",
-           "image_msg", "one_torch_thread"]
+           "NodeRecorder", "image_msg", "one_torch_thread"]
 
 _SESSION_DOMAIN = random.SystemRandom().randint(1, 100)  # 0 is what a stray robot uses
 
@@ -130,6 +131,41 @@ class Probe:
         self.executor.shutdown()
         self.node.destroy_node()
         rclpy.try_shutdown(context=self.context)
+
+
+class NodeRecorder:
+    """A node process under test, its log, and what a :class:`Probe` received from it: the
+    messages on ``topics`` (``{relative name: type}`` below ``out``), each with its arrival
+    time, and the node's own ``/diagnostics`` values (statuses named under ``out``)."""
+
+    def __init__(self, proc: subprocess.Popen, log: Path, probe: Probe, out: str,
+                 topics: dict[str, Any]) -> None:
+        from diagnostic_msgs.msg import DiagnosticArray
+        from rclpy.qos import QoSProfile
+
+        self.proc, self.log, self.probe, self.out = proc, log, probe, out
+        self.got: dict[str, list[tuple[float, Any]]] = {}
+        self.diag: list[dict[str, str]] = []
+        qos = QoSProfile(depth=50)
+        self.subs = [probe.node.create_subscription(
+            typ, f"{out}/{t}", lambda m, t=t: self.got.setdefault(t, []).append(
+                (time.monotonic(), m)), qos) for t, typ in topics.items()]
+        self.subs.append(probe.node.create_subscription(
+            DiagnosticArray, "/diagnostics", self._on_diag, 10))
+
+    def _on_diag(self, msg: Any) -> None:
+        for status in msg.status:
+            if status.name.startswith(self.out):
+                self.diag.append({kv.key: kv.value for kv in status.values})
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def messages(self, topic: str) -> list[Any]:
+        return [m for _, m in self.got.get(topic, [])]
+
+    def stamps(self, topic: str) -> set[int]:
+        return {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in self.messages(topic)}
 
 
 def image_msg(array: Any, encoding: str, stamp_ns: int, frame_id: str) -> Any:

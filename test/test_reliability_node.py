@@ -21,12 +21,11 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 
-from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
-from rclpy.qos import QoSProfile, qos_profile_sensor_data  # noqa: E402
+from rclpy.qos import qos_profile_sensor_data  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
-from mmed_ros.testing import (Probe, image_msg, start_module, stop_process,  # noqa: E402
-                              tiny_checkpoint)
+from mmed_ros.testing import (NodeRecorder, Probe, image_msg, start_module,  # noqa: E402
+                              stop_process, tiny_checkpoint)
 
 pytestmark = pytest.mark.ros
 NS = "/rel"
@@ -34,16 +33,11 @@ OUT = f"{NS}/perception"
 START_TIMEOUT = 60.0
 
 
-class NodeUnderTest:
+class NodeUnderTest(NodeRecorder):
     def __init__(self, proc: Any, log: Path, probe: Probe, weights: Path) -> None:
-        self.proc, self.log, self.probe, self.weights = proc, log, probe, weights
-        self.got: dict[str, list[Image]] = {}
-        self.diag: list[dict[str, str]] = []
-        for topic in ("rgb/label", "depth/label", "depth/depth"):
-            probe.node.create_subscription(
-                Image, f"{OUT}/{topic}", lambda m, t=topic: self.got.setdefault(t, []).append(m),
-                QoSProfile(depth=50))
-        probe.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 10)
+        super().__init__(proc, log, probe, OUT, {t: Image for t in ("rgb/label", "depth/label",
+                                                                    "depth/depth")})
+        self.weights = weights
         self.pubs = {"rgb": self.publisher("rgb"),
                      "depth": probe.node.create_publisher(Image, f"{NS}/depth",
                                                           qos_profile_sensor_data)}
@@ -51,19 +45,8 @@ class NodeUnderTest:
     def publisher(self, src: str) -> Any:
         return self.probe.node.create_publisher(Image, f"{NS}/{src}", qos_profile_sensor_data)
 
-    def _on_diag(self, msg: DiagnosticArray) -> None:
-        for status in msg.status:
-            if status.name.startswith(OUT):
-                self.diag.append({kv.key: kv.value for kv in status.values})
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
     def counter(self, key: str) -> int:
         return int(self.diag[-1].get(key, 0)) if self.diag else 0
-
-    def stamps(self, topic: str) -> set[int]:
-        return {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in self.got.get(topic, [])}
 
     def serves(self, src: str, stamp: int, timeout: float = 15.0, pub: Any = None) -> bool:
         """Resend a good frame (best effort may lose one) until its label comes back."""
@@ -131,9 +114,9 @@ def test_depth_without_a_single_valid_pixel_gives_unknown_outputs(node: NodeUnde
     while time.monotonic() < end and stamp not in node.stamps("depth/depth"):
         node.pubs["depth"].publish(msg)
         node.probe.spin_until(lambda: stamp in node.stamps("depth/depth"), 0.3)
-    label = next(m for m in node.got["depth/label"] if m.header.stamp.nanosec + m.header.stamp.sec
+    label = next(m for m in node.messages("depth/label") if m.header.stamp.nanosec + m.header.stamp.sec
                  * 10**9 == stamp)
-    depth = next(m for m in node.got["depth/depth"] if m.header.stamp.nanosec + m.header.stamp.sec
+    depth = next(m for m in node.messages("depth/depth") if m.header.stamp.nanosec + m.header.stamp.sec
                  * 10**9 == stamp)
     assert (np.frombuffer(bytes(label.data), np.uint8) == 255).all()
     assert np.isnan(np.frombuffer(bytes(depth.data), np.float32)).all()
@@ -172,7 +155,7 @@ def test_weights_deleted_or_replaced_while_running(node: NodeUnderTest, tmp_path
     node.weights.write_bytes(b"\0" * 1000)           # replaced by garbage
     assert node.serves("rgb", 5_000_000_001)
     labels = {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec: bytes(m.data)
-              for m in node.got["rgb/label"]}
+              for m in node.messages("rgb/label")}
     assert labels[5_000_000_001] == labels[2_000_000_000]  # same input, same model, same output
     # ...and a restart with the swapped file refuses to start instead of running it.
     code, text = _start_expecting_exit(tmp_path / "restart.log", "/rel_restart", node.weights,

@@ -14,14 +14,13 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 
-from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue  # noqa: E402
 from rcl_interfaces.srv import SetParameters  # noqa: E402
-from rclpy.qos import QoSProfile, qos_profile_sensor_data  # noqa: E402
+from rclpy.qos import qos_profile_sensor_data  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
 
-from mmed_ros.testing import (Probe, image_msg, start_module, stop_process,  # noqa: E402
-                              tiny_checkpoint)
+from mmed_ros.testing import (NodeRecorder, Probe, image_msg, start_module,  # noqa: E402
+                              stop_process, tiny_checkpoint)
 
 pytestmark = pytest.mark.ros
 NS = "/pt"
@@ -41,23 +40,15 @@ def probe() -> Iterator[Probe]:
     p.close()
 
 
-class Node:
+class Node(NodeRecorder):
     """The node process, its log, and what the probe received from it."""
 
     def __init__(self, proc: Any, log: Path, probe: Probe) -> None:
-        self.proc, self.log, self.probe = proc, log, probe
-        self.got: dict[str, list] = {}
-        self.diag: list[dict[str, str]] = []
-        qos = QoSProfile(depth=50)
         topics = {"rgb/label": Image, "rgb/label_color": Image, "rgb/label_overlay": Image,
                   "rgb/label_confidence": Image, "rgb/depth": Image, "rgb/camera_info": CameraInfo,
                   "depth/label": Image, "depth/label_color": Image,
                   "depth/label_confidence": Image, "depth/camera_info": CameraInfo}
-        self.subs = [probe.node.create_subscription(
-            typ, f"{OUT}/{t}", lambda m, t=t: self.got.setdefault(t, []).append(
-                (time.monotonic(), m)), qos) for t, typ in topics.items()]
-        self.subs.append(probe.node.create_subscription(
-            DiagnosticArray, "/diagnostics", self._on_diag, 10))
+        super().__init__(proc, log, probe, OUT, topics)
         self.pubs = {
             "rgb": probe.node.create_publisher(Image, f"{NS}/cam/rgb", qos_profile_sensor_data),
             "rgb_info": probe.node.create_publisher(CameraInfo, f"{NS}/cam/camera_info",
@@ -67,18 +58,6 @@ class Node:
             "depth_info": probe.node.create_publisher(CameraInfo, f"{NS}/depth/camera_info",
                                                       qos_profile_sensor_data),
         }
-
-    def _on_diag(self, msg: DiagnosticArray) -> None:
-        for status in msg.status:
-            if status.name.startswith(OUT):
-                self.diag.append({kv.key: kv.value for kv in status.values})
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stamps(self, topic: str) -> set[int]:
-        return {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec
-                for _, m in self.got.get(topic, [])}
 
 
 @pytest.fixture(scope="module")
