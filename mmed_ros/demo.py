@@ -33,7 +33,7 @@ def _bag(ctx: DemoContext) -> None:
     from mmed_ros.bag_cli import write_synthetic_bag
 
     bag = ctx.out_dir / "bag"
-    frames = 8 if ctx.preset == "tiny" else BAG_FRAMES
+    frames = 16 if ctx.preset == "tiny" else BAG_FRAMES
     # A room the model never saw: training scenes use other seeds.
     counts = write_synthetic_bag(bag, frames=frames, size=BAG_SIZE, seed=ctx.seed + 1000,
                                  rate=10.0, force=True)
@@ -62,7 +62,7 @@ def _node(ctx: DemoContext) -> None:
         "-p", "depth_topic:=/camera/depth/image_raw", "-p", f"paths:={PATHS}",
         # The player offers reliable QoS: best-effort loses fragmented images on a busy
         # loopback (docs/ROS.md, "QoS of large images").
-        "-p", "qos_reliability:=reliable"],
+        "-p", "qos_reliability:=reliable", "-p", "qos_depth:=20"],
         log=logs / "perception_node.log")
     evaluator = start_module("mmed_ros.evaluator_node", [
         "--ros-args", "-p", f"output_json:={report}", "-p", f"weights:={ctx.checkpoint}"],
@@ -74,7 +74,10 @@ def _node(ctx: DemoContext) -> None:
                        "/camera/depth/image_raw", "/gt/label", "/gt/depth", "--wait-timeout", "60",
                        # perception_node's outputs must also reach evaluator_node, a match
                        # the player cannot observe; discovery takes a second or two.
-                       "--delay", "3"])
+                       "--delay", "3",
+                       # Half speed: rclpy hands frames to the node in bursts on a busy
+                       # machine, and the node keeps only the newest of a burst.
+                       "--rate", "0.5"])
         time.sleep(2.0)  # the last frames' estimates are still in flight
     finally:
         stop_process(evaluator)
