@@ -1,6 +1,9 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """mmed_ros: one ament_python ROS 2 package that installs mmed_core (pure PyTorch) and mmed_ros.
 
-Outside ROS:  pip install -e .        Inside a ROS 2 workspace:  colcon build --packages-select mmed_ros
+Outside ROS:                 pip install -e .
+Inside a ROS 2 workspace:    colcon build --packages-select mmed_ros
 """
 
 from glob import glob
@@ -13,7 +16,7 @@ setup(
     name=package_name,
     version="0.1.0",
     packages=find_packages(include=["mmed_core", "mmed_core.*", "mmed_ros", "mmed_ros.*"]),
-    package_data={"mmed_core": ["data/*.json", "data/*.yaml", "resources/*"]},
+    package_data={"mmed_core": ["data/*.json", "data/*.yaml", "evaluation/resources/*"]},
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
         ("share/" + package_name, ["package.xml"]),
@@ -22,8 +25,18 @@ setup(
         ("share/" + package_name + "/rviz", glob("rviz/*.rviz")),
     ],
     # torch is deliberately not a hard requirement: robots bring their own CUDA build.
-    install_requires=["setuptools", "numpy", "safetensors", "h5py", "opencv-python-headless",
-                      "pillow", "pyyaml", "tqdm", "rosbags", "scipy"],
+    install_requires=[
+        "setuptools",
+        "numpy",
+        "safetensors",
+        "h5py",
+        "opencv-python-headless",
+        "pillow",
+        "pyyaml",
+        "tqdm",
+        "rosbags",
+        "scipy",
+    ],
     python_requires=">=3.10",
     zip_safe=True,
     maintainer="mmed maintainers",

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """perception_node over DDS (loopback) against the engine's bare predict, input rates, memory.
 
     python -m benchmarks.bench_node [--quick]
@@ -8,8 +10,9 @@ rgb8 images and waits for rgb->label and rgb->depth to come back. Latency = publ
 the frame's outputs received. The bare baseline is ``InferenceEngine.infer`` on the same image
 in this process, also with one torch thread, interleaved frame by frame with the node's.
 Then a rate sweep: frames at a fixed rate for a few seconds each; a rate is *sustained* when
-at most 5% (or one) of the frames are lost and the median latency stays within 1.5x the one-at-a-time one
-(the node keeps only the newest frame, so overload shows as drops, not as a growing queue).
+at most 5% (or one) of the frames are lost and the median latency stays within 1.5x the
+one-at-a-time one (the node keeps only the newest frame, so overload shows as drops, not as a
+growing queue).
 """
 
 from __future__ import annotations
@@ -34,13 +37,15 @@ WANT = ("rgb/label", "rgb/depth")
 def _checkpoint(folder: Path) -> Path:
     import torch
 
-    from mmed_core.checkpoint import save_checkpoint
-    from mmed_core.config import ModelConfig
-    from mmed_core.model import create_model
+    from mmed_core.deploy.checkpoint import save_checkpoint
+    from mmed_core.network.config import ModelConfig
+    from mmed_core.network.factory import create_model
 
     torch.manual_seed(0)
     path = folder / "small.safetensors"
-    save_checkpoint(path, create_model(ModelConfig.preset("small")), note="untrained benchmark model")
+    save_checkpoint(
+        path, create_model(ModelConfig.preset("small")), note="untrained benchmark model"
+    )
     return path
 
 
@@ -68,14 +73,20 @@ class _Driver:
         # Reliable input: best-effort 900 kB frames lose fragments on a loaded loopback, which
         # would measure DDS loss rather than the node (the node's qos_reliability matches).
         self.pub = probe.node.create_publisher(
-            Image, f"{NS}/cam/rgb", QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE))
-        self.subs = [probe.node.create_subscription(Image, f"{NS}/perception/{t}",
-                                                    lambda m, t=t: self._on(t, m), QoSProfile(depth=50))
-                     for t in WANT]
+            Image, f"{NS}/cam/rgb", QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+        )
+        self.subs = [
+            probe.node.create_subscription(
+                Image, f"{NS}/perception/{t}", lambda m, t=t: self._on(t, m), QoSProfile(depth=50)
+            )
+            for t in WANT
+        ]
         from diagnostic_msgs.msg import DiagnosticArray
 
         self.diag: list[dict[str, str]] = []
-        self.subs.append(probe.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 10))
+        self.subs.append(
+            probe.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 10)
+        )
         self.image = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
         self._next = 1
 
@@ -134,10 +145,12 @@ def run(quick: bool = False) -> Section:
     try:
         import rclpy  # noqa: F401
     except ImportError as exc:
-        return Section("Node (perception_node over DDS)", f"Skipped: rclpy is not importable ({exc}).")
+        return Section(
+            "Node (perception_node over DDS)", f"Skipped: rclpy is not importable ({exc})."
+        )
     import torch
 
-    from mmed_core.inference import InferenceEngine
+    from mmed_core.deploy.inference import InferenceEngine
     from mmed_ros.testing import Probe, start_module, stop_process
 
     frames = 8 if quick else 25
@@ -146,20 +159,48 @@ def run(quick: bool = False) -> Section:
     with tempfile.TemporaryDirectory(prefix="mmed-bench-node-") as tmp:
         ckpt = _checkpoint(Path(tmp))
         log = Path(tmp) / "node.log"
-        proc = start_module("mmed_ros.perception_node", [
-            "--ros-args", "-r", f"__ns:={NS}", "-p", f"weights:={ckpt}", "-p", "device:=cpu",
-            "-p", "rgb_topic:=cam/rgb", "-p", "paths:=[rgb->label,rgb->depth]",
-            "-p", "qos_reliability:=reliable", "-p", "diagnostics_period:=1.0"], log=log)
+        proc = start_module(
+            "mmed_ros.perception_node",
+            [
+                "--ros-args",
+                "-r",
+                f"__ns:={NS}",
+                "-p",
+                f"weights:={ckpt}",
+                "-p",
+                "device:=cpu",
+                "-p",
+                "rgb_topic:=cam/rgb",
+                "-p",
+                "paths:=[rgb->label,rgb->depth]",
+                "-p",
+                "qos_reliability:=reliable",
+                "-p",
+                "diagnostics_period:=1.0",
+            ],
+            log=log,
+        )
         probe = Probe("mmed_bench_probe")
         threads = torch.get_num_threads()
         try:
             driver = _Driver(probe)
-            up = probe.spin_until(lambda: proc.poll() is not None or (
-                probe.node.count_subscribers(f"{NS}/cam/rgb") > 0
-                and probe.node.count_publishers(f"{NS}/perception/rgb/depth") > 0), 90.0)
+            up = probe.spin_until(
+                lambda: (
+                    proc.poll() is not None
+                    or (
+                        probe.node.count_subscribers(f"{NS}/cam/rgb") > 0
+                        and probe.node.count_publishers(f"{NS}/perception/rgb/depth") > 0
+                    )
+                ),
+                90.0,
+            )
             if not up or proc.poll() is not None:
-                return Section("Node (perception_node over DDS)",
-                               "Failed: the node did not come up:\n\n```\n" + log.read_text()[-2000:] + "\n```")
+                return Section(
+                    "Node (perception_node over DDS)",
+                    "Failed: the node did not come up:\n\n```\n"
+                    + log.read_text()[-2000:]
+                    + "\n```",
+                )
             # The node runs with OMP_NUM_THREADS=1 (mmed_ros.testing): the bare engine does too.
             torch.set_num_threads(1)
             engine = InferenceEngine.from_checkpoint(str(ckpt), device="cpu")
@@ -167,7 +208,7 @@ def run(quick: bool = False) -> Section:
             for i in range(frames + 3):
                 stamp = driver.send()
                 # Best-effort input: a frame lost while discovery settles is simply sent again.
-                if not probe.spin_until(lambda: driver.done(stamp), 10.0):
+                if not probe.spin_until(lambda stamp=stamp: driver.done(stamp), 10.0):
                     continue
                 t0 = time.perf_counter()
                 engine.infer({"rgb": driver.image}, PATHS)
@@ -188,45 +229,81 @@ def run(quick: bool = False) -> Section:
                 sent, lat = _sweep(driver, rate, seconds)
                 got = len(lat)
                 med = statistics.median(lat) if lat else float("nan")
-                half = lat[len(lat) // 2:]
+                half = lat[len(lat) // 2 :]
                 late = statistics.median(half) if half else float("nan")
                 # One lost frame in a short window is not a limit of the node's throughput.
                 ok = sent and sent - got <= max(1, 0.05 * sent) and late <= 1.5 * seq
                 best = rate if ok else best
-                rows.append([f"{rate:g} Hz", sent, got, fmt_ms(med), fmt_ms(late), "yes" if ok else "no"])
+                rows.append(
+                    [f"{rate:g} Hz", sent, got, fmt_ms(med), fmt_ms(late), "yes" if ok else "no"]
+                )
             peak, rss = _peak_rss_mib(proc.pid)
         finally:
             torch.set_num_threads(threads)
             probe.close()
             code = stop_process(proc)
     body = (
-        f"`preset('small')` checkpoint, 640x480 rgb8 in, rgb->label (+ colour mask) and rgb->depth "
-        f"out, CPU, 1 torch thread in both processes, {frames} frames one at a time (3 warm-up "
+        "`preset('small')` checkpoint, 640x480 rgb8 in, rgb->label (+ colour mask) and "
+        f"rgb->depth out, CPU, 1 torch thread in both processes, {frames} frames one at a time "
+        "(3 warm-up "
         "frames dropped), node and bare predict interleaved.\n\n"
-        + table(["what", "median", "ratio to bare predict"],
-                [["engine.infer (bare predict, in process)", fmt_ms(bare_med), "1.00x"],
-                 ["node: FrameProcessor.process (engine + colour mask; node's mean)",
-                  f"{_f(inside.get('inference_mean_ms'))} ms", "-"],
-                 ["node: message arrival -> outputs published (node's mean)",
-                  f"{_f(inside.get('latency_mean_ms'))} ms", "-"],
-                 ["perception_node over DDS, publish -> outputs received", fmt_ms(seq), f"{ratio:.2f}x"]])
-        + "\n\nThe rest of the end-to-end time is DDS: one 0.9 MB frame in, label (0.3 MB), colour "
-        "mask (0.9 MB) and depth (1.2 MB) out over loopback, plus deserialising them in Python in "
-        "this process."
-        + "\n\nRate sweep (each rate for "
+        + table(
+            ["what", "median", "ratio to bare predict"],
+            [
+                ["engine.infer (bare predict, in process)", fmt_ms(bare_med), "1.00x"],
+                [
+                    "node: FrameProcessor.process (engine + colour mask; node's mean)",
+                    f"{_f(inside.get('inference_mean_ms'))} ms",
+                    "-",
+                ],
+                [
+                    "node: message arrival -> outputs published (node's mean)",
+                    f"{_f(inside.get('latency_mean_ms'))} ms",
+                    "-",
+                ],
+                [
+                    "perception_node over DDS, publish -> outputs received",
+                    fmt_ms(seq),
+                    f"{ratio:.2f}x",
+                ],
+            ],
+        )
+        + "\n\nThe rest of the end-to-end time is DDS: one 0.9 MB frame in, label (0.3 MB), "
+        "colour mask (0.9 MB) and depth (1.2 MB) out over loopback, plus deserialising them in "
+        "Python in this process." + "\n\nRate sweep (each rate for "
         f"{seconds:g} s; latency in the second half of the window shows growth; sustained = at "
         "most 5% (or one) of the frames lost and that latency within 1.5x the one-at-a-time "
         "median):\n\n"
-        + table(["input rate", "frames sent", "outputs received", "median latency",
-                 "median latency, 2nd half", "sustained"], rows)
-        + f"\n\nHighest sustained rate of those tried: **{best or 0:g} Hz**. Peak resident memory of the node "
-        f"process: **{peak:.0f} MiB** (now {rss:.0f} MiB). The node exited with {code} on SIGINT.\n"
+        + table(
+            [
+                "input rate",
+                "frames sent",
+                "outputs received",
+                "median latency",
+                "median latency, 2nd half",
+                "sustained",
+            ],
+            rows,
+        )
+        + f"\n\nHighest sustained rate of those tried: **{best or 0:g} Hz**. Peak resident "
+        f"memory of the node process: **{peak:.0f} MiB** (now {rss:.0f} MiB). The node exited "
+        f"with {code} on SIGINT.\n"
     )
     sec = Section("Node (perception_node over DDS)", body)
-    sec.targets.append(("node latency <= 1.15x bare predict",
-                        f"{ratio:.2f}x (node {fmt_ms(seq)}, bare {fmt_ms(bare_med)})", ratio <= 1.15))
-    sec.targets.append(("highest sustained input rate / peak node memory",
-                        f"{best or 0:g} Hz / {peak:.0f} MiB", None))
+    sec.targets.append(
+        (
+            "node latency <= 1.15x bare predict",
+            f"{ratio:.2f}x (node {fmt_ms(seq)}, bare {fmt_ms(bare_med)})",
+            ratio <= 1.15,
+        )
+    )
+    sec.targets.append(
+        (
+            "highest sustained input rate / peak node memory",
+            f"{best or 0:g} Hz / {peak:.0f} MiB",
+            None,
+        )
+    )
     return sec
 
 

@@ -1,12 +1,15 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Training: the all-paths step, naive loop vs batched decoders, and data loading from the cache.
 
     python -m benchmarks.bench_training [--rounds 5] [--batch 8]
 
 One step = zero_grad, multi-path loss over all 9 paths, backward, SGD update (the paper's
-optimiser), `preset('small')`, 96x96, train mode. Naive = :func:`mmed_core.losses.multipath_loss`
-(one encoder->decoder pair at a time); batched = :func:`mmed_core.batched.batched_multipath_loss`
-(each decoder once over all sources, per-source BatchNorm statistics). Data loading = one batch
-from a DataLoader over the preprocessing cache (synthetic scenes), against the step time.
+optimiser), `preset('small')`, 96x96, train mode. Naive =
+:func:`mmed_core.network.losses.multipath_loss` (one encoder->decoder pair at a time); batched =
+:func:`mmed_core.network.batched_loss.batched_multipath_loss` (each decoder once over all sources,
+per-source BatchNorm statistics). Data loading = one batch from a DataLoader over the preprocessing
+cache (synthetic scenes), against the step time.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ import time
 
 import torch
 
-from mmed_core.batched import batched_multipath_loss
-from mmed_core.config import ModelConfig
-from mmed_core.losses import multipath_loss
-from mmed_core.model import create_model
+from mmed_core.network.batched_loss import batched_multipath_loss
+from mmed_core.network.config import ModelConfig
+from mmed_core.network.factory import create_model
+from mmed_core.network.losses import multipath_loss
 
 from .common import Section, compare, fmt_ms, table
 
@@ -30,10 +33,12 @@ __all__ = ["run", "main"]
 
 def _batch(n: int, paired_every: int = 1) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
-    return {"rgb": torch.rand(n, 3, 96, 96, generator=g) * 255,
-            "depth": torch.rand(n, 1, 96, 96, generator=g) * 9 + 0.5,
-            "label": torch.randint(0, 12, (n, 96, 96), generator=g),
-            "paired": torch.arange(n) % paired_every == 0}
+    return {
+        "rgb": torch.rand(n, 3, 96, 96, generator=g) * 255,
+        "depth": torch.rand(n, 1, 96, 96, generator=g) * 9 + 0.5,
+        "label": torch.randint(0, 12, (n, 96, 96), generator=g),
+        "paired": torch.arange(n) % paired_every == 0,
+    }
 
 
 def _stepper(loss_fn, model: torch.nn.Module, batch: dict):
@@ -44,6 +49,7 @@ def _stepper(loss_fn, model: torch.nn.Module, batch: dict):
         loss, _ = loss_fn(model, batch)
         loss.backward()
         opt.step()
+
     return step
 
 
@@ -53,7 +59,7 @@ def _with_interpolate_unpool(step):
     cheaper backward. Patched only while ``step`` runs."""
     import torch.nn.functional as F
 
-    from mmed_core import model as model_module
+    from mmed_core.network import mmed as model_module
 
     def fast(x: torch.Tensor) -> torch.Tensor:
         return F.interpolate(x, scale_factor=2.0, mode="nearest")
@@ -68,6 +74,7 @@ def _with_interpolate_unpool(step):
             step()
         finally:
             model_module.unpool = original
+
     return run
 
 
@@ -80,13 +87,21 @@ def _profile(naive, batched, rows: int = 9) -> str:
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             step()
         per.append({e.key: (e.self_cpu_time_total / 1e3, e.count) for e in prof.key_averages()})
-    keys = sorted(set(per[0]) | set(per[1]), key=lambda k: -(per[0].get(k, (0, 0))[0] + per[1].get(k, (0, 0))[0]))
+    keys = sorted(
+        set(per[0]) | set(per[1]),
+        key=lambda k: -(per[0].get(k, (0, 0))[0] + per[1].get(k, (0, 0))[0]),
+    )
     out = []
     for k in keys[:rows]:
         a, b = per[0].get(k, (0.0, 0)), per[1].get(k, (0.0, 0))
         out.append([f"`{k}`", f"{a[0]:.0f} ms ({a[1]})", f"{b[0]:.0f} ms ({b[1]})"])
-    out.append(["all ops", f"{sum(v[0] for v in per[0].values()):.0f} ms",
-                f"{sum(v[0] for v in per[1].values()):.0f} ms"])
+    out.append(
+        [
+            "all ops",
+            f"{sum(v[0] for v in per[0].values()):.0f} ms",
+            f"{sum(v[0] for v in per[1].values()):.0f} ms",
+        ]
+    )
     return table(["op", "naive: self CPU (calls)", "batched: self CPU (calls)"], out)
 
 
@@ -99,8 +114,9 @@ def _loading(batch_size: int, rounds: int) -> tuple[float, str]:
     n = max(4 * batch_size, 32)
     with tempfile.TemporaryDirectory(prefix="mmed-bench-cache-") as cache:
         start = time.perf_counter()
-        ds = build_dataset("synthetic", "train", cache_dir=cache,
-                           options={"n_train": n, "progress": False})
+        ds = build_dataset(
+            "synthetic", "train", cache_dir=cache, options={"n_train": n, "progress": False}
+        )
         built = time.perf_counter() - start
         loader = DataLoader(ds, batch_size=batch_size, shuffle=True, num_workers=0)
         times = []
@@ -117,30 +133,47 @@ def _loading(batch_size: int, rounds: int) -> tuple[float, str]:
 def run(rounds: int = 5, batch_size: int = 8) -> Section:
     torch.manual_seed(0)
     base = create_model(ModelConfig.preset("small")).train()
-    rows, targets, ratios = [], [], {}
+    rows, ratios = [], {}
     # batch 2: the overhead-bound regime (many small calls), where batching decoders pays most.
     tiny = create_model(ModelConfig.preset("tiny")).train()
-    for label, paired_every, n, model in (("all paired", 1, batch_size, base),
-                                          ("half unpaired", 2, batch_size, base),
-                                          ("all paired, batch 2", 1, 2, base),
-                                          ("all paired, `tiny` preset", 1, batch_size, tiny)):
+    for label, paired_every, n, model in (
+        ("all paired", 1, batch_size, base),
+        ("half unpaired", 2, batch_size, base),
+        ("all paired, batch 2", 1, 2, base),
+        ("all paired, `tiny` preset", 1, batch_size, tiny),
+    ):
         batch = _batch(n, paired_every)
         naive = _stepper(multipath_loss, copy.deepcopy(model), batch)
         batched = _stepper(batched_multipath_loss, copy.deepcopy(model), batch)
         cands = [("naive", naive), ("batched", batched)]
         if label == "all paired":  # the memory format is a trainer option: NHWC for oneDNN
-            cl_batch = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v
-                        for k, v in batch.items()}
+            cl_batch = {
+                k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v
+                for k, v in batch.items()
+            }
             cl_model = copy.deepcopy(base).to(memory_format=torch.channels_last)
             cands.append(("naive, channels_last", _stepper(multipath_loss, cl_model, cl_batch)))
-            cands.append(("naive, un-pooling by F.interpolate (proposed model.py change)",
-                          _with_interpolate_unpool(_stepper(multipath_loss, copy.deepcopy(base), batch))))
+            cands.append(
+                (
+                    "naive, un-pooling by F.interpolate (proposed model.py change)",
+                    _with_interpolate_unpool(_stepper(multipath_loss, copy.deepcopy(base), batch)),
+                )
+            )
         timings = compare(cands, rounds=rounds, warmup=1)
         t_naive, t_batched = timings[:2]
         ratios[label] = 1 / t_batched.ratio
         for t in timings:
-            rows.append([label, t.name, fmt_ms(t.median), f"{n / t.median:.1f}",
-                         "1.00x" if t is t_naive else f"{1 / t.ratio:.2f}x (IQR of time ratio {t.spread:.2f})"])
+            rows.append(
+                [
+                    label,
+                    t.name,
+                    fmt_ms(t.median),
+                    f"{n / t.median:.1f}",
+                    "1.00x"
+                    if t is t_naive
+                    else f"{1 / t.ratio:.2f}x (IQR of time ratio {t.spread:.2f})",
+                ]
+            )
         if label == "all paired":
             step_median = t_naive.median, t_batched.median
             prof = _profile(naive, batched)
@@ -148,10 +181,12 @@ def run(rounds: int = 5, batch_size: int = 8) -> Section:
     body = (
         f"`preset('small')`, batch {batch_size}, 96x96, train mode, SGD; interleaved rounds; "
         "speed-up = median of per-round naive/batched time ratios.\n\n"
-        + table(["batch", "step", "median", "images/s", "speed-up"], rows) + "\n\n"
+        + table(["batch", "step", "median", "images/s", "speed-up"], rows)
+        + "\n\n"
         f"Data loading from the cache ({note}): **{fmt_ms(load_s)} per batch of {batch_size}**, "
-        f"{100 * load_s / step_median[1]:.1f}% of a batched step ({100 * load_s / step_median[0]:.1f}% "
-        "of a naive one): loading is not the bottleneck; `num_workers=0` is enough on this machine.\n\n"
+        f"{100 * load_s / step_median[1]:.1f}% of a batched step "
+        f"({100 * load_s / step_median[0]:.1f}% of a naive one): loading is not the bottleneck; "
+        "`num_workers=0` is enough on this machine.\n\n"
         "Where a step's time goes (all paired, one profiled step each; the profiler's own "
         "overhead included):\n\n" + prof + "\n\n"
         "Why the batched step does not pay on this CPU: both steps do the same FLOPs; the "
@@ -170,8 +205,14 @@ def run(rounds: int = 5, batch_size: int = 8) -> Section:
         "above; both for the lead/trainer to adopt) are the changes that help.\n"
     )
     sec = Section(f"Training step (all 9 paths, batch {batch_size})", body)
-    sec.targets.append(("batched step >= 1.3x naive", ", ".join(f"{v:.2f}x {k}" for k, v in ratios.items())
-                        + f"; naive median {fmt_ms(step_median[0])}", ratios["all paired"] >= 1.3))
+    sec.targets.append(
+        (
+            "batched step >= 1.3x naive",
+            ", ".join(f"{v:.2f}x {k}" for k, v in ratios.items())
+            + f"; naive median {fmt_ms(step_median[0])}",
+            ratios["all paired"] >= 1.3,
+        )
+    )
     return sec
 
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Timing and reporting helpers shared by the benchmarks (not a test: nothing here asserts speed).
 
     python -m benchmarks.run            # runs every benchmark, writes docs/BENCHMARKS.md
@@ -14,12 +16,22 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import torch
 
-__all__ = ["Timing", "compare", "machine", "table", "timing_rows", "Section", "gemm_gflops", "gemm_peak", "fmt_ms"]
+__all__ = [
+    "Timing",
+    "compare",
+    "machine",
+    "table",
+    "timing_rows",
+    "Section",
+    "gemm_gflops",
+    "gemm_peak",
+    "fmt_ms",
+]
 
 
 @dataclass
@@ -47,8 +59,13 @@ class Timing:
         return q[2] - q[0]
 
 
-def compare(candidates: Sequence[tuple[str, Callable[[], object]]], *, rounds: int = 7,
-            warmup: int = 2, inner: int = 1) -> list[Timing]:
+def compare(
+    candidates: Sequence[tuple[str, Callable[[], object]]],
+    *,
+    rounds: int = 7,
+    warmup: int = 2,
+    inner: int = 1,
+) -> list[Timing]:
     """Time each ``fn`` ``rounds`` times, interleaved; the first candidate is the baseline.
 
     ``inner`` calls per sample (for calls of a few ms). Returns one Timing per candidate.
@@ -69,8 +86,9 @@ def compare(candidates: Sequence[tuple[str, Callable[[], object]]], *, rounds: i
     return out
 
 
-def gemm_gflops(n: int = 1024, rounds: int = 7, dtype: torch.dtype = torch.float32,
-                device: str = "cpu") -> tuple[float, float]:
+def gemm_gflops(
+    n: int = 1024, rounds: int = 7, dtype: torch.dtype = torch.float32, device: str = "cpu"
+) -> tuple[float, float]:
     """(median GFLOP/s, median seconds) of an n x n x n matrix product: the machine's practical
     peak for torch, measured now (2 n^3 FLOPs per product)."""
     a = torch.randn(n, n, dtype=dtype, device=device)
@@ -86,7 +104,7 @@ def gemm_gflops(n: int = 1024, rounds: int = 7, dtype: torch.dtype = torch.float
         sync()
         times.append(time.perf_counter() - start)
     t = statistics.median(times)
-    return 2 * n ** 3 / t / 1e9, t
+    return 2 * n**3 / t / 1e9, t
 
 
 def gemm_peak(sizes: Sequence[int] = (1024, 2048), repeats: int = 2) -> float:
@@ -133,13 +151,18 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
-def timing_rows(timings: Sequence[Timing], extra: Callable[[Timing], Sequence[object]] | None = None,
-                ) -> list[list[object]]:
+def timing_rows(
+    timings: Sequence[Timing],
+    extra: Callable[[Timing], Sequence[object]] | None = None,
+) -> list[list[object]]:
     """Rows 'name | median | ratio (IQR)' for :func:`table`."""
     rows = []
     for t in timings:
-        row: list[object] = [t.name, fmt_ms(t.median), f"{t.ratio:.2f}x" +
-                             ("" if t is timings[0] else f" (IQR {t.spread:.2f})")]
+        row: list[object] = [
+            t.name,
+            fmt_ms(t.median),
+            f"{t.ratio:.2f}x" + ("" if t is timings[0] else f" (IQR {t.spread:.2f})"),
+        ]
         rows.append(row + list(extra(t) if extra else []))
     return rows
 

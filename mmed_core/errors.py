@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Exception types of mmed_core.
 
 Every error raised on bad input derives from :class:`MmedError`, so callers (the CLIs, the ROS

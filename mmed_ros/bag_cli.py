@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """mmed-bag: write rosbag2 recordings and evaluate a checkpoint over one, without a ROS install.
 
     mmed-bag make runs/synthetic_bag --frames 60 --size 240 320 --storage mcap --distro humble
@@ -23,16 +25,24 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from mmed_core.errors import MmedError
 from mmed_ros.errors import BagError
 
-__all__ = ["main", "build_parser", "write_synthetic_bag", "evaluate_bag", "typestore_for",
-           "TOPICS", "ESTIMATE_PREFIX"]
+__all__ = [
+    "main",
+    "build_parser",
+    "write_synthetic_bag",
+    "evaluate_bag",
+    "typestore_for",
+    "TOPICS",
+    "ESTIMATE_PREFIX",
+]
 
 TOPICS = {
     "rgb": "/camera/color/image_raw",
@@ -82,7 +92,7 @@ class _BagOut:
         self._conns: dict[str, Any] = {}
         self.counts: dict[str, int] = {}
 
-    def __enter__(self) -> "_BagOut":
+    def __enter__(self) -> _BagOut:
         self.writer.open()
         return self
 
@@ -100,7 +110,8 @@ class _BagOut:
         conn = self._conns.get(topic)
         if conn is None:
             conn = self._conns[topic] = self.writer.add_connection(
-                topic, msg.__msgtype__, typestore=self.typestore)
+                topic, msg.__msgtype__, typestore=self.typestore
+            )
         self.writer.write(conn, stamp_ns, self.typestore.serialize_cdr(msg, msg.__msgtype__))
         self.counts[topic] = self.counts.get(topic, 0) + 1
 
@@ -108,7 +119,8 @@ class _BagOut:
         conn = self._conns.get(topic)
         if conn is None:
             conn = self._conns[topic] = self.writer.add_connection(
-                topic, msgtype, typestore=self.typestore)
+                topic, msgtype, typestore=self.typestore
+            )
         self.writer.write(conn, stamp_ns, rawdata)
         self.counts[topic] = self.counts.get(topic, 0) + 1
 
@@ -124,28 +136,45 @@ def image_msg(ts: Any, array: np.ndarray, encoding: str, stamp_ns: int, frame_id
     from mmed_ros.conversions import image_fields
 
     f = image_fields(array, encoding)
-    return ts.types[_IMAGE](header=_header(ts, stamp_ns, frame_id), height=f["height"],
-                           width=f["width"], encoding=f["encoding"], is_bigendian=0,
-                           step=f["step"], data=np.array(f["data"], dtype=np.uint8))
+    return ts.types[_IMAGE](
+        header=_header(ts, stamp_ns, frame_id),
+        height=f["height"],
+        width=f["width"],
+        encoding=f["encoding"],
+        is_bigendian=0,
+        step=f["step"],
+        data=np.array(f["data"], dtype=np.uint8),
+    )
 
 
-def camera_info_msg(ts: Any, K: np.ndarray, width: int, height: int, stamp_ns: int,
-                    frame_id: str) -> Any:
+def camera_info_msg(
+    ts: Any, K: np.ndarray, width: int, height: int, stamp_ns: int, frame_id: str
+) -> Any:
     """A rosbags sensor_msgs/CameraInfo for an undistorted pinhole camera with matrix ``K``."""
     k = np.asarray(K, dtype=np.float64).reshape(3, 3)
     p = np.zeros((3, 4), np.float64)
     p[:, :3] = k
-    roi = ts.types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0,
-                                                       do_rectify=False)
-    return ts.types[_INFO](header=_header(ts, stamp_ns, frame_id), height=height, width=width,
-                           distortion_model="plumb_bob", d=np.zeros(5), k=k.reshape(-1),
-                           r=np.eye(3).reshape(-1), p=p.reshape(-1), binning_x=0, binning_y=0,
-                           roi=roi)
+    roi = ts.types["sensor_msgs/msg/RegionOfInterest"](
+        x_offset=0, y_offset=0, height=0, width=0, do_rectify=False
+    )
+    return ts.types[_INFO](
+        header=_header(ts, stamp_ns, frame_id),
+        height=height,
+        width=width,
+        distortion_model="plumb_bob",
+        d=np.zeros(5),
+        k=k.reshape(-1),
+        r=np.eye(3).reshape(-1),
+        p=p.reshape(-1),
+        binning_x=0,
+        binning_y=0,
+        roi=roi,
+    )
 
 
-def _synthetic_frames(n: int, height: int, width: int, seed: int
-                      ) -> Iterator[tuple[np.ndarray, np.ndarray | None, np.ndarray | None,
-                                          np.ndarray]]:
+def _synthetic_frames(
+    n: int, height: int, width: int, seed: int
+) -> Iterator[tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray]]:
     """(rgb, depth m, label, K) along one smooth camera path through a synthetic room."""
     from mmed_core.data.synthetic import generate_frames
 
@@ -153,9 +182,9 @@ def _synthetic_frames(n: int, height: int, width: int, seed: int
         yield f.rgb, f.depth, f.label, f.K
 
 
-def _dataset_frames(name: str, split: str, root: str | None, n: int, size: tuple[int, int],
-                    seed: int) -> Iterator[tuple[np.ndarray, np.ndarray | None,
-                                                  np.ndarray | None, np.ndarray]]:
+def _dataset_frames(
+    name: str, split: str, root: str | None, n: int, size: tuple[int, int], seed: int
+) -> Iterator[tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray]]:
     """(rgb, depth m or None, label or None, K) of the first ``n`` samples of a dataset split.
 
     Real datasets come at their native resolution; their intrinsics are not in the samples, so
@@ -164,24 +193,38 @@ def _dataset_frames(name: str, split: str, root: str | None, n: int, size: tuple
     from mmed_core.data import build_source
     from mmed_core.data.synthetic import intrinsics
 
-    source = build_source(name, split, root=root, size=size,
-                          options={"seed": seed, "progress": False})
+    source = build_source(
+        name, split, root=root, size=size, options={"seed": seed, "progress": False}
+    )
     metric = source.info.depth_units == "m"
     if not metric:
-        print(f"note: {name} depth is in {source.info.depth_units!r}, not metres: the bag gets "
-              "no depth topics (REP 118 depth is metres)", file=sys.stderr)
+        print(
+            f"note: {name} depth is in {source.info.depth_units!r}, not metres: the bag gets "
+            "no depth topics (REP 118 depth is metres)",
+            file=sys.stderr,
+        )
     for index in range(min(n, len(source))):
         rgb, depth, label = source.load(index)
         h, w = rgb.shape[:2]
         yield rgb, depth if metric else None, label, intrinsics(h, w)
 
 
-def write_synthetic_bag(path: str | os.PathLike[str], *, frames: int = 60,
-                        size: tuple[int, int] = (240, 320), seed: int = 0, rate: float = 10.0,
-                        storage: str = "mcap", distro: str = "humble",
-                        depth_encoding: str = "32FC1", frame_id: str = "camera_optical_frame",
-                        force: bool = False, dataset: str | None = None, split: str = "test",
-                        root: str | None = None) -> dict[str, int]:
+def write_synthetic_bag(
+    path: str | os.PathLike[str],
+    *,
+    frames: int = 60,
+    size: tuple[int, int] = (240, 320),
+    seed: int = 0,
+    rate: float = 10.0,
+    storage: str = "mcap",
+    distro: str = "humble",
+    depth_encoding: str = "32FC1",
+    frame_id: str = "camera_optical_frame",
+    force: bool = False,
+    dataset: str | None = None,
+    split: str = "test",
+    root: str | None = None,
+) -> dict[str, int]:
     """Write an RGB-D sequence with ground truth; return message counts per topic.
 
     Default: a synthetic trajectory. ``dataset`` (synthetic / nyudv2 / cityscapes) writes the
@@ -190,21 +233,27 @@ def write_synthetic_bag(path: str | os.PathLike[str], *, frames: int = 60,
     if frames < 1 or rate <= 0:
         raise BagError(f"make: expected frames >= 1 and rate > 0, got {frames} and {rate}")
     if depth_encoding not in ("32FC1", "16UC1"):
-        raise BagError(f"depth encoding: expected '32FC1' (m) or '16UC1' (mm), got "
-                       f"{depth_encoding!r}")
-    source = (_dataset_frames(dataset, split, root, frames, size, seed) if dataset else
-              _synthetic_frames(frames, size[0], size[1], seed))
+        raise BagError(
+            f"depth encoding: expected '32FC1' (m) or '16UC1' (mm), got {depth_encoding!r}"
+        )
+    source = (
+        _dataset_frames(dataset, split, root, frames, size, seed)
+        if dataset
+        else _synthetic_frames(frames, size[0], size[1], seed)
+    )
     with _BagOut(Path(path), storage, distro, force) as bag:
         for i, frame in enumerate(source):
-            _write_frame(bag, _START_NS + int(round(i * 1e9 / rate)), frame, depth_encoding,
-                         frame_id)
+            _write_frame(
+                bag, _START_NS + int(round(i * 1e9 / rate)), frame, depth_encoding, frame_id
+            )
         if not bag.counts:
             raise BagError(f"make: the source gave no frames ({dataset or 'synthetic'} {split})")
         return dict(bag.counts)
 
 
-def _write_frame(bag: "_BagOut", stamp: int, frame: tuple, depth_encoding: str,
-                 frame_id: str) -> None:
+def _write_frame(
+    bag: _BagOut, stamp: int, frame: tuple, depth_encoding: str, frame_id: str
+) -> None:
     """One time step: RGB, depth, ground truth and camera_info, all with the same stamp."""
     ts = bag.typestore
     rgb, depth, label, K = frame
@@ -225,18 +274,29 @@ def _write_frame(bag: "_BagOut", stamp: int, frame: tuple, depth_encoding: str,
         bag.write(TOPICS["gt_depth"], image_msg(ts, metres, "32FC1", stamp, frame_id), stamp)
     if label is not None:
         ids = np.asarray(label)
-        bag.write(TOPICS["gt_label"], image_msg(ts, ids.astype(np.uint8), "mono8", stamp,
-                                                frame_id), stamp)
+        bag.write(
+            TOPICS["gt_label"],
+            image_msg(ts, ids.astype(np.uint8), "mono8", stamp, frame_id),
+            stamp,
+        )
 
 
 def _stamp_ns(msg: Any) -> int:
     return int(msg.header.stamp.sec) * 10**9 + int(msg.header.stamp.nanosec)
 
 
-def evaluate_bag(bag: str | os.PathLike[str], engine: Any, *, paths: Sequence[tuple[str, str]],
-                 topics: dict[str, str] | None = None, out: str | os.PathLike[str] | None = None,
-                 storage: str = "mcap", distro: str = "humble", tolerance_s: float = 0.001,
-                 force: bool = False) -> dict[str, Any]:
+def evaluate_bag(
+    bag: str | os.PathLike[str],
+    engine: Any,
+    *,
+    paths: Sequence[tuple[str, str]],
+    topics: dict[str, str] | None = None,
+    out: str | os.PathLike[str] | None = None,
+    storage: str = "mcap",
+    distro: str = "humble",
+    tolerance_s: float = 0.001,
+    force: bool = False,
+) -> dict[str, Any]:
     """Run ``engine`` over a bag's source images; metrics per source (and an estimates bag).
 
     ``topics`` overrides :data:`TOPICS` entries (rgb, depth, gt_label, gt_depth). Returns
@@ -255,14 +315,19 @@ def evaluate_bag(bag: str | os.PathLike[str], engine: Any, *, paths: Sequence[tu
     sources = {s for s, _ in paths}
     unknown = sources - set(decoders)
     if unknown:
-        raise BagError(f"paths: sources {sorted(unknown)} have no input topic in a bag; use "
-                       "rgb or depth sources")
+        raise BagError(
+            f"paths: sources {sorted(unknown)} have no input topic in a bag; use "
+            "rgb or depth sources"
+        )
     processor = FrameProcessor(engine, paths, engine.config.palette)
     options = {"publish_color": True, "publish_overlay": True, "publish_confidence": False}
     evals = {src: ReplayEvaluation(engine.config.class_names) for src in sources}
     tol = int(tolerance_s * 1e9)
-    matchers = {(src, kind): StampMatcher(tolerance_ns=tol, max_pending=1000)
-                for src in sources for kind in ("label", "depth")}
+    matchers = {
+        (src, kind): StampMatcher(tolerance_ns=tol, max_pending=1000)
+        for src in sources
+        for kind in ("label", "depth")
+    }
     truth_topics = {names["gt_label"]: "label", names["gt_depth"]: "depth"}
     source_topics = {names[src]: src for src in sources}
     frames = dict.fromkeys(sorted(sources), 0)
@@ -276,15 +341,18 @@ def evaluate_bag(bag: str | os.PathLike[str], engine: Any, *, paths: Sequence[tu
     try:
         # Exit order: the reader closes first; the output bag appears only if all went well.
         with contextlib.ExitStack() as stack:
-            writer = stack.enter_context(_BagOut(Path(out), storage, distro, force)) \
-                if out else None
+            writer = (
+                stack.enter_context(_BagOut(Path(out), storage, distro, force)) if out else None
+            )
             with _as_bag_error(bag_path, "opening it"):
                 reader = stack.enter_context(AnyReader([bag_path], default_typestore=ts))
                 present = {c.topic for c in reader.connections}
             missing = [t for t in source_topics if t not in present]
             if missing:
-                raise BagError(f"bag {bag_path}: source topic(s) {missing} not found; it has "
-                               f"{sorted(present)}")
+                raise BagError(
+                    f"bag {bag_path}: source topic(s) {missing} not found; it has "
+                    f"{sorted(present)}"
+                )
             for conn, bag_ns, raw in _messages(reader, bag_path):
                 if writer:
                     writer.write_raw(conn.topic, conn.msgtype, raw, bag_ns)
@@ -304,13 +372,18 @@ def evaluate_bag(bag: str | os.PathLike[str], engine: Any, *, paths: Sequence[tu
                 frames[src] += 1
                 for o in outputs:
                     if writer:
-                        writer.write(f"{ESTIMATE_PREFIX}/{o.topic}", image_msg(
-                            writer.typestore, o.array, o.encoding, stamp, msg.header.frame_id),
-                            bag_ns)
+                        writer.write(
+                            f"{ESTIMATE_PREFIX}/{o.topic}",
+                            image_msg(
+                                writer.typestore, o.array, o.encoding, stamp, msg.header.frame_id
+                            ),
+                            bag_ns,
+                        )
                     kind = {"label": "label", "depth": "depth"}.get(o.topic.split("/")[-1])
                     if kind:
-                        _score(evals[src], kind,
-                               matchers[(src, kind)].add("estimate", stamp, o.array))
+                        _score(
+                            evals[src], kind, matchers[(src, kind)].add("estimate", stamp, o.array)
+                        )
     except (AnyReaderError, ReaderError) as exc:
         raise BagError(f"bag {bag_path}: cannot be read ({exc})") from exc
     results: dict[str, Any] = {src: ev.results() for src, ev in evals.items()}
@@ -327,8 +400,10 @@ def _as_bag_error(bag_path: Path, what: str) -> Iterator[None]:
     except MmedError:
         raise
     except Exception as exc:  # noqa: BLE001 - see the docstring
-        raise BagError(f"bag {bag_path}: cannot be read ({what}: {type(exc).__name__}: {exc}); the "
-                       "bag is damaged or not a rosbag2") from exc
+        raise BagError(
+            f"bag {bag_path}: cannot be read ({what}: {type(exc).__name__}: {exc}); the "
+            "bag is damaged or not a rosbag2"
+        ) from exc
 
 
 def _messages(reader: Any, bag_path: Path, **kwargs: Any) -> Iterator[tuple[Any, int, bytes]]:
@@ -356,65 +431,104 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mmed-bag", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap",
-                        help="rosbag2 storage plugin of the bag written (default mcap)")
-    common.add_argument("--distro", default=os.environ.get("ROS_DISTRO", "humble"),
-                        choices=sorted(_DISTROS),
-                        help="ROS 2 distribution whose message definitions and bag format to "
-                             "use (default $ROS_DISTRO or humble)")
+    common.add_argument(
+        "--storage",
+        choices=("mcap", "sqlite3"),
+        default="mcap",
+        help="rosbag2 storage plugin of the bag written (default mcap)",
+    )
+    common.add_argument(
+        "--distro",
+        default=os.environ.get("ROS_DISTRO", "humble"),
+        choices=sorted(_DISTROS),
+        help="ROS 2 distribution whose message definitions and bag format to "
+        "use (default $ROS_DISTRO or humble)",
+    )
     common.add_argument("--force", action="store_true", help="replace an existing output bag")
 
-    make = sub.add_parser("make", parents=[common],
-                          help="write a synthetic RGB-D trajectory (or a dataset split) with "
-                               "ground truth")
+    make = sub.add_parser(
+        "make",
+        parents=[common],
+        help="write a synthetic RGB-D trajectory (or a dataset split) with ground truth",
+    )
     make.add_argument("out", help="output bag directory")
     make.add_argument("--frames", type=int, default=60)
     make.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=(240, 320))
     make.add_argument("--rate", type=float, default=10.0, help="frames per second")
     make.add_argument("--seed", type=int, default=0)
     make.add_argument("--depth-encoding", choices=("32FC1", "16UC1"), default="32FC1")
-    make.add_argument("--dataset", choices=("synthetic", "nyudv2", "cityscapes"),
-                      help="write samples of a dataset split instead of a synthetic trajectory")
+    make.add_argument(
+        "--dataset",
+        choices=("synthetic", "nyudv2", "cityscapes"),
+        help="write samples of a dataset split instead of a synthetic trajectory",
+    )
     make.add_argument("--split", default="test", help="dataset split (with --dataset)")
     make.add_argument("--root", help="dataset file or folder (nyudv2 .mat, cityscapes root)")
 
-    ev = sub.add_parser("eval", parents=[common],
-                        help="run a checkpoint over a bag, print metrics, write estimates")
+    ev = sub.add_parser(
+        "eval",
+        parents=[common],
+        help="run a checkpoint over a bag, print metrics, write estimates",
+    )
     ev.add_argument("bag", help="input bag directory")
     ev.add_argument("--weights", required=True, help="checkpoint .safetensors (+ .json card)")
     ev.add_argument("--out", help="write inputs + estimates to this new bag")
-    ev.add_argument("--paths", default="rgb->label,rgb->depth",
-                    help="comma-separated SRC->DST paths (default rgb->label,rgb->depth)")
+    ev.add_argument(
+        "--paths",
+        default="rgb->label,rgb->depth",
+        help="comma-separated SRC->DST paths (default rgb->label,rgb->depth)",
+    )
     ev.add_argument("--device", default="auto")
     ev.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"))
     ev.add_argument("--cpu-fallback", action="store_true")
     for key in ("rgb", "depth", "gt_label", "gt_depth"):
-        ev.add_argument(f"--{key.replace('_', '-')}-topic", dest=f"topic_{key}",
-                        default=TOPICS[key])
-    ev.add_argument("--tolerance", type=float, default=0.001,
-                    help="largest stamp difference (s) between estimate and ground truth")
+        ev.add_argument(
+            f"--{key.replace('_', '-')}-topic", dest=f"topic_{key}", default=TOPICS[key]
+        )
+    ev.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.001,
+        help="largest stamp difference (s) between estimate and ground truth",
+    )
     ev.add_argument("--json", help="write the metrics to this JSON file")
 
     play = sub.add_parser("play", help="publish a bag over DDS (for machines without ros2 bag)")
     play.add_argument("bag", help="input bag directory")
     play.add_argument("--rate", type=float, default=1.0, help="speed factor (default 1.0)")
     play.add_argument("--topics", nargs="+", help="only these topics (default: all)")
-    play.add_argument("--wait-for", metavar="TOPIC", nargs="+",
-                      help="start once every TOPIC has a subscriber (so no frame is lost to "
-                           "discovery)")
+    play.add_argument(
+        "--wait-for",
+        metavar="TOPIC",
+        nargs="+",
+        help="start once every TOPIC has a subscriber (so no frame is lost to discovery)",
+    )
     play.add_argument("--wait-timeout", type=float, default=10.0, help="seconds (default 10)")
-    play.add_argument("--delay", type=float, default=0.5,
-                      help="seconds to wait before the first message, after --wait-for "
-                           "(default 0.5); longer lets downstream nodes discover each other")
+    play.add_argument(
+        "--delay",
+        type=float,
+        default=0.5,
+        help="seconds to wait before the first message, after --wait-for "
+        "(default 0.5); longer lets downstream nodes discover each other",
+    )
     return parser
 
 
 def _cmd_make(args: argparse.Namespace) -> int:
-    counts = write_synthetic_bag(args.out, frames=args.frames, size=tuple(args.size),
-                                 seed=args.seed, rate=args.rate, storage=args.storage,
-                                 distro=args.distro, depth_encoding=args.depth_encoding,
-                                 force=args.force, dataset=args.dataset, split=args.split,
-                                 root=args.root)
+    counts = write_synthetic_bag(
+        args.out,
+        frames=args.frames,
+        size=tuple(args.size),
+        seed=args.seed,
+        rate=args.rate,
+        storage=args.storage,
+        distro=args.distro,
+        depth_encoding=args.depth_encoding,
+        force=args.force,
+        dataset=args.dataset,
+        split=args.split,
+        root=args.root,
+    )
     print(f"wrote {args.out} ({args.storage}, {args.distro}):")
     for topic, n in counts.items():
         print(f"  {topic}: {n}")
@@ -422,8 +536,8 @@ def _cmd_make(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from mmed_core.inference import InferenceEngine
-    from mmed_core.io import atomic_write_json
+    from mmed_core.atomic import atomic_write_json
+    from mmed_core.deploy.inference import InferenceEngine
     from mmed_ros.evaluation import format_report
     from mmed_ros.params import parse_paths
 
@@ -432,13 +546,25 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise BagError(f"--paths: {exc}") from exc
     engine = InferenceEngine.from_checkpoint(
-        args.weights, device=args.device, precision=args.precision,
-        cpu_fallback=args.cpu_fallback, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
+        args.weights,
+        device=args.device,
+        precision=args.precision,
+        cpu_fallback=args.cpu_fallback,
+        warn=lambda m: print(f"warning: {m}", file=sys.stderr),
+    )
     print(f"model: {engine.describe()}")
     topics = {k: getattr(args, f"topic_{k}") for k in ("rgb", "depth", "gt_label", "gt_depth")}
-    results = evaluate_bag(args.bag, engine, paths=paths, topics=topics, out=args.out,
-                           storage=args.storage, distro=args.distro,
-                           tolerance_s=args.tolerance, force=args.force)
+    results = evaluate_bag(
+        args.bag,
+        engine,
+        paths=paths,
+        topics=topics,
+        out=args.out,
+        storage=args.storage,
+        distro=args.distro,
+        tolerance_s=args.tolerance,
+        force=args.force,
+    )
     for src in sorted(k for k in results if k != "frames"):
         print(format_report(results[src], title=f"{src} -> * ({results['frames'][src]} frames)"))
     if args.out:
@@ -455,8 +581,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "play":
             from mmed_ros.bag_player import play_bag
 
-            play_bag(args.bag, rate=args.rate, topics=args.topics, wait_for=args.wait_for,
-                     wait_timeout=args.wait_timeout, delay=args.delay)
+            play_bag(
+                args.bag,
+                rate=args.rate,
+                topics=args.topics,
+                wait_for=args.wait_for,
+                wait_timeout=args.wait_timeout,
+                delay=args.delay,
+            )
             return 0
         return _cmd_make(args) if args.command == "make" else _cmd_eval(args)
     except MmedError as exc:

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Replay a rosbag2 over DDS without the ros2 CLI: `mmed-bag play` (rclpy + rosbags).
 
     mmed-bag play runs/bag --rate 1.0 --wait-for /camera/color/image_raw
@@ -16,8 +18,9 @@ import importlib
 import importlib.util
 import re
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from mmed_ros.bag_cli import _as_bag_error, _messages
 from mmed_ros.errors import BagError
@@ -38,18 +41,27 @@ def message_class(msgtype: str) -> Any:
     spec = importlib.util.find_spec(parts[0])  # a top-level name: found, not imported
     places = (spec.submodule_search_locations or []) if spec else []
     if not any((Path(p) / "msg" / "__init__.py").is_file() for p in places):
-        raise BagError(f"message type {msgtype!r}: '{parts[0]}' is not an installed ROS message "
-                       "package")
+        raise BagError(
+            f"message type {msgtype!r}: '{parts[0]}' is not an installed ROS message package"
+        )
     try:
         return getattr(importlib.import_module(f"{parts[0]}.msg"), parts[2])
     except (ImportError, AttributeError) as exc:
-        raise BagError(f"message type {msgtype!r} is not installed in this ROS environment "
-                       f"({exc})") from exc
+        raise BagError(
+            f"message type {msgtype!r} is not installed in this ROS environment ({exc})"
+        ) from exc
 
 
-def play_bag(path: str | Path, *, rate: float = 1.0, topics: Sequence[str] | None = None,
-             wait_for: str | Sequence[str] | None = None, wait_timeout: float = 10.0,
-             delay: float = 0.5, log: Callable[[str], None] = print) -> int:
+def play_bag(
+    path: str | Path,
+    *,
+    rate: float = 1.0,
+    topics: Sequence[str] | None = None,
+    wait_for: str | Sequence[str] | None = None,
+    wait_timeout: float = 10.0,
+    delay: float = 0.5,
+    log: Callable[[str], None] = print,
+) -> int:
     """Publish every message of ``path`` (optionally only ``topics``); returns the count.
 
     ``wait_for``: topic(s) whose subscribers must be matched before playing starts (so the first
@@ -76,10 +88,14 @@ def play_bag(path: str | Path, *, rate: float = 1.0, topics: Sequence[str] | Non
                 all_conns = list(reader.connections)
             conns = [c for c in all_conns if topics is None or c.topic in topics]
             if not conns:
-                raise BagError(f"{bag}: none of the topics {list(topics or [])} is in the bag; "
-                               f"it has {sorted({c.topic for c in all_conns})}")
+                raise BagError(
+                    f"{bag}: none of the topics {list(topics or [])} is in the bag; "
+                    f"it has {sorted({c.topic for c in all_conns})}"
+                )
             qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-            pubs = {c.id: node.create_publisher(message_class(c.msgtype), c.topic, qos) for c in conns}
+            pubs = {
+                c.id: node.create_publisher(message_class(c.msgtype), c.topic, qos) for c in conns
+            }
             end = time.monotonic() + wait_timeout
             for topic in [wait_for] if isinstance(wait_for, str) else (wait_for or []):
                 _wait_for_subscriber(node, topic, pubs, conns, max(0.0, end - time.monotonic()))
@@ -100,8 +116,9 @@ def play_bag(path: str | Path, *, rate: float = 1.0, topics: Sequence[str] | Non
         rclpy.try_shutdown()
 
 
-def _wait_for_subscriber(node: Any, topic: str, pubs: dict[int, Any], conns: list[Any],
-                         timeout: float) -> None:
+def _wait_for_subscriber(
+    node: Any, topic: str, pubs: dict[int, Any], conns: list[Any], timeout: float
+) -> None:
     by_topic = {c.topic: pubs[c.id] for c in conns}
     if topic not in by_topic:
         raise BagError(f"--wait-for {topic}: not a played topic ({sorted(by_topic)})")

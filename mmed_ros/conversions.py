@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """sensor_msgs/Image <-> numpy, without rclpy.
 
 Works on any object with ``height``, ``width``, ``encoding``, ``step``, ``is_bigendian`` and
@@ -18,8 +20,9 @@ sensor gave no valid measurement, so callers test validity with one ``np.isfinit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +51,7 @@ DEFAULT_MAX_PIXELS = 64 * 1024 * 1024
 class EncodingSpec:
     """Byte layout of one ``sensor_msgs/Image`` encoding."""
 
-    dtype: str        # numpy dtype, little-endian form
+    dtype: str  # numpy dtype, little-endian form
     channels: int
 
 
@@ -75,7 +78,8 @@ def _field(msg: Any, name: str) -> Any:
     except AttributeError:
         raise ConversionError(
             f"image message: expected a sensor_msgs/Image-like object with field '{name}', "
-            f"got {type(msg).__name__} without it") from None
+            f"got {type(msg).__name__} without it"
+        ) from None
 
 
 def image_view(msg: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -92,22 +96,26 @@ def image_view(msg: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     spec = _SPECS.get(encoding)
     if spec is None:
         raise ConversionError(
-            f"image encoding: expected one of {sorted(_SPECS)}, got '{encoding}'")
+            f"image encoding: expected one of {sorted(_SPECS)}, got '{encoding}'"
+        )
     if height <= 0 or width <= 0:
         raise ConversionError(f"image size: expected height and width > 0, got {height}x{width}")
     if height * width > max_pixels:
         raise ConversionError(
             f"image size: expected at most {max_pixels} pixels, got {height}x{width} "
-            f"= {height * width}")
+            f"= {height * width}"
+        )
     itemsize = np.dtype(spec.dtype).itemsize
     row_bytes = width * spec.channels * itemsize
     if step < row_bytes:
         raise ConversionError(
             f"image step: expected >= width * channels * bytes = {row_bytes} for {width}px "
-            f"{encoding}, got {step}")
+            f"{encoding}, got {step}"
+        )
     if step % itemsize:
         raise ConversionError(
-            f"image step: expected a multiple of {itemsize} bytes for {encoding}, got {step}")
+            f"image step: expected a multiple of {itemsize} bytes for {encoding}, got {step}"
+        )
     if step >= 2**32:  # uint32 in sensor_msgs/Image; larger strides overflow numpy's
         raise ConversionError(f"image step: expected a uint32 byte count, got {step}")
     buf = np.frombuffer(_field(msg, "data"), dtype=np.uint8)
@@ -116,13 +124,18 @@ def image_view(msg: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     if buf.size < needed:
         raise ConversionError(
             f"image data: expected step * height = {step} * {height} = {step * height} bytes "
-            f"for a {width}x{height} {encoding} image, got {buf.size}")
+            f"for a {width}x{height} {encoding} image, got {buf.size}"
+        )
     dtype = np.dtype(spec.dtype)
     if bigendian:
         dtype = dtype.newbyteorder(">")
     # A strided ndarray over the byte buffer honours row padding without copying.
-    arr = np.ndarray(shape=(height, width, spec.channels), dtype=dtype, buffer=buf,
-                     strides=(step, spec.channels * itemsize, itemsize))
+    arr = np.ndarray(
+        shape=(height, width, spec.channels),
+        dtype=dtype,
+        buffer=buf,
+        strides=(step, spec.channels * itemsize, itemsize),
+    )
     arr.flags.writeable = False  # a view of someone else's message: never write through it
     if spec.channels == 1:
         arr = arr[:, :, 0]
@@ -146,13 +159,15 @@ def _fallback_to_rgb(msg: Any) -> np.ndarray:
     except ImportError:
         raise ConversionError(
             f"image encoding: expected one of {list(RGB_ENCODINGS)} (cv_bridge and "
-            f"rosbags.image are unavailable for others), got '{msg.encoding}'") from None
+            f"rosbags.image are unavailable for others), got '{msg.encoding}'"
+        ) from None
     try:
         return np.asarray(image_to_cvimage(msg, "rgb8"))
     except Exception as exc:
         raise ConversionError(
             f"image encoding: expected one of {list(RGB_ENCODINGS)} or one rosbags.image "
-            f"converts, got '{msg.encoding}' ({exc})") from exc
+            f"converts, got '{msg.encoding}' ({exc})"
+        ) from exc
 
 
 def rgb_from_msg(msg: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -164,14 +179,16 @@ def rgb_from_msg(msg: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
     if encoding in DEPTH_ENCODINGS:
         raise ConversionError(
             f"RGB image encoding: expected one of {list(RGB_ENCODINGS)}, got depth encoding "
-            f"'{encoding}' (is the rgb topic remapped to a depth topic?)")
+            f"'{encoding}' (is the rgb topic remapped to a depth topic?)"
+        )
     if encoding not in RGB_ENCODINGS:
         # The other converter allocates the decoded image itself: check the size first.
         height, width = int(_field(msg, "height")), int(_field(msg, "width"))
         if height * width > max_pixels:
             raise ConversionError(
                 f"image size: expected at most {max_pixels} pixels, got {height}x{width} "
-                f"= {height * width}")
+                f"= {height * width}"
+            )
         return _fallback_to_rgb(msg)
     arr = image_view(msg, max_pixels=max_pixels)
     if encoding == "rgb8":
@@ -195,7 +212,8 @@ def depth_from_msg(msg: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndar
     if encoding not in DEPTH_ENCODINGS:
         raise ConversionError(
             f"depth image encoding: expected one of {list(DEPTH_ENCODINGS)} (REP 118), "
-            f"got '{encoding}'")
+            f"got '{encoding}'"
+        )
     arr = image_view(msg, max_pixels=max_pixels)
     if encoding == "16UC1":
         metres = arr.astype(np.float32) * np.float32(0.001)
@@ -214,12 +232,21 @@ def mono8_from_msg(msg: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndar
     encoding = str(_field(msg, "encoding"))
     if encoding not in ("mono8", "8UC1"):
         raise ConversionError(
-            f"label image encoding: expected 'mono8' or '8UC1' class ids, got '{encoding}'")
+            f"label image encoding: expected 'mono8' or '8UC1' class ids, got '{encoding}'"
+        )
     return image_view(msg, max_pixels=max_pixels)
 
 
-_ENCODE_CHANNELS = {"rgb8": 3, "bgr8": 3, "rgba8": 4, "bgra8": 4, "mono8": 1, "8UC1": 1,
-                    "16UC1": 1, "32FC1": 1}
+_ENCODE_CHANNELS = {
+    "rgb8": 3,
+    "bgr8": 3,
+    "rgba8": 4,
+    "bgra8": 4,
+    "mono8": 1,
+    "8UC1": 1,
+    "16UC1": 1,
+    "32FC1": 1,
+}
 
 
 def image_fields(array: np.ndarray, encoding: str) -> dict[str, Any]:
@@ -231,7 +258,8 @@ def image_fields(array: np.ndarray, encoding: str) -> dict[str, Any]:
     spec = _SPECS.get(encoding)
     if spec is None or encoding not in _ENCODE_CHANNELS:
         raise ConversionError(
-            f"output encoding: expected one of {sorted(_ENCODE_CHANNELS)}, got '{encoding}'")
+            f"output encoding: expected one of {sorted(_ENCODE_CHANNELS)}, got '{encoding}'"
+        )
     arr = np.asarray(array)
     expected_dims = 2 if spec.channels == 1 else 3
     if arr.ndim != expected_dims or (spec.channels > 1 and arr.shape[2] != spec.channels):
@@ -249,8 +277,9 @@ def image_fields(array: np.ndarray, encoding: str) -> dict[str, Any]:
     }
 
 
-def colorize(ids: np.ndarray, palette: Sequence[Sequence[int]],
-             unknown: Sequence[int] = (0, 0, 0)) -> np.ndarray:
+def colorize(
+    ids: np.ndarray, palette: Sequence[Sequence[int]], unknown: Sequence[int] = (0, 0, 0)
+) -> np.ndarray:
     """(H, W, 3) uint8 RGB mask: class k -> palette[k]; any id without a colour -> ``unknown``."""
     lut = np.empty((256, 3), dtype=np.uint8)
     lut[:] = np.asarray(unknown, dtype=np.uint8)
@@ -259,13 +288,19 @@ def colorize(ids: np.ndarray, palette: Sequence[Sequence[int]],
     return lut[np.asarray(ids, dtype=np.uint8)]
 
 
-def overlay(rgb: np.ndarray, mask_rgb: np.ndarray, alpha: float = 0.5,
-            ids: np.ndarray | None = None, unknown_id: int = 255) -> np.ndarray:
+def overlay(
+    rgb: np.ndarray,
+    mask_rgb: np.ndarray,
+    alpha: float = 0.5,
+    ids: np.ndarray | None = None,
+    unknown_id: int = 255,
+) -> np.ndarray:
     """Blend a colour mask over an RGB image; pixels whose id is ``unknown_id`` stay unblended."""
     if rgb.shape != mask_rgb.shape:
         raise ConversionError(
             f"overlay: expected image and mask of the same shape, got {rgb.shape} and "
-            f"{mask_rgb.shape}")
+            f"{mask_rgb.shape}"
+        )
     out = rgb.astype(np.float32) * (1.0 - alpha) + mask_rgb.astype(np.float32) * alpha
     out = np.clip(out + 0.5, 0, 255).astype(np.uint8)
     if ids is not None:

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The whole mmed demo: train -> evaluate -> figure -> bag -> ROS node -> estimates.
 
     python -m mmed_ros.demo [--out outputs/demo] [--quick]      (what `./dev demo` runs)
@@ -17,7 +19,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from mmed_core.cli import demo as core_demo
 from mmed_core.cli.demo import DemoContext, Stage
@@ -35,8 +37,9 @@ def _bag(ctx: DemoContext) -> None:
     bag = ctx.out_dir / "bag"
     frames = 16 if ctx.preset == "tiny" else BAG_FRAMES
     # A room the model never saw: training scenes use other seeds.
-    counts = write_synthetic_bag(bag, frames=frames, size=BAG_SIZE, seed=ctx.seed + 1000,
-                                 rate=10.0, force=True)
+    counts = write_synthetic_bag(
+        bag, frames=frames, size=BAG_SIZE, seed=ctx.seed + 1000, rate=10.0, force=True
+    )
     print(f"  {len(counts)} topics, {max(counts.values())} frames at {BAG_SIZE[1]}x{BAG_SIZE[0]}")
     ctx.outputs["bag"] = str(bag)
     ctx.outputs["bag frames"] = max(counts.values())
@@ -46,8 +49,10 @@ def _node(ctx: DemoContext) -> None:
     try:
         import rclpy  # noqa: F401
     except ImportError:
-        print("  skipped: rclpy is not importable (source your ROS 2 setup, or install "
-              "requirements/ros-pypi.txt on a machine without ROS)")
+        print(
+            "  skipped: rclpy is not importable (source your ROS 2 setup, or install "
+            "requirements/ros-pypi.txt on a machine without ROS)"
+        )
         return
     from mmed_ros.bag_cli import main as bag_main
     from mmed_ros.testing import apply_ros_env, start_module, stop_process
@@ -57,27 +62,56 @@ def _node(ctx: DemoContext) -> None:
     report.unlink(missing_ok=True)
     logs = ctx.out_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    node = start_module("mmed_ros.perception_node", [
-        "--ros-args", "-p", f"weights:={ctx.checkpoint}", "-p", "rgb_topic:=/camera/color/image_raw",
-        "-p", "depth_topic:=/camera/depth/image_raw", "-p", f"paths:={PATHS}",
-        # The player offers reliable QoS: best-effort loses fragmented images on a busy
-        # loopback (docs/ROS.md, "QoS of large images").
-        "-p", "qos_reliability:=reliable", "-p", "qos_depth:=20"],
-        log=logs / "perception_node.log")
-    evaluator = start_module("mmed_ros.evaluator_node", [
-        "--ros-args", "-p", f"output_json:={report}", "-p", f"weights:={ctx.checkpoint}"],
-        log=logs / "evaluator_node.log")
+    node = start_module(
+        "mmed_ros.perception_node",
+        [
+            "--ros-args",
+            "-p",
+            f"weights:={ctx.checkpoint}",
+            "-p",
+            "rgb_topic:=/camera/color/image_raw",
+            "-p",
+            "depth_topic:=/camera/depth/image_raw",
+            "-p",
+            f"paths:={PATHS}",
+            # The player offers reliable QoS: best-effort loses fragmented images on a busy
+            # loopback (docs/ROS.md, "QoS of large images").
+            "-p",
+            "qos_reliability:=reliable",
+            "-p",
+            "qos_depth:=20",
+        ],
+        log=logs / "perception_node.log",
+    )
+    evaluator = start_module(
+        "mmed_ros.evaluator_node",
+        ["--ros-args", "-p", f"output_json:={report}", "-p", f"weights:={ctx.checkpoint}"],
+        log=logs / "evaluator_node.log",
+    )
     try:
         # At 1x the recorded 10 Hz; the node keeps only the newest frame, so frames that
         # arrive while it is busy are dropped (and counted on /diagnostics), as on a robot.
-        rc = bag_main(["play", str(ctx.out_dir / "bag"), "--wait-for", "/camera/color/image_raw",
-                       "/camera/depth/image_raw", "/gt/label", "/gt/depth", "--wait-timeout", "60",
-                       # perception_node's outputs must also reach evaluator_node, a match
-                       # the player cannot observe; discovery takes a second or two.
-                       "--delay", "3",
-                       # Half speed: rclpy hands frames to the node in bursts on a busy
-                       # machine, and the node keeps only the newest of a burst.
-                       "--rate", "0.5"])
+        rc = bag_main(
+            [
+                "play",
+                str(ctx.out_dir / "bag"),
+                "--wait-for",
+                "/camera/color/image_raw",
+                "/camera/depth/image_raw",
+                "/gt/label",
+                "/gt/depth",
+                "--wait-timeout",
+                "60",
+                # perception_node's outputs must also reach evaluator_node, a match
+                # the player cannot observe; discovery takes a second or two.
+                "--delay",
+                "3",
+                # Half speed: rclpy hands frames to the node in bursts on a busy
+                # machine, and the node keeps only the newest of a burst.
+                "--rate",
+                "0.5",
+            ]
+        )
         time.sleep(2.0)  # the last frames' estimates are still in flight
     finally:
         stop_process(evaluator)
@@ -90,23 +124,30 @@ def _node(ctx: DemoContext) -> None:
     total = ctx.outputs.get("bag frames", "?")
     # Not every frame gets scored: the node keeps only the newest frame (drops are counted on
     # /diagnostics) and the evaluator only scores estimates whose ground truth it also received.
-    print(f"  perception_node over DDS, scored by evaluator_node: {res.get('label_pairs', 0)} of "
-          f"{total} frames matched; rgb->depth Rel {d.get('rel', float('nan')):.3f}, rgb->label "
-          f"mIoU {s.get('miou', float('nan')):.3f}")
+    print(
+        f"  perception_node over DDS, scored by evaluator_node: {res.get('label_pairs', 0)} of "
+        f"{total} frames matched; rgb->depth Rel {d.get('rel', float('nan')):.3f}, rgb->label "
+        f"mIoU {s.get('miou', float('nan')):.3f}"
+    )
     ctx.outputs["node metrics"] = str(report)
     ctx.outputs["node logs"] = str(logs)
 
 
 def _estimates(ctx: DemoContext) -> None:
-    from mmed_core.inference import InferenceEngine
-    from mmed_core.io import atomic_write_json
+    from mmed_core.atomic import atomic_write_json
+    from mmed_core.deploy.inference import InferenceEngine
     from mmed_ros.bag_cli import evaluate_bag
     from mmed_ros.params import parse_paths
 
     engine = InferenceEngine.from_checkpoint(ctx.checkpoint, device="cpu")
     out = ctx.out_dir / "estimates_bag"
-    res = evaluate_bag(ctx.out_dir / "bag", engine, out=out, force=True,
-                       paths=parse_paths(["rgb->label", "rgb->depth", "depth->label"]))
+    res = evaluate_bag(
+        ctx.out_dir / "bag",
+        engine,
+        out=out,
+        force=True,
+        paths=parse_paths(["rgb->label", "rgb->depth", "depth->label"]),
+    )
     for src in sorted(k for k in res if k != "frames"):
         d, s = res[src].get("depth") or {}, res[src].get("segmentation") or {}
         parts = [f"{src}: {res['frames'][src]} frames"]

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Exception types of the ROS glue (``mmed_ros``); none of them needs rclpy.
 
 They derive from :class:`mmed_core.errors.MmedError`, so a node or CLI catches one type and logs

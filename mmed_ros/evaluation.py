@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Stamp matching of estimates with ground truth, and the paper's metrics over a replay; ROS-free.
 
 Used by evaluator_node (live replay) and ``mmed-bag eval`` (offline)::
@@ -6,21 +8,22 @@ Used by evaluator_node (live replay) and ``mmed-bag eval`` (offline)::
 
 Estimates and ground truth arrive on separate topics in any order; :class:`StampMatcher` keeps
 the unmatched ones per stream (bounded) and pairs messages whose stamps differ by at most a
-tolerance. :class:`ReplayEvaluation` feeds the pairs to ``mmed_core.metrics`` and formats a
-Table-1 row (Rel, log10, RMSE, delta < 1.25^k) and per-class IoU / mIoU.
+tolerance. :class:`ReplayEvaluation` feeds the pairs to ``mmed_core.evaluation.metrics`` and
+formats a Table-1 row (Rel, log10, RMSE, delta < 1.25^k) and per-class IoU / mIoU.
 """
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Sequence, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from mmed_core.errors import InputError
-from mmed_core.metrics import DepthMetrics, SegmentationMetrics
+from mmed_core.evaluation.metrics import DepthMetrics, SegmentationMetrics
 
 __all__ = ["StampMatcher", "ReplayEvaluation", "format_report"]
 
@@ -40,7 +43,8 @@ class StampMatcher(Generic[T]):
     expired: int = 0
     matched: int = 0
     _pending: dict[str, OrderedDict[int, T]] = field(
-        default_factory=lambda: {"estimate": OrderedDict(), "truth": OrderedDict()})
+        default_factory=lambda: {"estimate": OrderedDict(), "truth": OrderedDict()}
+    )
 
     def add(self, stream: str, stamp_ns: int, item: T) -> tuple[T, T] | None:
         """Add an item; return (estimate, truth) when it completes a pair, else None."""
@@ -113,8 +117,11 @@ class ReplayEvaluation:
 
 
 def _num(value: float, digits: int = 3) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else \
-        f"{value:.{digits}f}"
+    return (
+        "n/a"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else f"{value:.{digits}f}"
+    )
 
 
 def format_report(results: dict[str, Any], title: str = "mmed evaluation") -> str:
@@ -126,9 +133,13 @@ def format_report(results: dict[str, Any], title: str = "mmed evaluation") -> st
     lines.append("| Rel | log10 | RMSE | δ<1.25 | δ<1.25² | δ<1.25³ |")
     lines.append("| --- | --- | --- | --- | --- | --- |")
     if depth:
-        lines.append("| " + " | ".join(_num(depth[k]) for k in
-                                        ("rel", "log10", "rmse", "delta1", "delta2", "delta3"))
-                     + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                _num(depth[k]) for k in ("rel", "log10", "rmse", "delta1", "delta2", "delta3")
+            )
+            + " |"
+        )
     else:
         lines.append("| n/a | n/a | n/a | n/a | n/a | n/a |")
     seg = results.get("segmentation")
@@ -137,8 +148,9 @@ def format_report(results: dict[str, Any], title: str = "mmed evaluation") -> st
         names = list(seg["iou"])
         lines.append("| " + " | ".join(names) + " | mIoU |")
         lines.append("|" + " --- |" * (len(names) + 1))
-        lines.append("| " + " | ".join(_num(seg["iou"][n]) for n in names) + f" | "
-                     f"{_num(seg['miou'])} |")
+        lines.append(
+            "| " + " | ".join(_num(seg["iou"][n]) for n in names) + f" | {_num(seg['miou'])} |"
+        )
     else:
         lines.append("no matched label frames")
     if results.get("skipped"):

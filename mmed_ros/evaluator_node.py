@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """evaluator_node: scores perception_node's estimates against ground-truth topics of a replay.
 
     ros2 run mmed_ros evaluator_node --ros-args -p depth_truth_topic:=/gt/depth \
@@ -19,13 +21,13 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 
-from mmed_core.classes import NYU12_CLASSES
+from mmed_core.atomic import atomic_write_json
+from mmed_core.data.classes import NYU12_CLASSES
 from mmed_core.errors import MmedError
-from mmed_core.io import atomic_write_json
 from mmed_ros.conversions import depth_from_msg, mono8_from_msg
 from mmed_ros.evaluation import ReplayEvaluation, StampMatcher, format_report
-from mmed_ros.params import EVALUATOR_PARAMS
 from mmed_ros.node_utils import declare_specs, make_qos, spin_node, validating_callback
+from mmed_ros.params import EVALUATOR_PARAMS
 
 __all__ = ["EvaluatorNode", "main"]
 
@@ -40,7 +42,7 @@ class EvaluatorNode(Node):
         self._params = p
         names = tuple(n for n in p["class_names"] if n) or NYU12_CLASSES
         if p["weights"]:
-            from mmed_core.checkpoint import read_card  # imports torch: only when asked
+            from mmed_core.deploy.checkpoint import read_card  # imports torch: only when asked
 
             # The card alone (no weights loaded): the evaluator needs no model.
             names = tuple(read_card(p["weights"])["class_names"])
@@ -57,15 +59,23 @@ class EvaluatorNode(Node):
                 continue
             self._matchers[kind] = StampMatcher(tolerance_ns=tol, max_pending=p["max_pending"])
             for stream, topic in (("estimate", est), ("truth", truth)):
-                self._subs.append(self.create_subscription(
-                    Image, topic, lambda m, k=kind, s=stream, d=decode: self._on_image(k, s, d, m),
-                    qos))
-            self.get_logger().info(f"{kind}: {self.resolve_topic_name(est)} vs "
-                                   f"{self.resolve_topic_name(truth)}")
+                self._subs.append(
+                    self.create_subscription(
+                        Image,
+                        topic,
+                        lambda m, k=kind, s=stream, d=decode: self._on_image(k, s, d, m),
+                        qos,
+                    )
+                )
+            self.get_logger().info(
+                f"{kind}: {self.resolve_topic_name(est)} vs {self.resolve_topic_name(truth)}"
+            )
         self.get_logger().info(f"classes: {', '.join(names)}")
         if not self._matchers:
-            raise MmedError("evaluator: no (estimate, truth) topic pair configured; set "
-                            "depth_* or label_* topics")
+            raise MmedError(
+                "evaluator: no (estimate, truth) topic pair configured; set "
+                "depth_* or label_* topics"
+            )
         self._srv = self.create_service(Trigger, "~/report", self._on_report)
         if p["report_period"] > 0:
             self._timer = self.create_timer(p["report_period"], self.log_report)
@@ -76,14 +86,17 @@ class EvaluatorNode(Node):
             image = decode(msg)
         except MmedError as exc:
             self.bad_inputs += 1
-            self.get_logger().warning(f"{kind} {stream} image skipped: {exc}",
-                                      throttle_duration_sec=5.0)
+            self.get_logger().warning(
+                f"{kind} {stream} image skipped: {exc}", throttle_duration_sec=5.0
+            )
             return
         with self._lock:
             # Copy: the decoded array may be a view of a message rclpy reuses.
             pair = self._matchers[kind].add(stream, stamp, image.copy())
             if pair is not None:
-                (self.evaluation.add_depth if kind == "depth" else self.evaluation.add_label)(*pair)
+                (self.evaluation.add_depth if kind == "depth" else self.evaluation.add_label)(
+                    *pair
+                )
 
     def results(self) -> dict[str, Any]:
         with self._lock:

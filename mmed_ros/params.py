@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The perception node's parameters: one table for declaration, validation and docs.
 
 ROS-free on purpose: the node turns each :class:`ParamSpec` into a ``ParameterDescriptor``, the
@@ -10,8 +12,9 @@ validation runs in plain pytest, and ``docs/ROS.md``'s parameter table is render
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any
 
 __all__ = [
     "ParamSpec",
@@ -30,7 +33,7 @@ RELIABILITIES: tuple[str, ...] = ("best_effort", "reliable")
 _DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 _PATH_RE = re.compile(r"^\s*(\w+)\s*->\s*(\w+)\s*$")
 
-Validator = Callable[[Any], Optional[str]]
+Validator = Callable[[Any], str | None]
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class ParamSpec:
     name: str
     default: Any
     description: str
-    read_only: bool = True          # most settings rebuild the model or the graph: start-up only
+    read_only: bool = True  # most settings rebuild the model or the graph: start-up only
     choices: tuple[str, ...] = ()
     min_value: float | None = None
     max_value: float | None = None
@@ -62,7 +65,8 @@ def parse_path(text: str) -> tuple[str, str]:
     match = _PATH_RE.match(str(text))
     if not match or match.group(1) not in MODALITIES or match.group(2) not in MODALITIES:
         raise ValueError(
-            f"path {text!r}: expected 'SRC->DST' with SRC and DST in {list(MODALITIES)}")
+            f"path {text!r}: expected 'SRC->DST' with SRC and DST in {list(MODALITIES)}"
+        )
     return match.group(1), match.group(2)
 
 
@@ -99,79 +103,191 @@ def _check_topic(name: str, may_be_empty: bool) -> Validator:
         if not re.match(r"^[~/]?[A-Za-z_][\w/]*$", str(value)) or "//" in str(value):
             return f"{name}: expected a ROS topic name, got {value!r}"
         return None
+
     return check
 
 
 PERCEPTION_PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec("weights", "", "Checkpoint (.safetensors with its .json model card) to load.",
-              check=lambda v: None if v else "weights: expected a checkpoint path, got ''"),
-    ParamSpec("device", "auto", "Torch device: auto (cuda if present, else cpu), cpu, cuda, "
-              "cuda:N.", check=_check_device),
-    ParamSpec("precision", "fp32", "Inference precision; fp16/bf16 only where the device "
-              "supports it.", choices=PRECISIONS),
-    ParamSpec("backend", "eager", "Execution backend of the network: eager PyTorch, "
-              "torchscript, onnxruntime (fp32 only; fastest on CPU, see docs/BENCHMARKS.md) or "
-              "compile (torch.compile). Checked against eager at start.",
-              choices=("eager", "torchscript", "onnxruntime", "compile")),
-    ParamSpec("cpu_fallback", False, "Run on the CPU instead of failing when the CUDA device "
-              "asked for is missing."),
-    ParamSpec("paths", ["rgb->label", "rgb->depth", "depth->label"],
-              "Conversion paths SRC->DST; paths whose source topic is empty are skipped.",
-              check=_check_paths),
-    ParamSpec("rgb_topic", "rgb/image_raw", "RGB image input (rgb8, bgr8, rgba8, bgra8, "
-              "mono8); empty = no RGB input.", check=_check_topic("rgb_topic", True)),
-    ParamSpec("depth_topic", "", "Depth image input (32FC1 m or 16UC1 mm, REP 118); empty = "
-              "no depth input.", check=_check_topic("depth_topic", True)),
-    ParamSpec("label_topic", "", "Class-id image input (mono8) for label->X paths; empty = "
-              "none.", check=_check_topic("label_topic", True)),
-    ParamSpec("camera_info_suffix", "camera_info", "camera_info topic of each input: its image "
-              "topic's last name replaced by this.", check=_check_topic("camera_info_suffix",
-                                                                         False)),
-    ParamSpec("qos_reliability", "best_effort", "Input reliability (sensor-data QoS = "
-              "best_effort); reliable to match a reliable-only driver.", choices=RELIABILITIES),
+    ParamSpec(
+        "weights",
+        "",
+        "Checkpoint (.safetensors with its .json model card) to load.",
+        check=lambda v: None if v else "weights: expected a checkpoint path, got ''",
+    ),
+    ParamSpec(
+        "device",
+        "auto",
+        "Torch device: auto (cuda if present, else cpu), cpu, cuda, cuda:N.",
+        check=_check_device,
+    ),
+    ParamSpec(
+        "precision",
+        "fp32",
+        "Inference precision; fp16/bf16 only where the device supports it.",
+        choices=PRECISIONS,
+    ),
+    ParamSpec(
+        "backend",
+        "eager",
+        "Execution backend of the network: eager PyTorch, "
+        "torchscript, onnxruntime (fp32 only; fastest on CPU, see docs/BENCHMARKS.md) or "
+        "compile (torch.compile). Checked against eager at start.",
+        choices=("eager", "torchscript", "onnxruntime", "compile"),
+    ),
+    ParamSpec(
+        "cpu_fallback",
+        False,
+        "Run on the CPU instead of failing when the CUDA device asked for is missing.",
+    ),
+    ParamSpec(
+        "paths",
+        ["rgb->label", "rgb->depth", "depth->label"],
+        "Conversion paths SRC->DST; paths whose source topic is empty are skipped.",
+        check=_check_paths,
+    ),
+    ParamSpec(
+        "rgb_topic",
+        "rgb/image_raw",
+        "RGB image input (rgb8, bgr8, rgba8, bgra8, mono8); empty = no RGB input.",
+        check=_check_topic("rgb_topic", True),
+    ),
+    ParamSpec(
+        "depth_topic",
+        "",
+        "Depth image input (32FC1 m or 16UC1 mm, REP 118); empty = no depth input.",
+        check=_check_topic("depth_topic", True),
+    ),
+    ParamSpec(
+        "label_topic",
+        "",
+        "Class-id image input (mono8) for label->X paths; empty = none.",
+        check=_check_topic("label_topic", True),
+    ),
+    ParamSpec(
+        "camera_info_suffix",
+        "camera_info",
+        "camera_info topic of each input: its image topic's last name replaced by this.",
+        check=_check_topic("camera_info_suffix", False),
+    ),
+    ParamSpec(
+        "qos_reliability",
+        "best_effort",
+        "Input reliability (sensor-data QoS = "
+        "best_effort); reliable to match a reliable-only driver.",
+        choices=RELIABILITIES,
+    ),
     ParamSpec("qos_depth", 5, "Input queue depth (keep-last).", min_value=1, max_value=100),
-    ParamSpec("output_reliability", "reliable", "Output reliability; reliable also serves "
-              "best-effort subscribers.", choices=RELIABILITIES),
+    ParamSpec(
+        "output_reliability",
+        "reliable",
+        "Output reliability; reliable also serves best-effort subscribers.",
+        choices=RELIABILITIES,
+    ),
     ParamSpec("output_depth", 2, "Output queue depth (keep-last).", min_value=1, max_value=100),
-    ParamSpec("publish_color", True, "Publish the colourised mask of label outputs (rgb8).",
-              read_only=False),
-    ParamSpec("publish_overlay", False, "Publish the mask blended over the RGB input (rgb "
-              "source only).", read_only=False),
-    ParamSpec("publish_confidence", False, "Publish the max-softmax confidence of label "
-              "outputs (32FC1).", read_only=False),
-    ParamSpec("overlay_alpha", 0.5, "Mask weight in the overlay.", read_only=False,
-              min_value=0.0, max_value=1.0),
-    ParamSpec("min_confidence", 0.0, "Label pixels less confident than this become 255 "
-              "(unknown).", read_only=False, min_value=0.0, max_value=1.0),
-    ParamSpec("max_image_pixels", 33_177_600, "Larger input images are rejected (8K = "
-              "33177600).", min_value=1, max_value=2**31 - 1),
-    ParamSpec("diagnostics_period", 1.0, "Seconds between /diagnostics messages.",
-              min_value=0.1, max_value=60.0),
+    ParamSpec(
+        "publish_color",
+        True,
+        "Publish the colourised mask of label outputs (rgb8).",
+        read_only=False,
+    ),
+    ParamSpec(
+        "publish_overlay",
+        False,
+        "Publish the mask blended over the RGB input (rgb source only).",
+        read_only=False,
+    ),
+    ParamSpec(
+        "publish_confidence",
+        False,
+        "Publish the max-softmax confidence of label outputs (32FC1).",
+        read_only=False,
+    ),
+    ParamSpec(
+        "overlay_alpha",
+        0.5,
+        "Mask weight in the overlay.",
+        read_only=False,
+        min_value=0.0,
+        max_value=1.0,
+    ),
+    ParamSpec(
+        "min_confidence",
+        0.0,
+        "Label pixels less confident than this become 255 (unknown).",
+        read_only=False,
+        min_value=0.0,
+        max_value=1.0,
+    ),
+    ParamSpec(
+        "max_image_pixels",
+        33_177_600,
+        "Larger input images are rejected (8K = 33177600).",
+        min_value=1,
+        max_value=2**31 - 1,
+    ),
+    ParamSpec(
+        "diagnostics_period",
+        1.0,
+        "Seconds between /diagnostics messages.",
+        min_value=0.1,
+        max_value=60.0,
+    ),
 )
 
 EVALUATOR_PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec("depth_estimate_topic", "perception/rgb/depth", "Estimated depth (32FC1 m); empty "
-              "= no depth metrics.", check=_check_topic("depth_estimate_topic", True)),
-    ParamSpec("depth_truth_topic", "gt/depth", "Ground-truth depth (32FC1 m or 16UC1 mm).",
-              check=_check_topic("depth_truth_topic", True)),
-    ParamSpec("label_estimate_topic", "perception/rgb/label", "Estimated class ids (mono8); "
-              "empty = no segmentation metrics.", check=_check_topic("label_estimate_topic",
-                                                                     True)),
-    ParamSpec("label_truth_topic", "gt/label", "Ground-truth class ids (mono8, 255 ignored).",
-              check=_check_topic("label_truth_topic", True)),
-    ParamSpec("weights", "", "Checkpoint whose model card gives the class names; empty = "
-              "use class_names."),
-    ParamSpec("class_names", [""], "Class names in id order (sets the number of classes); "
-              "[''] = the 12 NYUDv2 classes."),
-    ParamSpec("stamp_tolerance", 0.001, "Largest stamp difference (s) that still matches.",
-              min_value=0.0, max_value=10.0),
-    ParamSpec("max_pending", 100, "Unmatched messages kept per topic.", min_value=1,
-              max_value=10000),
-    ParamSpec("report_period", 0.0, "Seconds between periodic reports; 0 = only on the "
-              "service and at shutdown.", min_value=0.0, max_value=3600.0),
+    ParamSpec(
+        "depth_estimate_topic",
+        "perception/rgb/depth",
+        "Estimated depth (32FC1 m); empty = no depth metrics.",
+        check=_check_topic("depth_estimate_topic", True),
+    ),
+    ParamSpec(
+        "depth_truth_topic",
+        "gt/depth",
+        "Ground-truth depth (32FC1 m or 16UC1 mm).",
+        check=_check_topic("depth_truth_topic", True),
+    ),
+    ParamSpec(
+        "label_estimate_topic",
+        "perception/rgb/label",
+        "Estimated class ids (mono8); empty = no segmentation metrics.",
+        check=_check_topic("label_estimate_topic", True),
+    ),
+    ParamSpec(
+        "label_truth_topic",
+        "gt/label",
+        "Ground-truth class ids (mono8, 255 ignored).",
+        check=_check_topic("label_truth_topic", True),
+    ),
+    ParamSpec(
+        "weights",
+        "",
+        "Checkpoint whose model card gives the class names; empty = use class_names.",
+    ),
+    ParamSpec(
+        "class_names",
+        [""],
+        "Class names in id order (sets the number of classes); [''] = the 12 NYUDv2 classes.",
+    ),
+    ParamSpec(
+        "stamp_tolerance",
+        0.001,
+        "Largest stamp difference (s) that still matches.",
+        min_value=0.0,
+        max_value=10.0,
+    ),
+    ParamSpec(
+        "max_pending", 100, "Unmatched messages kept per topic.", min_value=1, max_value=10000
+    ),
+    ParamSpec(
+        "report_period",
+        0.0,
+        "Seconds between periodic reports; 0 = only on the service and at shutdown.",
+        min_value=0.0,
+        max_value=3600.0,
+    ),
     ParamSpec("output_json", "", "Also write the final metrics to this JSON file (atomically)."),
-    ParamSpec("qos_reliability", "reliable", "Subscription reliability.",
-              choices=RELIABILITIES),
+    ParamSpec("qos_reliability", "reliable", "Subscription reliability.", choices=RELIABILITIES),
 )
 
 
@@ -202,14 +318,15 @@ def _fmt_default(value: Any) -> str:
 
 def parameter_table(specs: Sequence[ParamSpec] = PERCEPTION_PARAMS) -> str:
     """Markdown table of ``specs`` (the one in docs/ROS.md is checked against this)."""
-    lines = ["| parameter | default | runtime change | description |",
-             "| --- | --- | --- | --- |"]
+    lines = ["| parameter | default | runtime change | description |", "| --- | --- | --- | --- |"]
     for spec in specs:
         extra = ""
         if spec.choices:
             extra = " One of " + ", ".join(f"`{c}`" for c in spec.choices) + "."
         elif spec.min_value is not None:
             extra = f" Range [{spec.min_value}, {spec.max_value}]."
-        lines.append(f"| `{spec.name}` | {_fmt_default(spec.default)} | "
-                     f"{'no' if spec.read_only else 'yes'} | {spec.description}{extra} |")
+        lines.append(
+            f"| `{spec.name}` | {_fmt_default(spec.default)} | "
+            f"{'no' if spec.read_only else 'yes'} | {spec.description}{extra} |"
+        )
     return "\n".join(lines)

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """perception_node: live RGB / depth images in, class ids, masks and depth out.
 
     ros2 run mmed_ros perception_node --ros-args -p weights:=/path/model.safetensors \
@@ -5,7 +7,7 @@
 
 Thin glue: callbacks decode nothing, they put the newest message of each source into a
 one-slot mailbox; a worker thread decodes it (mmed_ros.conversions), runs the engine
-(mmed_core.inference) through mmed_ros.pipeline and publishes. Topics and parameters are
+(mmed_core.deploy.inference) through mmed_ros.pipeline and publishes. Topics and parameters are
 listed in docs/ROS.md.
 """
 
@@ -15,7 +17,8 @@ import array
 import sys
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
@@ -25,13 +28,23 @@ from mmed_core.errors import MmedError
 from mmed_ros.conversions import depth_from_msg, image_fields, mono8_from_msg, rgb_from_msg
 from mmed_ros.node_utils import declare_specs, make_qos, spin_node, validating_callback
 from mmed_ros.params import PERCEPTION_PARAMS, parse_paths
-from mmed_ros.pipeline import (FrameProcessor, LatestMailbox, PipelineStats, camera_info_topic,
-                               output_topics, require_metric_depth, scale_intrinsics)
+from mmed_ros.pipeline import (
+    FrameProcessor,
+    LatestMailbox,
+    PipelineStats,
+    camera_info_topic,
+    output_topics,
+    require_metric_depth,
+    scale_intrinsics,
+)
 
 __all__ = ["PerceptionNode", "main"]
 
-_DECODERS: dict[str, Callable[..., Any]] = {"rgb": rgb_from_msg, "depth": depth_from_msg,
-                                            "label": mono8_from_msg}
+_DECODERS: dict[str, Callable[..., Any]] = {
+    "rgb": rgb_from_msg,
+    "depth": depth_from_msg,
+    "label": mono8_from_msg,
+}
 _WARN_PERIOD_S = 5.0
 
 
@@ -46,17 +59,22 @@ class PerceptionNode(Node):
         self._worker: threading.Thread | None = None
         self._options: dict[str, Any] = {}
         self.add_on_set_parameters_callback(
-            validating_callback(PERCEPTION_PARAMS, self._apply_options))
+            validating_callback(PERCEPTION_PARAMS, self._apply_options)
+        )
         p = declare_specs(self, PERCEPTION_PARAMS)
         self._options = dict(p)
         self.stats = PipelineStats()
         self._infos: dict[str, CameraInfo] = {}
 
-        from mmed_core.inference import InferenceEngine
+        from mmed_core.deploy.inference import InferenceEngine
 
         self.engine = InferenceEngine.from_checkpoint(
-            p["weights"], device=p["device"], precision=p["precision"],
-            cpu_fallback=p["cpu_fallback"], warn=self.get_logger().warning)
+            p["weights"],
+            device=p["device"],
+            precision=p["precision"],
+            cpu_fallback=p["cpu_fallback"],
+            warn=self.get_logger().warning,
+        )
         self.get_logger().info(f"model card: {self.engine.describe()}")
         topics = {"rgb": p["rgb_topic"], "depth": p["depth_topic"], "label": p["label_topic"]}
         paths = [(s, d) for s, d in parse_paths(p["paths"]) if topics.get(s)]
@@ -64,9 +82,11 @@ class PerceptionNode(Node):
         if skipped:
             self.get_logger().info(f"paths {skipped} skipped: their source topic is empty")
         if not paths:
-            raise MmedError(f"paths {p['paths']}: none has a subscribed source (rgb_topic="
-                            f"{p['rgb_topic']!r}, depth_topic={p['depth_topic']!r}, "
-                            f"label_topic={p['label_topic']!r})")
+            raise MmedError(
+                f"paths {p['paths']}: none has a subscribed source (rgb_topic="
+                f"{p['rgb_topic']!r}, depth_topic={p['depth_topic']!r}, "
+                f"label_topic={p['label_topic']!r})"
+            )
         self.engine.check_paths(paths)
         require_metric_depth(self.engine.config, paths, f"perception_node ({p['weights']})")
         self.engine.use_backend(p["backend"], paths)
@@ -78,8 +98,9 @@ class PerceptionNode(Node):
         self._worker.start()
 
     # ------------------------------------------------------------------ setup
-    def _create_graph(self, p: dict[str, Any], topics: dict[str, str],
-                      paths: list[tuple[str, str]]) -> None:
+    def _create_graph(
+        self, p: dict[str, Any], topics: dict[str, str], paths: list[tuple[str, str]]
+    ) -> None:
         in_qos = make_qos(p["qos_reliability"], p["qos_depth"])
         out_qos = make_qos(p["output_reliability"], p["output_depth"])
         # Publishers for every output that may be enabled at runtime, so toggling
@@ -92,15 +113,22 @@ class PerceptionNode(Node):
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._subs = []
         for src in dict.fromkeys(s for s, _ in paths):
-            self._subs.append(self.create_subscription(
-                Image, topics[src], lambda msg, s=src: self._on_image(s, msg), in_qos))
+            self._subs.append(
+                self.create_subscription(
+                    Image, topics[src], lambda msg, s=src: self._on_image(s, msg), in_qos
+                )
+            )
             info_topic = camera_info_topic(topics[src], p["camera_info_suffix"])
-            self._subs.append(self.create_subscription(
-                CameraInfo, info_topic, lambda msg, s=src: self._on_info(s, msg), in_qos))
+            self._subs.append(
+                self.create_subscription(
+                    CameraInfo, info_topic, lambda msg, s=src: self._on_info(s, msg), in_qos
+                )
+            )
             self.get_logger().info(
                 f"{src}: {self.resolve_topic_name(topics[src])} "
                 f"(+ {self.resolve_topic_name(info_topic)}) -> "
-                f"{', '.join(d for s, d in paths if s == src)}")
+                f"{', '.join(d for s, d in paths if s == src)}"
+            )
         self._diag_timer = self.create_timer(p["diagnostics_period"], self._publish_diagnostics)
         self._diag_errors_seen = 0
 
@@ -124,12 +152,18 @@ class PerceptionNode(Node):
         level = DiagnosticStatus.WARN if errors > self._diag_errors_seen else DiagnosticStatus.OK
         self._diag_errors_seen = errors
         status = DiagnosticStatus(
-            level=level, name=f"{self.get_fully_qualified_name()}: inference",
+            level=level,
+            name=f"{self.get_fully_qualified_name()}: inference",
             hardware_id=str(self.engine.device),
-            message=(f"{snap['processed_total']} processed, {snap['dropped_total']} dropped, "
-                     f"{errors} bad inputs; latency {snap['latency_mean_ms']:.1f} ms"),
-            values=[KeyValue(key=k, value=f"{v:.3f}" if isinstance(v, float) else str(v))
-                    for k, v in snap.items()])
+            message=(
+                f"{snap['processed_total']} processed, {snap['dropped_total']} dropped, "
+                f"{errors} bad inputs; latency {snap['latency_mean_ms']:.1f} ms"
+            ),
+            values=[
+                KeyValue(key=k, value=f"{v:.3f}" if isinstance(v, float) else str(v))
+                for k, v in snap.items()
+            ],
+        )
         out = DiagnosticArray(status=[status])
         out.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(out)
@@ -146,8 +180,11 @@ class PerceptionNode(Node):
         """The options, with the optional label images off while nobody subscribes to them:
         colourising and blending a 640x480 mask costs milliseconds per frame."""
         options = dict(self._options)
-        for key, suffix in (("publish_color", "label_color"), ("publish_overlay", "label_overlay"),
-                            ("publish_confidence", "label_confidence")):
+        for key, suffix in (
+            ("publish_color", "label_color"),
+            ("publish_overlay", "label_overlay"),
+            ("publish_confidence", "label_confidence"),
+        ):
             pub = self._pubs.get(f"{src}/{suffix}")
             if options.get(key) and pub is not None and pub.get_subscription_count() == 0:
                 options[key] = False
@@ -162,18 +199,27 @@ class PerceptionNode(Node):
             t1 = time.monotonic()
         except MmedError as exc:  # bad input: say which topic and why, keep running
             self.stats.count("errors", f"{src}: {type(exc).__name__}")
-            self.get_logger().warning(f"{src} image skipped: {exc}",
-                                      throttle_duration_sec=_WARN_PERIOD_S)
+            self.get_logger().warning(
+                f"{src} image skipped: {exc}", throttle_duration_sec=_WARN_PERIOD_S
+            )
             return
         except Exception as exc:  # noqa: BLE001 - an unexpected failure must not kill the node
             self.stats.count("errors", f"{src}: {type(exc).__name__}")
-            self.get_logger().error(f"{src} image failed: {type(exc).__name__}: {exc}",
-                                    throttle_duration_sec=_WARN_PERIOD_S)
+            self.get_logger().error(
+                f"{src} image failed: {type(exc).__name__}: {exc}",
+                throttle_duration_sec=_WARN_PERIOD_S,
+            )
             return
         for out in outputs:
             fields = image_fields(out.array, out.encoding)
-            img = Image(header=msg.header, height=fields["height"], width=fields["width"],
-                        encoding=fields["encoding"], is_bigendian=0, step=fields["step"])
+            img = Image(
+                header=msg.header,
+                height=fields["height"],
+                width=fields["width"],
+                encoding=fields["encoding"],
+                is_bigendian=0,
+                step=fields["step"],
+            )
             data = array.array("B")
             data.frombytes(fields["data"])  # one copy, straight from the numpy buffer
             img.data = data
@@ -187,13 +233,23 @@ class PerceptionNode(Node):
         if info is None:
             self.get_logger().warning(
                 f"{src}: no camera_info received yet; outputs go out without one",
-                throttle_duration_sec=_WARN_PERIOD_S)
+                throttle_duration_sec=_WARN_PERIOD_S,
+            )
             return
-        out = CameraInfo(header=msg.header, height=msg.height, width=msg.width,
-                         distortion_model=info.distortion_model, d=info.d, r=info.r,
-                         binning_x=info.binning_x, binning_y=info.binning_y, roi=info.roi)
-        out.k, out.p = scale_intrinsics(info.k, info.p, (info.width, info.height),
-                                        (msg.width, msg.height))
+        out = CameraInfo(
+            header=msg.header,
+            height=msg.height,
+            width=msg.width,
+            distortion_model=info.distortion_model,
+            d=info.d,
+            r=info.r,
+            binning_x=info.binning_x,
+            binning_y=info.binning_y,
+            roi=info.roi,
+        )
+        out.k, out.p = scale_intrinsics(
+            info.k, info.p, (info.width, info.height), (msg.width, msg.height)
+        )
         self._pubs[f"{src}/camera_info"].publish(out)
 
     def destroy_node(self) -> None:

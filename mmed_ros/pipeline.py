@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """What the perception node does between a decoded frame and the images it publishes, ROS-free.
 
 The node only moves messages: callbacks put the newest frame of each source into a
@@ -12,12 +14,13 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from mmed_core.classes import IGNORE_INDEX
+from mmed_core.data.classes import IGNORE_INDEX
 from mmed_core.errors import ConfigError
 from mmed_ros.conversions import colorize, overlay
 
@@ -56,7 +59,8 @@ class LatestMailbox(Generic[T]):
             return dropped
 
     def take(self, timeout: float | None = None) -> dict[str, T]:
-        """Every pending item (possibly none after ``timeout`` or ``close``), emptying the slots."""
+        """Every pending item (possibly none after ``timeout`` or ``close``), emptying the
+        slots."""
         with self._cond:
             if not self._slots and not self._closed:
                 self._cond.wait(timeout)
@@ -82,7 +86,7 @@ class PipelineStats:
     received: Counter = field(default_factory=Counter)
     processed: Counter = field(default_factory=Counter)
     dropped: Counter = field(default_factory=Counter)
-    errors: Counter = field(default_factory=Counter)   # by kind, e.g. 'rgb: ConversionError'
+    errors: Counter = field(default_factory=Counter)  # by kind, e.g. 'rgb: ConversionError'
     _latency: deque = field(default_factory=deque)
     _inference: deque = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -130,16 +134,20 @@ class OutputImage:
 # docs/ROS.md and checked by test_ros_docs.py.
 _KINDS: dict[str, tuple[tuple[str, str, str], ...]] = {
     # (topic leaf, encoding, option that enables it or '' = always)
-    "label": (("label", "mono8", ""), ("label_color", "rgb8", "publish_color"),
-              ("label_overlay", "rgb8", "publish_overlay"),
-              ("label_confidence", "32FC1", "publish_confidence")),
+    "label": (
+        ("label", "mono8", ""),
+        ("label_color", "rgb8", "publish_color"),
+        ("label_overlay", "rgb8", "publish_overlay"),
+        ("label_confidence", "32FC1", "publish_confidence"),
+    ),
     "depth": (("depth", "32FC1", ""),),
     "rgb": (("rgb", "rgb8", ""),),
 }
 
 
-def output_topics(paths: Iterable[tuple[str, str]], options: Mapping[str, Any]) -> list[
-        tuple[str, str]]:
+def output_topics(
+    paths: Iterable[tuple[str, str]], options: Mapping[str, Any]
+) -> list[tuple[str, str]]:
     """(topic, encoding) of every image the node publishes for ``paths`` (plus camera_info)."""
     topics: list[tuple[str, str]] = []
     sources: list[str] = []
@@ -165,8 +173,9 @@ def camera_info_topic(image_topic: str, suffix: str = "camera_info") -> str:
 class FrameProcessor:
     """Runs the engine for one source frame and builds the output arrays of its paths."""
 
-    def __init__(self, engine: Any, paths: Sequence[tuple[str, str]],
-                 palette: Sequence[Sequence[int]]) -> None:
+    def __init__(
+        self, engine: Any, paths: Sequence[tuple[str, str]], palette: Sequence[Sequence[int]]
+    ) -> None:
         self.engine = engine
         self.paths = list(paths)
         self.palette = palette
@@ -174,14 +183,18 @@ class FrameProcessor:
     def dsts_for(self, src: str) -> list[str]:
         return [dst for s, dst in self.paths if s == src]
 
-    def process(self, src: str, array: np.ndarray, options: Mapping[str, Any]) -> list[
-            OutputImage]:
+    def process(
+        self, src: str, array: np.ndarray, options: Mapping[str, Any]
+    ) -> list[OutputImage]:
         """Every output of the paths that start at ``src``, at ``array``'s resolution."""
         dsts = self.dsts_for(src)
         if not dsts:
             return []
-        results = self.engine.infer({src: array}, [(src, dst) for dst in dsts],
-                                    min_confidence=float(options.get("min_confidence", 0.0)))
+        results = self.engine.infer(
+            {src: array},
+            [(src, dst) for dst in dsts],
+            min_confidence=float(options.get("min_confidence", 0.0)),
+        )
         outputs: list[OutputImage] = []
         for dst in dsts:
             pred = results[(src, dst)]
@@ -193,8 +206,9 @@ class FrameProcessor:
                 outputs.append(OutputImage(f"{src}/{dst}", "rgb8", pred.array))
         return outputs
 
-    def _label_outputs(self, src: str, array: np.ndarray, pred: Any,
-                       options: Mapping[str, Any]) -> list[OutputImage]:
+    def _label_outputs(
+        self, src: str, array: np.ndarray, pred: Any, options: Mapping[str, Any]
+    ) -> list[OutputImage]:
         ids = pred.array
         out = [OutputImage(f"{src}/label", "mono8", ids)]
         color = None
@@ -203,17 +217,27 @@ class FrameProcessor:
         if options.get("publish_color", True):
             out.append(OutputImage(f"{src}/label_color", "rgb8", color))
         if options.get("publish_overlay", False) and src == "rgb":
-            out.append(OutputImage(f"{src}/label_overlay", "rgb8",
-                                   overlay(array, color, float(options.get("overlay_alpha", 0.5)),
-                                           ids=ids, unknown_id=IGNORE_INDEX)))
+            out.append(
+                OutputImage(
+                    f"{src}/label_overlay",
+                    "rgb8",
+                    overlay(
+                        array,
+                        color,
+                        float(options.get("overlay_alpha", 0.5)),
+                        ids=ids,
+                        unknown_id=IGNORE_INDEX,
+                    ),
+                )
+            )
         if options.get("publish_confidence", False):
             out.append(OutputImage(f"{src}/label_confidence", "32FC1", pred.confidence))
         return out
 
 
-
-def scale_intrinsics(k: Any, p: Any, info_size: tuple[int, int], image_size: tuple[int, int]
-                     ) -> tuple[list[float], list[float]]:
+def scale_intrinsics(
+    k: Any, p: Any, info_size: tuple[int, int], image_size: tuple[int, int]
+) -> tuple[list[float], list[float]]:
     """K (3x3) and P (3x4), row-major, rescaled from camera_info's (W, H) to the image's.
 
     Drivers sometimes publish camera_info for the full sensor while the image is binned or
@@ -227,8 +251,8 @@ def scale_intrinsics(k: Any, p: Any, info_size: tuple[int, int], image_size: tup
     sx, sy = w / iw, h / ih
     for mat, cols in ((k2, 3), (p2, 4)):
         for c in range(cols):
-            mat[c] *= sx          # row 0: fx, skew, cx (and Tx for P)
-            mat[cols + c] *= sy   # row 1: 0, fy, cy (and Ty)
+            mat[c] *= sx  # row 0: fx, skew, cx (and Tx for P)
+            mat[cols + c] *= sy  # row 1: 0, fy, cy (and Ty)
     return k2, p2
 
 
@@ -237,4 +261,5 @@ def require_metric_depth(config: Any, paths: Iterable[tuple[str, str]], who: str
     if getattr(config, "depth_units", "m") != "m" and any("depth" in p for p in paths):
         raise ConfigError(
             f"{who}: the model's depth is in '{config.depth_units}', but REP 118 depth images "
-            "are metres; drop the paths with depth or use a metric-depth model")
+            "are metres; drop the paths with depth or use a metric-depth model"
+        )

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Helpers for the ROS tests: a loopback-only environment, tiny checkpoints, node subprocesses.
 
     python -m pytest test/test_ros_perception_node.py
@@ -16,11 +18,21 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
-__all__ = ["ros_env", "apply_ros_env", "tiny_checkpoint", "start_module", "stop_process", "Probe",
-           "NodeRecorder", "image_msg", "one_torch_thread"]
+__all__ = [
+    "ros_env",
+    "apply_ros_env",
+    "tiny_checkpoint",
+    "start_module",
+    "stop_process",
+    "Probe",
+    "NodeRecorder",
+    "image_msg",
+    "one_torch_thread",
+]
 
 _SESSION_DOMAIN = random.SystemRandom().randint(1, 100)  # 0 is what a stray robot uses
 
@@ -28,13 +40,15 @@ _SESSION_DOMAIN = random.SystemRandom().randint(1, 100)  # 0 is what a stray rob
 def ros_env(base: dict[str, str] | None = None) -> dict[str, str]:
     """``base`` (default os.environ) plus loopback-only discovery and this session's domain."""
     env = dict(os.environ if base is None else base)
-    env.update({
-        "ROS_DOMAIN_ID": str(_SESSION_DOMAIN),
-        "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",   # Iron and later
-        "ROS_LOCALHOST_ONLY": "1",                      # Humble
-        "RMW_IMPLEMENTATION": env.get("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp"),
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "ROS_DOMAIN_ID": str(_SESSION_DOMAIN),
+            "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",  # Iron and later
+            "ROS_LOCALHOST_ONLY": "1",  # Humble
+            "RMW_IMPLEMENTATION": env.get("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
@@ -56,14 +70,19 @@ def one_torch_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def tiny_checkpoint(path: str | os.PathLike[str], *, input_size: tuple[int, int] = (32, 32),
-                    seed: int = 0, **config: Any) -> Path:
+def tiny_checkpoint(
+    path: str | os.PathLike[str],
+    *,
+    input_size: tuple[int, int] = (32, 32),
+    seed: int = 0,
+    **config: Any,
+) -> Path:
     """Write an untrained tiny-preset checkpoint (random weights, seeded) and return its path."""
     import torch
 
-    from mmed_core.checkpoint import save_checkpoint
-    from mmed_core.config import ModelConfig
-    from mmed_core.model import create_model
+    from mmed_core.deploy.checkpoint import save_checkpoint
+    from mmed_core.network.config import ModelConfig
+    from mmed_core.network.factory import create_model
 
     torch.manual_seed(seed)
     model = create_model(ModelConfig.preset("tiny", input_size=input_size, **config))
@@ -72,15 +91,21 @@ def tiny_checkpoint(path: str | os.PathLike[str], *, input_size: tuple[int, int]
     return out
 
 
-def start_module(module: str, args: Sequence[str] = (), *, log: str | os.PathLike[str] | None
-                 = None) -> subprocess.Popen:
+def start_module(
+    module: str, args: Sequence[str] = (), *, log: str | os.PathLike[str] | None = None
+) -> subprocess.Popen:
     """Start ``python -m module args`` with :func:`ros_env`, in its own process group."""
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed by the child
     env = ros_env()
     # One torch thread: on a shared 2-core runner spinning OpenMP threads cost 50x per conv.
     env["OMP_NUM_THREADS"] = "1"
-    return subprocess.Popen([sys.executable, "-m", module, *args], env=env, stdout=out,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> int:
@@ -138,8 +163,9 @@ class NodeRecorder:
     messages on ``topics`` (``{relative name: type}`` below ``out``), each with its arrival
     time, and the node's own ``/diagnostics`` values (statuses named under ``out``)."""
 
-    def __init__(self, proc: subprocess.Popen, log: Path, probe: Probe, out: str,
-                 topics: dict[str, Any]) -> None:
+    def __init__(
+        self, proc: subprocess.Popen, log: Path, probe: Probe, out: str, topics: dict[str, Any]
+    ) -> None:
         from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.qos import QoSProfile
 
@@ -147,11 +173,18 @@ class NodeRecorder:
         self.got: dict[str, list[tuple[float, Any]]] = {}
         self.diag: list[dict[str, str]] = []
         qos = QoSProfile(depth=50)
-        self.subs = [probe.node.create_subscription(
-            typ, f"{out}/{t}", lambda m, t=t: self.got.setdefault(t, []).append(
-                (time.monotonic(), m)), qos) for t, typ in topics.items()]
-        self.subs.append(probe.node.create_subscription(
-            DiagnosticArray, "/diagnostics", self._on_diag, 10))
+        self.subs = [
+            probe.node.create_subscription(
+                typ,
+                f"{out}/{t}",
+                lambda m, t=t: self.got.setdefault(t, []).append((time.monotonic(), m)),
+                qos,
+            )
+            for t, typ in topics.items()
+        ]
+        self.subs.append(
+            probe.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 10)
+        )
 
     def _on_diag(self, msg: Any) -> None:
         for status in msg.status:
@@ -177,8 +210,9 @@ def image_msg(array: Any, encoding: str, stamp_ns: int, frame_id: str) -> Any:
     from mmed_ros.conversions import image_fields
 
     f = image_fields(array, encoding)
-    msg = Image(height=f["height"], width=f["width"], encoding=encoding, is_bigendian=0,
-                step=f["step"])
+    msg = Image(
+        height=f["height"], width=f["width"], encoding=encoding, is_bigendian=0, step=f["step"]
+    )
     msg.header.frame_id = frame_id
     msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(int(stamp_ns), 10**9)
     msg.data = pyarray.array("B", f["data"].tobytes())

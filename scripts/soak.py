@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Soak test of perception_node: N frames at the highest rate it sustains, over loopback DDS.
 
     python scripts/soak.py --frames 3000 --size 480 640 --json soak.json
@@ -24,14 +26,14 @@ or the node dies, 0 otherwise.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -72,11 +74,15 @@ class Soak:
         self.args, self.proc, self.probe = args, proc, probe
         self.arrived: dict[int, float] = {}
         self.diag: dict[str, str] = {}
-        probe.node.create_subscription(Image, f"{NS}/perception/rgb/label", self._on_label,
-                                       QoSProfile(depth=100))
+        probe.node.create_subscription(
+            Image, f"{NS}/perception/rgb/label", self._on_label, QoSProfile(depth=100)
+        )
         probe.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 10)
-        qos = qos_profile_sensor_data if args.qos == "best_effort" else QoSProfile(
-            depth=5, reliability=ReliabilityPolicy.RELIABLE)
+        qos = (
+            qos_profile_sensor_data
+            if args.qos == "best_effort"
+            else QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+        )
         self.pub = probe.node.create_publisher(Image, f"{NS}/rgb", qos)
         h, w = args.size
         frame = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
@@ -116,12 +122,13 @@ class Soak:
         for _ in range(n):
             for _attempt in range(int(timeout / 0.5)):
                 i = self.send()
-                if self.probe.spin_until(lambda: i in self.arrived, 0.5):
+                if self.probe.spin_until(lambda i=i: i in self.arrived, 0.5):
                     times.append(self.arrived[i] - self.sent[i])
                     break
             else:
-                raise RuntimeError(f"no output within {timeout} s; is the node up? "
-                                   f"(exit code {self.proc.poll()})")
+                raise RuntimeError(
+                    f"no output within {timeout} s; is the node up? (exit code {self.proc.poll()})"
+                )
         return times
 
     def open_loop(self, n: int, rate: float) -> tuple[int, int]:
@@ -137,7 +144,9 @@ class Soak:
                 self.rss.append((time.monotonic() - start, rss_mb(self.proc.pid)))
                 next_rss += 1.0
             if self.proc.poll() is not None:
-                raise RuntimeError(f"perception_node died during the soak (exit {self.proc.poll()})")
+                raise RuntimeError(
+                    f"perception_node died during the soak (exit {self.proc.poll()})"
+                )
         self.spin_for(max(1.0, 5 * period))  # the last outputs in flight
         self.rss.append((time.monotonic() - start, rss_mb(self.proc.pid)))
         return first, self.next_id
@@ -156,21 +165,46 @@ def find_rate(soak: Soak, args: argparse.Namespace, rate: float) -> float:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="mmed_soak_"))
-    weights = Path(args.weights) if args.weights else tiny_checkpoint(
-        workdir / "tiny.safetensors", input_size=tuple(args.input_size))
+    weights = (
+        Path(args.weights)
+        if args.weights
+        else tiny_checkpoint(workdir / "tiny.safetensors", input_size=tuple(args.input_size))
+    )
     log = workdir / "perception.log"
-    proc = start_module("mmed_ros.perception_node", [
-        "--ros-args", "-r", f"__ns:={NS}", "-p", f"weights:={weights}",
-        "-p", f"device:={args.device}", "-p", "rgb_topic:=rgb",
-        "-p", "paths:=[rgb->label, rgb->depth]", "-p", "diagnostics_period:=0.5",
-        "-p", f"qos_reliability:={args.qos}"], log=log)
+    proc = start_module(
+        "mmed_ros.perception_node",
+        [
+            "--ros-args",
+            "-r",
+            f"__ns:={NS}",
+            "-p",
+            f"weights:={weights}",
+            "-p",
+            f"device:={args.device}",
+            "-p",
+            "rgb_topic:=rgb",
+            "-p",
+            "paths:=[rgb->label, rgb->depth]",
+            "-p",
+            "diagnostics_period:=0.5",
+            "-p",
+            f"qos_reliability:={args.qos}",
+        ],
+        log=log,
+    )
     probe = Probe("mmed_soak_probe")
     try:
         soak = Soak(args, proc, probe)
-        if not probe.spin_until(lambda: proc.poll() is not None or
-                                probe.node.count_subscribers(f"{NS}/rgb") > 0, 60.0) \
-                or proc.poll() is not None:
-            raise RuntimeError(f"perception_node did not start:\n{log.read_text(errors='replace')}")
+        if (
+            not probe.spin_until(
+                lambda: proc.poll() is not None or probe.node.count_subscribers(f"{NS}/rgb") > 0,
+                60.0,
+            )
+            or proc.poll() is not None
+        ):
+            raise RuntimeError(
+                f"perception_node did not start:\n{log.read_text(errors='replace')}"
+            )
         soak.closed_loop(args.warmup, timeout=60.0)
         rss_start = rss_mb(proc.pid)
         rtt = soak.closed_loop(args.probe_frames, timeout=30.0)
@@ -190,21 +224,43 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         slope2 = float(np.polyfit(t[half], m[half], 1)[0] * 60.0) if half.sum() > 2 else 0.0
         pct = (lambda q: float(np.percentile(lat, q))) if received else (lambda q: float("nan"))
         report = {
-            "machine": machine(), "device": args.device, "qos": args.qos, "image": list(args.size),
-            "model_input": list(args.input_size), "weights": str(weights),
-            "closed_loop_fps": capacity, "rate_hz": rate, "frames_sent": len(ids),
-            "frames_with_output": received, "dropped": len(ids) - received,
+            "machine": machine(),
+            "device": args.device,
+            "qos": args.qos,
+            "image": list(args.size),
+            "model_input": list(args.input_size),
+            "weights": str(weights),
+            "closed_loop_fps": capacity,
+            "rate_hz": rate,
+            "frames_sent": len(ids),
+            "frames_with_output": received,
+            "dropped": len(ids) - received,
             "drop_rate": (len(ids) - received) / max(len(ids), 1),
-            "latency_ms": {"p50": pct(50), "p90": pct(90), "p99": pct(99),
-                           "max": float(lat.max()) if received else float("nan")},
-            "node_diagnostics": {k: soak.diag.get(k) for k in (
-                "received_total", "processed_total", "dropped_total", "errors_total",
-                "inference_mean_ms")},
-            "rss_mb": {"after_warmup": rss_start, "end": rss_end,
-                       "peak": max([rss_start, rss_end, *(r for _, r in soak.rss)]),
-                       "growth": growth, "slope_mb_per_min": slope,
-                       "slope_second_half_mb_per_min": slope2,
-                       "samples": [[round(a, 1), round(b, 2)] for a, b in soak.rss]},
+            "latency_ms": {
+                "p50": pct(50),
+                "p90": pct(90),
+                "p99": pct(99),
+                "max": float(lat.max()) if received else float("nan"),
+            },
+            "node_diagnostics": {
+                k: soak.diag.get(k)
+                for k in (
+                    "received_total",
+                    "processed_total",
+                    "dropped_total",
+                    "errors_total",
+                    "inference_mean_ms",
+                )
+            },
+            "rss_mb": {
+                "after_warmup": rss_start,
+                "end": rss_end,
+                "peak": max([rss_start, rss_end, *(r for _, r in soak.rss)]),
+                "growth": growth,
+                "slope_mb_per_min": slope,
+                "slope_second_half_mb_per_min": slope2,
+                "samples": [[round(a, 1), round(b, 2)] for a, b in soak.rss],
+            },
             "seconds": float(t[-1]) if len(soak.rss) else 0.0,
         }
         report["rss_ok"] = growth <= args.max_growth_mb
@@ -219,46 +275,78 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def format_report(r: dict[str, Any]) -> str:
     lat, rss = r["latency_ms"], r["rss_mb"]
-    return "\n".join([
-        f"machine: {r['machine']} (device {r['device']}, input QoS {r['qos']})",
-        f"image {r['image'][0]}x{r['image'][1]} rgb8 -> label + depth, model input "
-        f"{r['model_input'][0]}x{r['model_input'][1]}",
-        f"closed-loop throughput {r['closed_loop_fps']:.1f} fps; soak at {r['rate_hz']:.1f} Hz "
-        f"for {r['seconds']:.0f} s",
-        f"frames sent {r['frames_sent']}, with output {r['frames_with_output']}, dropped "
-        f"{r['dropped']} ({100 * r['drop_rate']:.1f} %)",
-        f"latency ms: p50 {lat['p50']:.1f}, p90 {lat['p90']:.1f}, p99 {lat['p99']:.1f}, "
-        f"max {lat['max']:.1f}",
-        f"node RSS MiB: after warm-up {rss['after_warmup']:.1f}, end {rss['end']:.1f}, peak "
-        f"{rss['peak']:.1f}, growth {rss['growth']:+.1f} ({rss['slope_mb_per_min']:+.2f} MiB/min, "
-        f"second half {rss['slope_second_half_mb_per_min']:+.2f} MiB/min)"
-        f" -> {'ok' if r['rss_ok'] else 'GROWS'}",
-        f"node diagnostics: {r['node_diagnostics']}",
-    ])
+    return "\n".join(
+        [
+            f"machine: {r['machine']} (device {r['device']}, input QoS {r['qos']})",
+            f"image {r['image'][0]}x{r['image'][1]} rgb8 -> label + depth, model input "
+            f"{r['model_input'][0]}x{r['model_input'][1]}",
+            f"closed-loop throughput {r['closed_loop_fps']:.1f} fps; "
+            f"soak at {r['rate_hz']:.1f} Hz "
+            f"for {r['seconds']:.0f} s",
+            f"frames sent {r['frames_sent']}, with output {r['frames_with_output']}, dropped "
+            f"{r['dropped']} ({100 * r['drop_rate']:.1f} %)",
+            f"latency ms: p50 {lat['p50']:.1f}, p90 {lat['p90']:.1f}, p99 {lat['p99']:.1f}, "
+            f"max {lat['max']:.1f}",
+            f"node RSS MiB: after warm-up {rss['after_warmup']:.1f}, end {rss['end']:.1f}, peak "
+            f"{rss['peak']:.1f}, growth {rss['growth']:+.1f} "
+            f"({rss['slope_mb_per_min']:+.2f} MiB/min, "
+            f"second half {rss['slope_second_half_mb_per_min']:+.2f} MiB/min)"
+            f" -> {'ok' if r['rss_ok'] else 'GROWS'}",
+            f"node diagnostics: {r['node_diagnostics']}",
+        ]
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--frames", type=int, default=3000, help="frames in the soak phase")
-    p.add_argument("--size", type=int, nargs=2, default=(480, 640), metavar=("H", "W"),
-                   help="camera image size")
-    p.add_argument("--input-size", type=int, nargs=2, default=(96, 96), metavar=("H", "W"),
-                   help="model input size of the generated tiny checkpoint")
+    p.add_argument(
+        "--size",
+        type=int,
+        nargs=2,
+        default=(480, 640),
+        metavar=("H", "W"),
+        help="camera image size",
+    )
+    p.add_argument(
+        "--input-size",
+        type=int,
+        nargs=2,
+        default=(96, 96),
+        metavar=("H", "W"),
+        help="model input size of the generated tiny checkpoint",
+    )
     p.add_argument("--weights", help="checkpoint to run (default: an untrained tiny model)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--probe-frames", type=int, default=30)
-    p.add_argument("--load", type=float, default=0.9,
-                   help="soak rate as a fraction of the closed-loop throughput")
+    p.add_argument(
+        "--load",
+        type=float,
+        default=0.9,
+        help="soak rate as a fraction of the closed-loop throughput",
+    )
     p.add_argument("--rate", type=float, default=0.0, help="force this rate (Hz) instead")
-    p.add_argument("--max-drop", type=float, default=0.01,
-                   help="drop fraction a sustained rate may have (rate finding)")
+    p.add_argument(
+        "--max-drop",
+        type=float,
+        default=0.01,
+        help="drop fraction a sustained rate may have (rate finding)",
+    )
     p.add_argument("--burst-s", type=float, default=2.0, help="seconds per rate-finding burst")
-    p.add_argument("--max-growth-mb", type=float, default=20.0,
-                   help="RSS growth over the soak that counts as a leak")
-    p.add_argument("--qos", choices=("reliable", "best_effort"), default="reliable",
-                   help="input QoS of the node and this publisher; best_effort (sensor data) "
-                        "also measures what DDS itself loses with large images")
+    p.add_argument(
+        "--max-growth-mb",
+        type=float,
+        default=20.0,
+        help="RSS growth over the soak that counts as a leak",
+    )
+    p.add_argument(
+        "--qos",
+        choices=("reliable", "best_effort"),
+        default="reliable",
+        help="input QoS of the node and this publisher; best_effort (sensor data) "
+        "also measures what DDS itself loses with large images",
+    )
     p.add_argument("--json", help="also write the report here")
     return p
 
@@ -275,7 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = run(args)
     print(format_report(report))
     if args.json:
-        from mmed_core.io import atomic_write_json
+        from mmed_core.atomic import atomic_write_json
 
         atomic_write_json(args.json, report)
     return 0 if report["rss_ok"] and report["node_alive"] else 1

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Shared fixtures. Tests generate their own data; nothing here reads ../shared."""
 
 from __future__ import annotations

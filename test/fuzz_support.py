@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Budgets of the fuzz tests (test_fuzz_*.py); no tests here.
 
     python -m pytest test/test_fuzz_conversions.py                      # quick: the default run
@@ -20,9 +22,15 @@ LONG = os.environ.get("HYPOTHESIS_PROFILE", "") == "long"
 
 def fuzz_settings(quick: int) -> settings:
     """``quick`` examples in the default run, 100x that under HYPOTHESIS_PROFILE=long."""
-    return settings(max_examples=quick * 100 if LONG else quick, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.filter_too_much])
+    return settings(
+        max_examples=quick * 100 if LONG else quick,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+        ],
+    )
 
 
 def _project_errors() -> tuple[type[BaseException], ...]:

@@ -1,11 +1,13 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """mmed-bag make + eval round trip through real rosbag2 files (rosbags; no ROS install)."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -34,8 +36,12 @@ def ckpt(workdir: Path) -> Path:
 @pytest.fixture(scope="module")
 def made(workdir: Path) -> Path:
     out = workdir / "synthetic"
-    assert bag_cli.main(["make", str(out), "--frames", "4", "--size", "24", "32",
-                         "--distro", "humble"]) == 0
+    assert (
+        bag_cli.main(
+            ["make", str(out), "--frames", "4", "--size", "24", "32", "--distro", "humble"]
+        )
+        == 0
+    )
     return out
 
 
@@ -56,8 +62,10 @@ def test_make_writes_a_standard_rosbag2(made: Path) -> None:
     assert meta["version"] == 8 and meta["storage_identifier"] == "mcap"
     assert (made / meta["relative_file_paths"][0]).is_file()
     assert not [p for p in made.parent.iterdir() if p.name.startswith(".synthetic")]
-    counts = {t["topic_metadata"]["name"]: (t["topic_metadata"]["type"], t["message_count"])
-              for t in meta["topics_with_message_count"]}
+    counts = {
+        t["topic_metadata"]["name"]: (t["topic_metadata"]["type"], t["message_count"])
+        for t in meta["topics_with_message_count"]
+    }
     assert counts == {
         "/camera/color/image_raw": ("sensor_msgs/msg/Image", 4),
         "/camera/color/camera_info": ("sensor_msgs/msg/CameraInfo", 4),
@@ -69,29 +77,61 @@ def test_make_writes_a_standard_rosbag2(made: Path) -> None:
     msgs = read_all(made)
     rgb, label = msgs["/camera/color/image_raw"][1], msgs["/gt/label"][1]
     assert (rgb.encoding, rgb.height, rgb.width, rgb.step) == ("rgb8", 24, 32, 96)
-    assert rgb.header.stamp == label.header.stamp and rgb.header.frame_id == \
-        "camera_optical_frame"
+    assert rgb.header.stamp == label.header.stamp and rgb.header.frame_id == "camera_optical_frame"
     assert msgs["/camera/color/camera_info"][0].k[0] > 0
 
 
-def test_make_refuses_to_overwrite_and_sqlite3_16uc1_works(made: Path, workdir: Path,
-                                                           capsys: pytest.CaptureFixture) -> None:
+def test_make_refuses_to_overwrite_and_sqlite3_16uc1_works(
+    made: Path, workdir: Path, capsys: pytest.CaptureFixture
+) -> None:
     assert bag_cli.main(["make", str(made), "--frames", "1"]) == 1
     assert "already exists" in capsys.readouterr().err
     out = workdir / "sqlite"
-    assert bag_cli.main(["make", str(out), "--frames", "2", "--size", "8", "12", "--storage",
-                         "sqlite3", "--depth-encoding", "16UC1", "--distro", "jazzy"]) == 0
+    assert (
+        bag_cli.main(
+            [
+                "make",
+                str(out),
+                "--frames",
+                "2",
+                "--size",
+                "8",
+                "12",
+                "--storage",
+                "sqlite3",
+                "--depth-encoding",
+                "16UC1",
+                "--distro",
+                "jazzy",
+            ]
+        )
+        == 0
+    )
     assert list(out.glob("*.db3"))
     depth = read_all(out)["/camera/depth/image_raw"][0]
     assert depth.encoding == "16UC1" and depth.step == 24
 
 
-def test_eval_prints_metrics_and_writes_estimates(made: Path, ckpt: Path, workdir: Path,
-                                                  capsys: pytest.CaptureFixture) -> None:
+def test_eval_prints_metrics_and_writes_estimates(
+    made: Path, ckpt: Path, workdir: Path, capsys: pytest.CaptureFixture
+) -> None:
     out, js = workdir / "estimates", workdir / "metrics.json"
-    code = bag_cli.main(["eval", str(made), "--weights", str(ckpt), "--device", "cpu",
-                         "--out", str(out), "--json", str(js),
-                         "--paths", "rgb->label,rgb->depth,depth->label"])
+    code = bag_cli.main(
+        [
+            "eval",
+            str(made),
+            "--weights",
+            str(ckpt),
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+            "--json",
+            str(js),
+            "--paths",
+            "rgb->label,rgb->depth,depth->label",
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 0
     assert "| Rel | log10 | RMSE | δ<1.25 | δ<1.25² | δ<1.25³ |" in text and "mIoU" in text
@@ -101,20 +141,26 @@ def test_eval_prints_metrics_and_writes_estimates(made: Path, ckpt: Path, workdi
     assert results["depth"]["label_pairs"] == 4 and results["depth"]["depth"] is None
     assert 0 <= results["rgb"]["segmentation"]["miou"] <= 1
     msgs = read_all(out)
-    assert len(msgs["/camera/color/image_raw"]) == 4          # inputs copied
-    for topic, enc in (("/perception/rgb/label", "mono8"), ("/perception/rgb/depth", "32FC1"),
-                       ("/perception/rgb/label_color", "rgb8"),
-                       ("/perception/depth/label", "mono8")):
+    assert len(msgs["/camera/color/image_raw"]) == 4  # inputs copied
+    for topic, enc in (
+        ("/perception/rgb/label", "mono8"),
+        ("/perception/rgb/depth", "32FC1"),
+        ("/perception/rgb/label_color", "rgb8"),
+        ("/perception/depth/label", "mono8"),
+    ):
         assert [m.encoding for m in msgs[topic]] == [enc] * 4, topic
         assert (msgs[topic][0].height, msgs[topic][0].width) == (24, 32)
-    assert msgs["/perception/rgb/label"][2].header.stamp == \
-        msgs["/camera/color/image_raw"][2].header.stamp
+    assert (
+        msgs["/perception/rgb/label"][2].header.stamp
+        == msgs["/camera/color/image_raw"][2].header.stamp
+    )
     ids = np.frombuffer(bytes(msgs["/perception/rgb/label"][0].data), np.uint8)
     assert ids.max() < 12
 
 
-def test_eval_errors_are_one_clear_line(made: Path, ckpt: Path, workdir: Path,
-                                        capsys: pytest.CaptureFixture) -> None:
+def test_eval_errors_are_one_clear_line(
+    made: Path, ckpt: Path, workdir: Path, capsys: pytest.CaptureFixture
+) -> None:
     assert bag_cli.main(["eval", str(workdir / "missing"), "--weights", str(ckpt)]) == 1
     assert "metadata.yaml" in capsys.readouterr().err
     assert bag_cli.main(["eval", str(made), "--weights", str(workdir / "none.safetensors")]) == 1
@@ -122,10 +168,14 @@ def test_eval_errors_are_one_clear_line(made: Path, ckpt: Path, workdir: Path,
     assert bag_cli.main(["eval", str(made), "--weights", str(ckpt), "--paths", "rgb->x"]) == 1
     assert "--paths" in capsys.readouterr().err
     out = workdir / "never"
-    assert bag_cli.main(["eval", str(made), "--weights", str(ckpt), "--rgb-topic", "/nope",
-                         "--out", str(out)]) == 1
+    assert (
+        bag_cli.main(
+            ["eval", str(made), "--weights", str(ckpt), "--rgb-topic", "/nope", "--out", str(out)]
+        )
+        == 1
+    )
     assert "/nope" in capsys.readouterr().err
-    assert not out.exists() and not list(workdir.glob(".never.*"))   # nothing half-written
+    assert not out.exists() and not list(workdir.glob(".never.*"))  # nothing half-written
     broken = workdir / "broken"
     broken.mkdir()
     (broken / "metadata.yaml").write_text("rosbag2_bagfile_information: {version: 8}\n")
@@ -136,15 +186,33 @@ def test_eval_errors_are_one_clear_line(made: Path, ckpt: Path, workdir: Path,
 def test_bag_module_does_not_import_rclpy() -> None:
     import subprocess
 
-    code = ("import sys, mmed_ros.bag_cli, mmed_ros.evaluation, mmed_ros.conversions, "
-            "mmed_ros.pipeline, mmed_core.inference; assert 'rclpy' not in sys.modules")
+    code = (
+        "import sys, mmed_ros.bag_cli, mmed_ros.evaluation, mmed_ros.conversions, "
+        "mmed_ros.pipeline, mmed_core.deploy.inference; assert 'rclpy' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_make_from_a_dataset_split(workdir: Path, capsys: pytest.CaptureFixture) -> None:
     out = workdir / "split"
-    assert bag_cli.main(["make", str(out), "--dataset", "synthetic", "--split", "val",
-                         "--frames", "2", "--size", "16", "24"]) == 0
+    assert (
+        bag_cli.main(
+            [
+                "make",
+                str(out),
+                "--dataset",
+                "synthetic",
+                "--split",
+                "val",
+                "--frames",
+                "2",
+                "--size",
+                "16",
+                "24",
+            ]
+        )
+        == 0
+    )
     msgs = read_all(out)
     assert len(msgs["/gt/label"]) == 2 and msgs["/camera/color/image_raw"][0].width == 24
     assert bag_cli.main(["make", str(workdir / "nyu"), "--dataset", "nyudv2"]) == 1

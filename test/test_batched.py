@@ -1,8 +1,10 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The batched multi-path step gives the naive loop's losses, gradients and BN statistics.
 
-"Same" is defined in mmed_core/batched.py: exact math with per-source BatchNorm statistics in
-train mode. The losses run in float32 (the modalities cast inputs), so the whole step is
-compared to round-off and the grouped decoder, the one non-trivial piece, in float64 to 1e-10.
+"Same" is defined in mmed_core/network/batched_loss.py: exact math with per-source BatchNorm
+statistics in train mode. The losses run in float32 (the modalities cast inputs), so the whole step
+is compared to round-off and the grouped decoder, the one non-trivial piece, in float64 to 1e-10.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ import copy
 import pytest
 import torch
 
-from mmed_core.batched import batched_multipath_loss, decode_grouped
-from mmed_core.config import ModelConfig
 from mmed_core.errors import InputError
-from mmed_core.losses import multipath_loss
-from mmed_core.model import create_model
+from mmed_core.network.batched_loss import batched_multipath_loss, decode_grouped
+from mmed_core.network.config import ModelConfig
+from mmed_core.network.factory import create_model
+from mmed_core.network.losses import multipath_loss
 
 
 def make_batch(paired: list[bool], h: int = 32) -> dict[str, torch.Tensor]:
@@ -26,15 +28,21 @@ def make_batch(paired: list[bool], h: int = 32) -> dict[str, torch.Tensor]:
     label[:, :4] = 255  # void rows: ignored by the loss
     depth = torch.rand(b, 1, h, h, generator=g) * 9 + 0.5
     depth[:, :, -3:] = 0  # invalid depth
-    return {"rgb": torch.rand(b, 3, h, h, generator=g) * 255, "depth": depth,
-            "label": label, "paired": torch.tensor(paired)}
+    return {
+        "rgb": torch.rand(b, 3, h, h, generator=g) * 255,
+        "depth": depth,
+        "label": label,
+        "paired": torch.tensor(paired),
+    }
 
 
 def run(fn, model: torch.nn.Module, batch: dict, **kw) -> tuple[dict, dict]:
     model.zero_grad(set_to_none=True)
     total, per_path = fn(model, batch, **kw)
     total.backward()
-    grads = {n: p.grad.clone() if p.grad is not None else None for n, p in model.named_parameters()}
+    grads = {
+        n: p.grad.clone() if p.grad is not None else None for n, p in model.named_parameters()
+    }
     return {"total": total.detach(), **{p: v.detach() for p, v in per_path.items()}}, grads
 
 
@@ -49,7 +57,9 @@ def assert_same(model: torch.nn.Module, batch: dict, rtol: float, atol: float, *
         assert (ga[n] is None) == (gb[n] is None), n  # the same parameters are reached
         if ga[n] is not None:
             scale = ga[n].abs().max().clamp_min(1e-30)
-            torch.testing.assert_close(gb[n] / scale, ga[n] / scale, rtol=rtol, atol=atol, msg=f"grad {n}")
+            torch.testing.assert_close(
+                gb[n] / scale, ga[n] / scale, rtol=rtol, atol=atol, msg=f"grad {n}"
+            )
     for (n, a), b in zip(naive.named_buffers(), batched.buffers()):
         torch.testing.assert_close(b, a, rtol=rtol, atol=atol, msg=f"buffer {n}")
 
@@ -71,13 +81,16 @@ def test_paths_and_weights_are_honoured() -> None:
     model = create_model(ModelConfig.preset("tiny")).train()
     # Not source-major: the label decoder must still see rgb before depth, as in the naive loop.
     paths = (("rgb", "depth"), ("depth", "label"), ("rgb", "label"))
-    assert_same(model, make_batch([True, True]), rtol=1e-3, atol=1e-4, paths=paths,
-                weights={"label": 2.0})
+    assert_same(
+        model, make_batch([True, True]), rtol=1e-3, atol=1e-4, paths=paths, weights={"label": 2.0}
+    )
 
 
 def test_baselines_and_mae_match() -> None:
-    for cfg in (ModelConfig.preset("tiny", method="enc-decs"),
-                ModelConfig.preset("tiny", method="mae", mae_grid=(8, 8))):
+    for cfg in (
+        ModelConfig.preset("tiny", method="enc-decs"),
+        ModelConfig.preset("tiny", method="mae", mae_grid=(8, 8)),
+    ):
         model = create_model(cfg).train()
         assert_same(model, make_batch([True, False]), rtol=1e-3, atol=1e-4)
 
@@ -91,10 +104,16 @@ def test_grouped_decoder_equals_separate_calls_in_float64() -> None:
     g = torch.Generator().manual_seed(0)
     sizes = [3, 1, 2]
     z = torch.randn(sum(sizes), 16, 8, 8, generator=g, dtype=torch.float64, requires_grad=True)
-    skips = (torch.randn(sum(sizes), 8, 32, 32, generator=g, dtype=torch.float64),
-             torch.randn(sum(sizes), 16, 16, 16, generator=g, dtype=torch.float64))
-    separate = torch.cat([dec_a(zp, (s0, s1)) for zp, s0, s1 in
-                          zip(z.split(sizes), skips[0].split(sizes), skips[1].split(sizes))])
+    skips = (
+        torch.randn(sum(sizes), 8, 32, 32, generator=g, dtype=torch.float64),
+        torch.randn(sum(sizes), 16, 16, 16, generator=g, dtype=torch.float64),
+    )
+    separate = torch.cat(
+        [
+            dec_a(zp, (s0, s1))
+            for zp, s0, s1 in zip(z.split(sizes), skips[0].split(sizes), skips[1].split(sizes))
+        ]
+    )
     (grad_a,) = torch.autograd.grad(separate.square().sum(), z)
     grouped = decode_grouped(dec_b, z, skips, sizes)
     (grad_b,) = torch.autograd.grad(grouped.square().sum(), z)
@@ -111,7 +130,9 @@ def test_unpaired_samples_reach_only_the_rgb_decoder() -> None:
     losses, grads = run(batched_multipath_loss, model, make_batch([False, False]))
     assert set(losses) - {"total"} == {("rgb", "rgb")}
     for name, g in grads.items():
-        if name.startswith(("decoders.depth", "decoders.label", "encoders.depth", "encoders.label")):
+        if name.startswith(
+            ("decoders.depth", "decoders.label", "encoders.depth", "encoders.label")
+        ):
             assert g is None or g.abs().sum() == 0, name
 
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Checkpoint round trip (bit-exact), tampering and incompatibility."""
 
 from __future__ import annotations
@@ -8,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from mmed_core.checkpoint import load_checkpoint, save_checkpoint
-from mmed_core.config import ModelConfig
+from mmed_core.deploy.checkpoint import load_checkpoint, save_checkpoint
 from mmed_core.errors import CheckpointError
-from mmed_core.model import create_model
+from mmed_core.network.config import ModelConfig
+from mmed_core.network.factory import create_model
 
 
 @pytest.fixture()
@@ -24,8 +26,10 @@ def saved(tmp_path: Path) -> tuple[Path, torch.nn.Module]:
     return path, model
 
 
-@pytest.mark.parametrize("method,kw", [("mmed", {}), ("mae", {"mae_grid": (4, 4)}),
-                                       ("enc-dec-u", {"targets": ("label",)})])
+@pytest.mark.parametrize(
+    "method,kw",
+    [("mmed", {}), ("mae", {"mae_grid": (4, 4)}), ("enc-dec-u", {"targets": ("label",)})],
+)
 def test_round_trip_is_bit_exact(tmp_path: Path, method: str, kw: dict) -> None:
     model = create_model(ModelConfig.preset("tiny", method=method, **kw))
     save_checkpoint(tmp_path / "m.safetensors", model)
@@ -40,8 +44,17 @@ def test_round_trip_is_bit_exact(tmp_path: Path, method: str, kw: dict) -> None:
 def test_card_holds_what_a_user_needs(saved: tuple[Path, torch.nn.Module]) -> None:
     path, _ = saved
     card = json.loads(path.with_suffix(".json").read_text())
-    for key in ("config", "class_names", "palette", "depth_range", "depth_units", "dataset",
-                "method", "metrics", "weights"):
+    for key in (
+        "config",
+        "class_names",
+        "palette",
+        "depth_range",
+        "depth_units",
+        "dataset",
+        "method",
+        "metrics",
+        "weights",
+    ):
         assert key in card
     assert len(card["weights"]["sha256"]) == 64
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """sensor_msgs/Image <-> numpy on plain objects: no rclpy, no DDS."""
 
 from __future__ import annotations
@@ -7,15 +9,23 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mmed_ros.conversions import (colorize, depth_from_msg, image_fields, image_view,
-                                  mono8_from_msg, overlay, rgb_from_msg)
+from mmed_ros.conversions import (
+    colorize,
+    depth_from_msg,
+    image_fields,
+    image_view,
+    mono8_from_msg,
+    overlay,
+    rgb_from_msg,
+)
 from mmed_ros.errors import ConversionError
 
 RNG = np.random.default_rng(0)
 
 
-def msg_of(array: np.ndarray, encoding: str, pad: int = 0, bigendian: bool = False
-           ) -> SimpleNamespace:
+def msg_of(
+    array: np.ndarray, encoding: str, pad: int = 0, bigendian: bool = False
+) -> SimpleNamespace:
     """A message-like object; ``pad`` bytes of junk after each row exercise ``step``."""
     f = image_fields(array, encoding)
     rows = f["data"].reshape(f["height"], f["step"])
@@ -23,9 +33,14 @@ def msg_of(array: np.ndarray, encoding: str, pad: int = 0, bigendian: bool = Fal
         itemsize = np.asarray(array).dtype.itemsize
         rows = rows.reshape(f["height"], -1, itemsize)[:, :, ::-1].reshape(f["height"], -1)
     rows = np.concatenate([rows, np.full((f["height"], pad), 0xAB, np.uint8)], axis=1)
-    return SimpleNamespace(height=f["height"], width=f["width"], encoding=encoding,
-                           step=f["step"] + pad, is_bigendian=int(bigendian),
-                           data=rows.tobytes())
+    return SimpleNamespace(
+        height=f["height"],
+        width=f["width"],
+        encoding=encoding,
+        step=f["step"] + pad,
+        is_bigendian=int(bigendian),
+        data=rows.tobytes(),
+    )
 
 
 @pytest.mark.parametrize("pad", [0, 3, 64])
@@ -44,11 +59,14 @@ def test_rgb8_without_padding_is_a_zero_copy_view() -> None:
     assert not out.flags.writeable  # nobody may scribble over a received message
 
 
-@pytest.mark.parametrize("encoding,make", [
-    ("bgr8", lambda rgb: rgb[:, :, ::-1]),
-    ("rgba8", lambda rgb: np.dstack([rgb, np.full(rgb.shape[:2], 7, np.uint8)])),
-    ("bgra8", lambda rgb: np.dstack([rgb[:, :, ::-1], np.full(rgb.shape[:2], 7, np.uint8)])),
-])
+@pytest.mark.parametrize(
+    "encoding,make",
+    [
+        ("bgr8", lambda rgb: rgb[:, :, ::-1]),
+        ("rgba8", lambda rgb: np.dstack([rgb, np.full(rgb.shape[:2], 7, np.uint8)])),
+        ("bgra8", lambda rgb: np.dstack([rgb[:, :, ::-1], np.full(rgb.shape[:2], 7, np.uint8)])),
+    ],
+)
 def test_colour_encodings_decode_to_rgb(encoding: str, make) -> None:
     rgb = RNG.integers(0, 256, (5, 9, 3), dtype=np.uint8)
     np.testing.assert_array_equal(rgb_from_msg(msg_of(make(rgb), encoding, pad=2)), rgb)
@@ -63,8 +81,14 @@ def test_mono8_becomes_grey_rgb() -> None:
 
 def test_yuv_goes_through_the_fallback_converter() -> None:
     # yuv422 (UYVY) of a uniform grey: Y = U = V = 128 -> roughly (128, 128, 128).
-    msg = SimpleNamespace(height=2, width=4, encoding="yuv422", step=8, is_bigendian=0,
-                          data=np.full(16, 128, np.uint8).tobytes())
+    msg = SimpleNamespace(
+        height=2,
+        width=4,
+        encoding="yuv422",
+        step=8,
+        is_bigendian=0,
+        data=np.full(16, 128, np.uint8).tobytes(),
+    )
     out = rgb_from_msg(msg)
     assert out.shape == (2, 4, 3) and out.dtype == np.uint8
     assert np.all(np.abs(out.astype(int) - 128) <= 3)
@@ -97,15 +121,18 @@ def test_label_mono8_round_trip() -> None:
     np.testing.assert_array_equal(mono8_from_msg(msg_of(ids, "mono8")), ids)
 
 
-@pytest.mark.parametrize("change,needle", [
-    ({"encoding": "rgb16"}, "encoding"),
-    ({"encoding": "32FC1"}, "depth encoding"),
-    ({"height": 0}, "height and width > 0"),
-    ({"width": 0}, "height and width > 0"),
-    ({"step": 5}, "step"),
-    ({"data": b"\x00" * 10}, "data"),
-    ({"height": 1 << 16, "width": 1 << 16}, "at most"),
-])
+@pytest.mark.parametrize(
+    "change,needle",
+    [
+        ({"encoding": "rgb16"}, "encoding"),
+        ({"encoding": "32FC1"}, "depth encoding"),
+        ({"height": 0}, "height and width > 0"),
+        ({"width": 0}, "height and width > 0"),
+        ({"step": 5}, "step"),
+        ({"data": b"\x00" * 10}, "data"),
+        ({"height": 1 << 16, "width": 1 << 16}, "at most"),
+    ],
+)
 def test_bad_rgb_messages_name_the_field(change: dict, needle: str) -> None:
     msg = msg_of(np.zeros((2, 3, 3), np.uint8), "rgb8")
     for key, value in change.items():
@@ -118,8 +145,9 @@ def test_depth_rejects_colour_and_a_missing_field() -> None:
     with pytest.raises(ConversionError, match="REP 118"):
         depth_from_msg(msg_of(np.zeros((2, 2, 3), np.uint8), "rgb8"))
     with pytest.raises(ConversionError, match="'step'"):
-        image_view(SimpleNamespace(height=1, width=1, encoding="mono8", is_bigendian=0,
-                                   data=b"\x00"))
+        image_view(
+            SimpleNamespace(height=1, width=1, encoding="mono8", is_bigendian=0, data=b"\x00")
+        )
 
 
 def test_image_fields_checks_the_array_shape() -> None:

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The model on an NVIDIA GPU: fp32/fp16/bf16 outputs, the batched step, the backends.
 
     scripts/gpu_check.sh            # or: python -m pytest -m cuda test/test_cuda.py
@@ -12,14 +14,16 @@ import copy
 import pytest
 import torch
 
-from mmed_core.backends import example_inputs, make_runner
-from mmed_core.batched import batched_multipath_loss
-from mmed_core.config import ModelConfig
-from mmed_core.losses import multipath_loss
-from mmed_core.model import create_model
+from mmed_core.deploy.backends import example_inputs, make_runner
+from mmed_core.network.batched_loss import batched_multipath_loss
+from mmed_core.network.config import ModelConfig
+from mmed_core.network.factory import create_model
+from mmed_core.network.losses import multipath_loss
 
-pytestmark = [pytest.mark.cuda,
-              pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU")]
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU"),
+]
 
 PATHS = (("rgb", "label"), ("rgb", "depth"), ("depth", "label"))
 
@@ -33,7 +37,9 @@ def no_tf32():
     torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = old
 
 
-def inputs(cfg: ModelConfig, device: str, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+def inputs(
+    cfg: ModelConfig, device: str, dtype: torch.dtype = torch.float32
+) -> dict[str, torch.Tensor]:
     rgb, depth = example_inputs(cfg, ["rgb", "depth"], 2, seed=1)
     return {"rgb": rgb.to(device, dtype), "depth": depth.to(device, dtype)}
 
@@ -42,8 +48,13 @@ def scaled_close(got: dict, want: dict, rtol: float, atol: float) -> None:
     for k in want:
         assert torch.isfinite(got[k]).all(), k
         scale = want[k].abs().max()
-        torch.testing.assert_close(got[k].float().cpu() / scale, want[k].float().cpu() / scale,
-                                   rtol=rtol, atol=atol, msg=str(k))
+        torch.testing.assert_close(
+            got[k].float().cpu() / scale,
+            want[k].float().cpu() / scale,
+            rtol=rtol,
+            atol=atol,
+            msg=str(k),
+        )
 
 
 def test_fp32_on_gpu_matches_cpu(no_tf32: None) -> None:
@@ -76,10 +87,12 @@ def test_batched_step_matches_naive_on_gpu(no_tf32: None) -> None:
     naive = create_model(cfg).cuda().train()
     batched = copy.deepcopy(naive)
     g = torch.Generator().manual_seed(2)
-    batch = {"rgb": torch.rand(3, 3, 32, 32, generator=g) * 255,
-             "depth": torch.rand(3, 1, 32, 32, generator=g) * 9 + 0.5,
-             "label": torch.randint(0, 12, (3, 32, 32), generator=g),
-             "paired": torch.tensor([True, False, True])}
+    batch = {
+        "rgb": torch.rand(3, 3, 32, 32, generator=g) * 255,
+        "depth": torch.rand(3, 1, 32, 32, generator=g) * 9 + 0.5,
+        "label": torch.randint(0, 12, (3, 32, 32), generator=g),
+        "paired": torch.tensor([True, False, True]),
+    }
     batch = {k: v.cuda() for k, v in batch.items()}
     la, pa = multipath_loss(naive, batch)
     lb, pb = batched_multipath_loss(batched, batch)

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Resizing, the preprocessing cache, image folders and the mmed-data CLI.
 Run: pytest test/test_data_cache.py"""
 
@@ -26,10 +28,7 @@ INFO = DatasetInfo("folder", ("a",), ((1, 2, 3),), (0.5, 10.0), "m")
 
 
 def test_depth_resize_averages_valid_pixels_only():
-    depth = np.array([[1, 3, 0, 0],
-                      [0, 2, 0, 0],
-                      [4, 4, 5, 0],
-                      [4, 4, 0, 7]], np.float32)
+    depth = np.array([[1, 3, 0, 0], [0, 2, 0, 0], [4, 4, 5, 0], [4, 4, 0, 7]], np.float32)
     np.testing.assert_allclose(resize_depth(depth, (2, 2)), [[2.0, 0.0], [4.0, 6.0]], rtol=1e-6)
 
 
@@ -61,12 +60,14 @@ def test_cache_reused_then_rebuilt_when_config_changes(tmp_path):
     rgb = tmp_path / "synthetic-val" / "rgb.npy"
     stamp = rgb.stat().st_mtime_ns
     build_dataset("synthetic", "val", cache_dir=tmp_path, options=OPTS)
-    assert rgb.stat().st_mtime_ns == stamp                    # same config: reused
+    assert rgb.stat().st_mtime_ns == stamp  # same config: reused
     ds = build_dataset("synthetic", "val", size=(48, 64), cache_dir=tmp_path, options=OPTS)
-    assert ds[0]["rgb"].shape == (3, 48, 64)                  # new size: rebuilt
-    ds = build_dataset("synthetic", "val", size=(48, 64), cache_dir=tmp_path, options={**OPTS, "n_val": 3})
-    assert len(ds) == 3                                       # new source: rebuilt
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]   # no temp folders left
+    assert ds[0]["rgb"].shape == (3, 48, 64)  # new size: rebuilt
+    ds = build_dataset(
+        "synthetic", "val", size=(48, 64), cache_dir=tmp_path, options={**OPTS, "n_val": 3}
+    )
+    assert len(ds) == 3  # new source: rebuilt
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folders left
 
 
 class _Exploding:
@@ -80,7 +81,11 @@ class _Exploding:
     def load(self, i):
         if i == 2:
             raise DatasetError("sample 2: boom")
-        return np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), np.float32), np.zeros((8, 8), np.uint8)
+        return (
+            np.zeros((8, 8, 3), np.uint8),
+            np.ones((8, 8), np.float32),
+            np.zeros((8, 8), np.uint8),
+        )
 
     def fingerprint(self):
         return {"kind": "exploding"}
@@ -107,7 +112,7 @@ def test_half_built_cache_is_never_used(tmp_path):
 
 def _write_images(root):
     (root / "a" / "b").mkdir(parents=True)
-    img = np.full((6, 10, 3), (10, 20, 30), np.uint8)        # BGR on disk
+    img = np.full((6, 10, 3), (10, 20, 30), np.uint8)  # BGR on disk
     cv2.imwrite(str(root / "x.png"), img)
     cv2.imwrite(str(root / "a" / "y.jpg"), img)
     cv2.imwrite(str(root / "a" / "b" / "z.bmp"), img[..., 0])  # grey
@@ -144,25 +149,72 @@ def test_folder_errors_name_the_file_or_folder(tmp_path):
 def test_cli_synth_inspect_cache(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "synth"
-    assert main(["synth", "--out", str(out), "--n-train", "3", "--n-val", "1", "--n-test", "1",
-                 "--n-extra", "1", "--size", "32", "32", "--workers", "1"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == [f"synthetic-{s}" for s in ("extra", "test", "train", "val")]
-    assert main(["inspect", str(out / "synthetic-train"), "--preview", str(tmp_path / "p.png")]) == 0
+    assert (
+        main(
+            [
+                "synth",
+                "--out",
+                str(out),
+                "--n-train",
+                "3",
+                "--n-val",
+                "1",
+                "--n-test",
+                "1",
+                "--n-extra",
+                "1",
+                "--size",
+                "32",
+                "32",
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
+    assert sorted(p.name for p in out.iterdir()) == [
+        f"synthetic-{s}" for s in ("extra", "test", "train", "val")
+    ]
+    assert (
+        main(["inspect", str(out / "synthetic-train"), "--preview", str(tmp_path / "p.png")]) == 0
+    )
     text = capsys.readouterr().out
     assert "3 samples" in text and "wall" in text and "depth: valid" in text
     grid = cv2.imread(str(tmp_path / "p.png"))
     assert grid.shape == (3 * 32, 3 * 32, 3)
     # The dataset name form, and a cache of the synthetic dataset in a new folder.
-    assert main(["inspect", "synthetic", "--split", "val", "--size", "16", "16",
-                 "--option", "n_val=2"]) == 0
+    assert (
+        main(
+            ["inspect", "synthetic", "--split", "val", "--size", "16", "16", "--option", "n_val=2"]
+        )
+        == 0
+    )
     assert (tmp_path / "mmed-preview-synthetic-val.png").is_file()
-    assert main(["cache", "synthetic", "--cache-dir", str(tmp_path / "c"), "--split", "test",
-                 "--option", "n_test=2", "--option", "progress=false"]) == 0
+    assert (
+        main(
+            [
+                "cache",
+                "synthetic",
+                "--cache-dir",
+                str(tmp_path / "c"),
+                "--split",
+                "test",
+                "--option",
+                "n_test=2",
+                "--option",
+                "progress=false",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "c" / "synthetic-test" / "manifest.json").is_file()
 
 
 def test_cli_reports_errors_and_help(tmp_path, capsys):
-    assert main(["cache", "nyudv2", "--cache-dir", str(tmp_path), "--root", str(tmp_path / "no.mat")]) == 2
+    assert (
+        main(["cache", "nyudv2", "--cache-dir", str(tmp_path), "--root", str(tmp_path / "no.mat")])
+        == 2
+    )
     assert "no.mat" in capsys.readouterr().err
     assert main(["inspect", "synthetic", "--option", "bogus=1"]) == 2
     assert "bogus" in capsys.readouterr().err
@@ -173,8 +225,13 @@ def test_cli_reports_errors_and_help(tmp_path, capsys):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 12), st.integers(1, 12), st.integers(1, 12), st.integers(1, 12),
-       st.integers(0, 2**31 - 1))
+@given(
+    st.integers(1, 12),
+    st.integers(1, 12),
+    st.integers(1, 12),
+    st.integers(1, 12),
+    st.integers(0, 2**31 - 1),
+)
 def test_depth_resize_never_invents_depths(h, w, oh, ow, seed):
     """Every output is 0 or lies between the smallest and largest valid input depth."""
     rng = np.random.default_rng(seed)

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Synthetic scenes: deterministic, exact geometry, plausible content.
 
 Run: pytest test/test_data_synthetic.py
@@ -9,10 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from mmed_core.classes import IGNORE_INDEX, NYU12_CLASSES
 from mmed_core.data import DATASETS, build_dataset
-from mmed_core.data.synthetic import (DEPTH_RANGE, SyntheticConfig, generate_frames, generate_unpaired,
-                                      render_frame)
+from mmed_core.data.classes import IGNORE_INDEX, NYU12_CLASSES
+from mmed_core.data.synthetic import (
+    DEPTH_RANGE,
+    SyntheticConfig,
+    generate_frames,
+    generate_unpaired,
+    render_frame,
+)
 from mmed_core.errors import ConfigError
 
 FLOOR, CEILING = NYU12_CLASSES.index("floor"), NYU12_CLASSES.index("ceiling")
@@ -68,7 +75,8 @@ def test_all_twelve_classes_appear_and_content_is_textured(frames):
 
 
 def test_depth_is_exact_metric_geometry(frames):
-    """Back-projecting depth with K and pose puts every floor pixel at z = 0 and the ceiling flat."""
+    """Back-projecting depth with K and pose puts every floor pixel at z = 0 and the ceiling
+    flat."""
     for f in frames[:6]:
         points = _world_points(f)
         floor = (f.label == FLOOR) & (f.depth > 0)
@@ -84,11 +92,15 @@ def test_sequence_is_one_room_with_a_smooth_path():
     seq = list(generate_frames(6, seed=1, sequence=True))
     steps = [np.linalg.norm(b.pose[:3, 3] - a.pose[:3, 3]) for a, b in zip(seq, seq[1:])]
     assert max(steps) < 0.15 and min(steps) > 1e-4
-    turns = [np.degrees(np.arccos(np.clip((np.trace(a.pose[:3, :3].T @ b.pose[:3, :3]) - 1) / 2, -1, 1)))
-             for a, b in zip(seq, seq[1:])]
+    turns = [
+        np.degrees(
+            np.arccos(np.clip((np.trace(a.pose[:3, :3].T @ b.pose[:3, :3]) - 1) / 2, -1, 1))
+        )
+        for a, b in zip(seq, seq[1:])
+    ]
     assert max(turns) < 5.0
     heights = [(_world_points(f)[(f.label == CEILING) & (f.depth > 0)][:, 2]).mean() for f in seq]
-    assert np.ptp(heights) < 1e-2   # same room: same ceiling
+    assert np.ptp(heights) < 1e-2  # same room: same ceiling
 
 
 def test_unpaired_stream_differs_from_paired():
@@ -109,9 +121,13 @@ def test_build_dataset_synthetic_contract():
     extra = build_dataset("synthetic", "extra", options=opts)
     assert "synthetic" in DATASETS and len(train) == 3 and len(val) == 2
     s = train[0]
-    assert s["rgb"].shape == (3, 96, 96) and s["rgb"].dtype == torch.float32 and s["rgb"].max() <= 255
-    assert s["depth"].shape == (1, 96, 96) and s["label"].dtype == torch.int64 and bool(s["paired"])
-    assert not torch.equal(train[0]["rgb"], val[0]["rgb"])    # splits use different seeds
+    assert (
+        s["rgb"].shape == (3, 96, 96) and s["rgb"].dtype == torch.float32 and s["rgb"].max() <= 255
+    )
+    assert (
+        s["depth"].shape == (1, 96, 96) and s["label"].dtype == torch.int64 and bool(s["paired"])
+    )
+    assert not torch.equal(train[0]["rgb"], val[0]["rgb"])  # splits use different seeds
     e = extra[0]
     assert not bool(e["paired"]) and e["depth"].abs().sum() == 0 and (e["label"] == 255).all()
     assert train.info.depth_units == "m" and train.info.depth_range == (0.5, 10.0)
@@ -119,11 +135,14 @@ def test_build_dataset_synthetic_contract():
     assert small[0]["rgb"].shape == (3, 32, 48)
 
 
-@pytest.mark.parametrize("kwargs, needle", [
-    ({"name": "kitti", "split": "train"}, "synthetic, nyudv2, cityscapes"),
-    ({"name": "synthetic", "split": "dev"}, "train, val, test, extra"),
-    ({"name": "synthetic", "split": "train", "options": {"n_trian": 3}}, "n_train"),
-])
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        ({"name": "kitti", "split": "train"}, "synthetic, nyudv2, cityscapes"),
+        ({"name": "synthetic", "split": "dev"}, "train, val, test, extra"),
+        ({"name": "synthetic", "split": "train", "options": {"n_trian": 3}}, "n_train"),
+    ],
+)
 def test_bad_names_list_valid_values(kwargs, needle):
     name, split = kwargs.pop("name"), kwargs.pop("split")
     with pytest.raises(ConfigError, match=needle):

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The README's main job, end to end in its --quick form: every stage runs and leaves its files."""
 
 from __future__ import annotations
@@ -18,8 +20,14 @@ def test_quick_demo_runs_every_stage(tmp_path: Path, capsys: pytest.CaptureFixtu
     printed = capsys.readouterr().out
     for stage in ("data", "train", "evaluate", "bag", "node", "estimates"):
         assert f"stage {stage} done" in printed
-    for rel in ("run/best.safetensors", "run/best.json", "eval/figure.png", "bag/metadata.yaml",
-                "estimates_bag/metadata.yaml", "estimates_metrics.json"):
+    for rel in (
+        "run/best.safetensors",
+        "run/best.json",
+        "eval/figure.png",
+        "bag/metadata.yaml",
+        "estimates_bag/metadata.yaml",
+        "estimates_metrics.json",
+    ):
         assert (out / rel).is_file(), rel
     node = json.loads((out / "node_metrics.json").read_text())
     assert node["label_pairs"] >= 1 and node["depth_pairs"] >= 1

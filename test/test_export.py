@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Backends and exports agree with eager; `mmed-export convert` never unpickles code."""
 
 from __future__ import annotations
@@ -9,14 +11,24 @@ from pathlib import Path
 import pytest
 import torch
 
-from mmed_core.backends import (BACKENDS, example_inputs, make_runner, require_onnxruntime,
-                                 select_backend)
-from mmed_core.checkpoint import load_checkpoint, save_checkpoint
 from mmed_core.cli.export import main
-from mmed_core.config import ModelConfig
+from mmed_core.deploy.backends import (
+    BACKENDS,
+    example_inputs,
+    make_runner,
+    require_onnxruntime,
+    select_backend,
+)
+from mmed_core.deploy.checkpoint import load_checkpoint, save_checkpoint
+from mmed_core.deploy.export import (
+    convert_state_dict,
+    export_checkpoint,
+    export_model,
+    parse_paths,
+)
 from mmed_core.errors import CheckpointError, ConfigError, ExportError, InputError
-from mmed_core.export import convert_state_dict, export_checkpoint, export_model, parse_paths
-from mmed_core.model import create_model
+from mmed_core.network.config import ModelConfig
+from mmed_core.network.factory import create_model
 
 PATHS = (("rgb", "label"), ("rgb", "depth"))
 
@@ -45,7 +57,9 @@ def assert_match(got: dict, want: dict, rtol: float = 1e-3, atol: float = 1e-4) 
     assert list(got) == list(want)
     for k in want:
         scale = want[k].abs().max()
-        torch.testing.assert_close(got[k] / scale, want[k] / scale, rtol=rtol, atol=atol, msg=str(k))
+        torch.testing.assert_close(
+            got[k] / scale, want[k] / scale, rtol=rtol, atol=atol, msg=str(k)
+        )
 
 
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "compile"])
@@ -86,12 +100,16 @@ def test_runner_refuses_other_paths_and_unknown_backend(model: torch.nn.Module) 
         make_runner(model, [("rgb", "normals")], "eager")
 
 
-def test_check_catches_a_wrong_backend(model: torch.nn.Module, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_catches_a_wrong_backend(
+    model: torch.nn.Module, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The build-time check is real: a backend that returns something else is refused."""
-    import mmed_core.backends as b
+    import mmed_core.deploy.backends as b
 
     real = b.trace
-    monkeypatch.setattr(b, "trace", lambda fixed, ex: (lambda *xs: [y + 1.0 for y in real(fixed, ex)(*xs)]))
+    monkeypatch.setattr(
+        b, "trace", lambda fixed, ex: lambda *xs: [y + 1.0 for y in real(fixed, ex)(*xs)]
+    )
     monkeypatch.setattr(b.torch.jit, "freeze", lambda m: m)
     monkeypatch.setattr(b.torch.jit, "optimize_for_inference", lambda m: m)
     with pytest.raises(ExportError, match="differ from eager"):
@@ -111,7 +129,9 @@ def test_exported_files_load_and_match(model: torch.nn.Module, tmp_path: Path) -
     xs, want = eager(model)
     ts = tmp_path / "out" / "m.ts"
     card = export_checkpoint(ckpt, "torchscript", ts, PATHS)
-    assert (tmp_path / "out" / "m.ts.json").is_file() and card["export"]["paths"] == [list(p) for p in PATHS]
+    assert (tmp_path / "out" / "m.ts.json").is_file() and card["export"]["paths"] == [
+        list(p) for p in PATHS
+    ]
     assert card["source_checkpoint"]["file"] == "m.safetensors"
     loaded = torch.jit.load(str(ts))
     assert_match(dict(zip(PATHS, loaded(xs["rgb"]))), want)
@@ -121,7 +141,11 @@ def test_exported_files_load_and_match(model: torch.nn.Module, tmp_path: Path) -
     card = export_checkpoint(ckpt, "onnx", onnx_file, PATHS)
     sess = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
     assert [i.name for i in sess.get_inputs()] == ["rgb"]
-    assert [o.name for o in sess.get_outputs()] == ["rgb_label", "rgb_depth"] == list(card["export"]["outputs"])
+    assert (
+        [o.name for o in sess.get_outputs()]
+        == ["rgb_label", "rgb_depth"]
+        == list(card["export"]["outputs"])
+    )
     outs = sess.run(None, {"rgb": xs["rgb"].numpy()})
     assert_match(dict(zip(PATHS, map(torch.from_numpy, outs))), want)
     # The same file, through the backend API the engine uses.
@@ -136,7 +160,9 @@ def test_export_refuses_bad_arguments(model: torch.nn.Module, tmp_path: Path) ->
     assert parse_paths("rgb->label, rgb:depth") == PATHS
 
 
-def test_missing_onnxruntime_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, model: torch.nn.Module) -> None:
+def test_missing_onnxruntime_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, model: torch.nn.Module
+) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` fail
     with pytest.raises(ConfigError, match="pip install"):
         make_runner(model, PATHS, "onnxruntime")
@@ -162,8 +188,19 @@ def write_config(tmp_path: Path) -> Path:
 def test_convert_round_trip_and_ddp_prefix(model: torch.nn.Module, tmp_path: Path) -> None:
     src = tmp_path / "old.pth"
     torch.save({"state_dict": {"module." + k: v for k, v in model.state_dict().items()}}, src)
-    assert main(["convert", str(src), "--config", str(write_config(tmp_path)),
-                 "--out", str(tmp_path / "new.safetensors")]) == 0
+    assert (
+        main(
+            [
+                "convert",
+                str(src),
+                "--config",
+                str(write_config(tmp_path)),
+                "--out",
+                str(tmp_path / "new.safetensors"),
+            ]
+        )
+        == 0
+    )
     loaded, card = load_checkpoint(tmp_path / "new.safetensors")
     assert card["converted_from"]["file"] == "old.pth"
     for k, v in model.state_dict().items():
@@ -180,8 +217,9 @@ def test_convert_refuses_pickled_code_without_running_it(tmp_path: Path) -> None
     assert not (tmp_path / "x.safetensors").exists()
 
 
-def test_convert_reports_mismatching_weights_and_configs(model: torch.nn.Module, tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture) -> None:
+def test_convert_reports_mismatching_weights_and_configs(
+    model: torch.nn.Module, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     src = tmp_path / "old.pth"
     torch.save(model.state_dict(), src)
     small = tmp_path / "small.json"
@@ -190,6 +228,9 @@ def test_convert_reports_mismatching_weights_and_configs(model: torch.nn.Module,
         convert_state_dict(src, small, tmp_path / "x.safetensors")
     bad = tmp_path / "bad.yaml"
     bad.write_text("widht: [1, 2, 3]\n", encoding="utf-8")
-    assert main(["convert", str(src), "--config", str(bad), "--out", str(tmp_path / "y.safetensors")]) == 2
+    assert (
+        main(["convert", str(src), "--config", str(bad), "--out", str(tmp_path / "y.safetensors")])
+        == 2
+    )
     assert "widht" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "y.safetensors")

@@ -1,6 +1,8 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The figure grid is a valid PNG of the expected size with the class legend.
 
-    python -m pytest test/test_figures.py
+python -m pytest test/test_figures.py
 """
 
 from __future__ import annotations
@@ -9,26 +11,46 @@ import cv2
 import numpy as np
 import torch
 
-from mmed_core.config import ModelConfig
-from mmed_core.figures import GAP, HEADER_H, figure_columns, figure_layout, render_figure, save_png
+from mmed_core.evaluation.figures import (
+    GAP,
+    HEADER_H,
+    figure_columns,
+    figure_layout,
+    render_figure,
+    save_png,
+)
+from mmed_core.network.config import ModelConfig
 
 
 def _sample(cfg: ModelConfig, size: int = 32) -> dict:
     label = np.full((size, size), 255, np.int64)
-    label[size // 2:] = 3
+    label[size // 2 :] = 3
     outputs = {}
     for s, d in cfg.paths():
         ch = {"rgb": 3, "depth": 1, "label": cfg.num_classes}[d]
         outputs[(s, d)] = torch.rand(ch, size, size) * 255
-    return {"rgb": np.random.rand(3, size, size) * 255, "depth": np.full((1, size, size), 2.0, np.float32),
-            "label": label, "outputs": outputs}
+    return {
+        "rgb": np.random.rand(3, size, size) * 255,
+        "depth": np.full((1, size, size), 2.0, np.float32),
+        "label": label,
+        "outputs": outputs,
+    }
 
 
 def test_figure_is_a_png_of_the_expected_size(tmp_path):
     cfg = ModelConfig.preset("tiny")
     cols = figure_columns(cfg.paths())
-    assert cols == ["RGB", "GT label", "GT depth", "RGB->label", "depth->label", "RGB->depth", "label->depth",
-                    "depth->RGB", "label->RGB"]
+    assert cols == [
+        "RGB",
+        "GT label",
+        "GT depth",
+        "RGB->label",
+        "depth->label",
+        "RGB->depth",
+        "label->depth",
+        "depth->RGB",
+        "label->RGB",
+    ]
     img = render_figure([_sample(cfg), _sample(cfg), _sample(cfg)], cfg, tile=64)
     path = save_png(tmp_path / "fig.png", img)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,17 +1,19 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """InferenceEngine with a tiny untrained checkpoint: shapes, units, devices, precisions, errors."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
 import torch
 
+from mmed_core.deploy.inference import InferenceEngine, resolve_device
 from mmed_core.errors import CheckpointError, ConfigError, InputError
-from mmed_core.inference import InferenceEngine, resolve_device
-from mmed_core.modalities import postprocess, prepare_inputs
+from mmed_core.network.modalities import postprocess, prepare_inputs
 from mmed_ros.testing import one_torch_thread, tiny_checkpoint
 
 ALL_PATHS = [(s, d) for s in ("rgb", "depth", "label") for d in ("rgb", "depth", "label")]
@@ -35,14 +37,17 @@ def engine(ckpt: Path) -> InferenceEngine:
 
 def inputs(h: int, w: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(1)
-    return {"rgb": rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
-            "depth": rng.uniform(0.5, 8, (h, w)).astype(np.float32),
-            "label": rng.integers(0, 12, (h, w), dtype=np.uint8)}
+    return {
+        "rgb": rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
+        "depth": rng.uniform(0.5, 8, (h, w)).astype(np.float32),
+        "label": rng.integers(0, 12, (h, w), dtype=np.uint8),
+    }
 
 
 @pytest.mark.parametrize("size", [(32, 32), (48, 64), (17, 33), (480, 640)])
-def test_every_path_returns_the_input_resolution_and_dtype(engine: InferenceEngine,
-                                                           size: tuple[int, int]) -> None:
+def test_every_path_returns_the_input_resolution_and_dtype(
+    engine: InferenceEngine, size: tuple[int, int]
+) -> None:
     out = engine.infer(inputs(*size), ALL_PATHS)
     assert set(out) == set(ALL_PATHS)
     for (src, dst), pred in out.items():
@@ -62,10 +67,10 @@ def test_every_path_returns_the_input_resolution_and_dtype(engine: InferenceEngi
 def test_matches_the_model_called_directly_at_model_size(engine: InferenceEngine) -> None:
     """No hidden preprocessing: at the model's own size the engine is prepare+forward+post."""
     x = inputs(32, 32)
-    out = engine.infer({"rgb": x["rgb"]}, [("rgb", "label"), ("rgb", "depth")],
-                       probabilities=True)
-    raw = prepare_inputs({"rgb": torch.from_numpy(x["rgb"]).permute(2, 0, 1)[None].float()},
-                         engine.config)
+    out = engine.infer({"rgb": x["rgb"]}, [("rgb", "label"), ("rgb", "depth")], probabilities=True)
+    raw = prepare_inputs(
+        {"rgb": torch.from_numpy(x["rgb"]).permute(2, 0, 1)[None].float()}, engine.config
+    )
     with torch.no_grad():
         ref = engine.model(raw, paths=[("rgb", "label"), ("rgb", "depth")])
     probs = postprocess("label", ref[("rgb", "label")], engine.config)[0].numpy()
@@ -111,15 +116,19 @@ def test_cuda_without_cuda_is_a_clear_error_unless_fallback(ckpt: Path) -> None:
     with pytest.raises(ConfigError, match="CUDA is not available.*fallback"):
         InferenceEngine.from_checkpoint(ckpt, device="cuda")
     warnings: list[str] = []
-    eng = InferenceEngine.from_checkpoint(ckpt, device="cuda:0", cpu_fallback=True,
-                                          warn=warnings.append)
+    eng = InferenceEngine.from_checkpoint(
+        ckpt, device="cuda:0", cpu_fallback=True, warn=warnings.append
+    )
     assert eng.device.type == "cpu" and "falling back" in warnings[0]
 
 
-@pytest.mark.parametrize("device,precision,match", [
-    ("gpu", "fp32", "expected 'auto', 'cpu'"),
-    ("cpu", "fp8", "precision: expected one of"),
-])
+@pytest.mark.parametrize(
+    "device,precision,match",
+    [
+        ("gpu", "fp32", "expected 'auto', 'cpu'"),
+        ("cpu", "fp8", "precision: expected one of"),
+    ],
+)
 def test_bad_device_or_precision(ckpt: Path, device: str, precision: str, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         InferenceEngine.from_checkpoint(ckpt, device=device, precision=precision)

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The engine on another execution backend gives the eager engine's outputs."""
 
 from __future__ import annotations
@@ -7,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mmed_core.deploy.inference import InferenceEngine
 from mmed_core.errors import ConfigError
-from mmed_core.inference import InferenceEngine
 from mmed_ros.testing import tiny_checkpoint
 
 PATHS = [("rgb", "label"), ("rgb", "depth")]
@@ -24,7 +26,9 @@ def test_backend_matches_eager(tmp_path: Path, backend: str) -> None:
     other.use_backend(backend, PATHS)
     rgb = np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8)
     a, b = eager.infer({"rgb": rgb}, PATHS), other.infer({"rgb": rgb}, PATHS)
-    np.testing.assert_allclose(b[("rgb", "depth")].array, a[("rgb", "depth")].array, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(
+        b[("rgb", "depth")].array, a[("rgb", "depth")].array, rtol=1e-3, atol=1e-3
+    )
     agree = (b[("rgb", "label")].array == a[("rgb", "label")].array).mean()
     assert agree > 0.99  # ties in the argmax may flip under reordered float sums
     with pytest.raises(ConfigError, match="not in this model"):

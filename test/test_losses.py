@@ -1,12 +1,14 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The multi-path objective: paired vs unpaired samples, void pixels, per-path terms."""
 
 from __future__ import annotations
 
 import torch
 
-from mmed_core.config import ModelConfig
-from mmed_core.losses import multipath_loss
-from mmed_core.model import create_model
+from mmed_core.network.config import ModelConfig
+from mmed_core.network.factory import create_model
+from mmed_core.network.losses import multipath_loss
 
 
 def batch(paired: list[bool], h: int = 16) -> dict[str, torch.Tensor]:
@@ -21,8 +23,11 @@ def batch(paired: list[bool], h: int = 16) -> dict[str, torch.Tensor]:
 
 
 def grads(model: torch.nn.Module, prefix: str) -> dict[str, torch.Tensor]:
-    return {n: (p.grad.clone() if p.grad is not None else torch.zeros_like(p))
-            for n, p in model.named_parameters() if n.startswith(prefix)}
+    return {
+        n: (p.grad.clone() if p.grad is not None else torch.zeros_like(p))
+        for n, p in model.named_parameters()
+        if n.startswith(prefix)
+    }
 
 
 def test_unpaired_only_batch_trains_only_self_encoding() -> None:
@@ -81,7 +86,7 @@ def test_loss_is_sum_of_paths_and_weights_apply() -> None:
 
 
 def test_label_loss_matches_hand_computed_cross_entropy() -> None:
-    from mmed_core.modalities import get_modality
+    from mmed_core.network.modalities import get_modality
 
     cfg = ModelConfig.preset("tiny", class_names=("a", "b"))
     logits = torch.tensor([[[[2.0, 0.0]], [[0.0, 0.0]]]])  # (1,2,1,2)

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Metrics equal hand-computed values on small arrays."""
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ import numpy as np
 import pytest
 
 from mmed_core.errors import InputError
-from mmed_core.metrics import DepthMetrics, SegmentationMetrics
+from mmed_core.evaluation.metrics import DepthMetrics, SegmentationMetrics
 
 
 def test_depth_metrics_hand_computed() -> None:

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Model shapes, paths, gradients and bad input (one parametrised class per method, SMP-style)."""
 
 from __future__ import annotations
@@ -5,11 +7,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mmed_core.config import ModelConfig
 from mmed_core.errors import ConfigError, InputError
-from mmed_core.losses import multipath_loss
-from mmed_core.model import MultiModalEncoderDecoder, create_model
-from mmed_core.modalities import prepare_inputs
+from mmed_core.network.config import ModelConfig
+from mmed_core.network.factory import create_model
+from mmed_core.network.losses import multipath_loss
+from mmed_core.network.mmed import MultiModalEncoderDecoder
+from mmed_core.network.modalities import prepare_inputs
 
 METHODS = [
     ("mmed", {}),
@@ -61,15 +64,15 @@ def test_shared_latent_any_decoder_takes_any_encoder() -> None:
     model = create_model(cfg).eval()
     inputs = prepare_inputs(raw_batch(), cfg)
     lat = {m: model.encode(m, inputs[m]) for m in cfg.modalities}
-    shapes = {tuple(z.shape) for z, _ in lat.values()}
+    shapes = {tuple(e.latent.shape) for e in lat.values()}
     assert shapes == {(2, cfg.latent_channels, 8, 8)}  # C x H/4 x W/4, same for every encoder
-    skip_shapes = {tuple(t.shape for t in s) for _, s in lat.values()}
+    assert {e.size for e in lat.values()} == {(32, 32)}
+    skip_shapes = {tuple(t.shape for t in e.skips) for e in lat.values()}
     assert len(skip_shapes) == 1
     out = model(inputs, outputs={"label", "depth"})
     assert set(out) == {(s, d) for s in cfg.modalities for d in ("label", "depth")}
     # The forward result equals decoding the separately encoded latent: one encoding per input.
-    z, skips = lat["depth"]
-    torch.testing.assert_close(out[("depth", "label")], model.decode("label", z, skips))
+    torch.testing.assert_close(out[("depth", "label")], model.decode("label", lat["depth"]))
 
 
 def test_readme_call_signature() -> None:
@@ -85,14 +88,15 @@ def test_encode_called_once_per_input(monkeypatch: pytest.MonkeyPatch) -> None:
     model = create_model(cfg).eval()
     calls: list[str] = []
     orig = MultiModalEncoderDecoder.encode
-    monkeypatch.setattr(MultiModalEncoderDecoder, "encode",
-                        lambda self, n, x: calls.append(n) or orig(self, n, x))
+    monkeypatch.setattr(
+        MultiModalEncoderDecoder, "encode", lambda self, n, x: calls.append(n) or orig(self, n, x)
+    )
     model(prepare_inputs(raw_batch(), cfg))
     assert sorted(calls) == ["depth", "label", "rgb"]
 
 
 def test_unpool_copies_each_value_into_its_cell() -> None:
-    from mmed_core.model import unpool
+    from mmed_core.network.mmed import unpool
 
     x = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
     assert unpool(x)[0, 0].tolist() == [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]
@@ -105,7 +109,9 @@ def test_encoder_layout_matches_paper() -> None:
     convs = [m for m in enc.modules() if isinstance(m, torch.nn.Conv2d)]
     bns = [m for m in enc.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert len(convs) == 7 and len(bns) == 7
-    assert all(c.kernel_size == (3, 3) and c.stride == (1, 1) and c.padding == (1, 1) for c in convs)
+    assert all(
+        c.kernel_size == (3, 3) and c.stride == (1, 1) and c.padding == (1, 1) for c in convs
+    )
     dec = model.decoders["label"]
     dconvs = [m for m in dec.modules() if isinstance(m, torch.nn.Conv2d)]
     assert len(dconvs) == 7 and dec.skip and not model.decoders["depth"].skip
@@ -136,8 +142,11 @@ def structured_batch(b: int = 2, h: int = 16) -> dict[str, torch.Tensor]:
     blocks = torch.randint(0, 12, (b, h // 4, h // 4), generator=g)
     label = blocks.repeat_interleave(4, 1).repeat_interleave(4, 2)
     palette = torch.tensor(ModelConfig().palette, dtype=torch.float32)
-    return {"rgb": palette[label].permute(0, 3, 1, 2), "depth": (1.0 + 0.5 * label.float()).unsqueeze(1),
-            "label": label}
+    return {
+        "rgb": palette[label].permute(0, 3, 1, 2),
+        "depth": (1.0 + 0.5 * label.float()).unsqueeze(1),
+        "label": label,
+    }
 
 
 def test_overfits_one_batch_quickly() -> None:

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Data faults: a cache build killed half way and restarted; truncated images and .mat files;
 a wrong dataset root. Every failure is a DatasetError/ConfigError naming the file or folder.
 
@@ -46,8 +48,12 @@ build_dataset("synthetic", "test", size=(16, 16), cache_dir=sys.argv[1],
 
 def test_cache_build_killed_half_way_is_rebuilt_on_restart(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    proc = subprocess.run([sys.executable, "-c", _CHILD, str(cache)], capture_output=True,
-                          timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(cache)],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     # Only a hidden temporary folder is left; nothing under the cache's own name.
     assert not (cache / "synthetic-test").exists()
@@ -102,8 +108,9 @@ def test_truncated_images_are_named(tmp_path: Path, keep: float) -> None:
 
 @pytest.mark.parametrize("keep", [0.3, 0.6, 0.95])
 def test_truncated_nyu_mat_is_a_dataset_error_naming_it(tmp_path: Path, keep: float) -> None:
-    from mmed_core.data.nyudv2 import NyuMat, NyuSource
     from test_data_nyudv2 import write_labeled_mat
+
+    from mmed_core.data.nyudv2 import NyuMat, NyuSource
 
     path = tmp_path / "labeled.mat"
     write_labeled_mat(path)
@@ -116,8 +123,9 @@ def test_truncated_nyu_mat_is_a_dataset_error_naming_it(tmp_path: Path, keep: fl
 
 
 def test_truncated_cityscapes_png_is_named(tmp_path: Path) -> None:
-    from mmed_core.data.cityscapes import CityscapesSource
     from test_data_cityscapes import _write_sample
+
+    from mmed_core.data.cityscapes import CityscapesSource
 
     _write_sample(tmp_path, "train", "aachen", 0)
     for png in sorted(tmp_path.rglob("*.png")):
@@ -128,10 +136,17 @@ def test_truncated_cityscapes_png_is_named(tmp_path: Path) -> None:
         png.write_bytes(whole)
 
 
-@pytest.mark.parametrize("name,root_kind", [
-    ("nyudv2", "missing"), ("nyudv2", "folder"), ("nyudv2", "text file"),
-    ("cityscapes", "missing"), ("cityscapes", "empty folder"), ("cityscapes", "text file"),
-])
+@pytest.mark.parametrize(
+    "name,root_kind",
+    [
+        ("nyudv2", "missing"),
+        ("nyudv2", "folder"),
+        ("nyudv2", "text file"),
+        ("cityscapes", "missing"),
+        ("cityscapes", "empty folder"),
+        ("cityscapes", "text file"),
+    ],
+)
 def test_wrong_dataset_root_names_it(tmp_path: Path, name: str, root_kind: str) -> None:
     root = tmp_path / "dsroot"
     if root_kind == "folder" or root_kind == "empty folder":
@@ -143,7 +158,7 @@ def test_wrong_dataset_root_names_it(tmp_path: Path, name: str, root_kind: str) 
 
 
 def test_wrong_root_in_a_training_config_is_refused_before_any_work(tmp_path: Path) -> None:
-    from mmed_core.trainconfig import load_run_config
+    from mmed_core.training.config import load_run_config
 
     with pytest.raises(ConfigError, match="data.root .* does not exist"):
         load_run_config(None, ["data.dataset=nyudv2", f"data.root={tmp_path / 'nope.mat'}"])

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """perception_node faults not covered by test_ros_perception_node.py, over loopback DDS.
 
     python -m pytest test/test_reliability_node.py
@@ -13,8 +15,9 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,8 +27,14 @@ rclpy = pytest.importorskip("rclpy")
 from rclpy.qos import qos_profile_sensor_data  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
-from mmed_ros.testing import (NodeRecorder, Probe, image_msg, start_module,  # noqa: E402
-                              stop_process, tiny_checkpoint)
+from mmed_ros.testing import (  # noqa: E402
+    NodeRecorder,
+    Probe,
+    image_msg,
+    start_module,
+    stop_process,
+    tiny_checkpoint,
+)
 
 pytestmark = pytest.mark.ros
 NS = "/rel"
@@ -35,12 +44,14 @@ START_TIMEOUT = 60.0
 
 class NodeUnderTest(NodeRecorder):
     def __init__(self, proc: Any, log: Path, probe: Probe, weights: Path) -> None:
-        super().__init__(proc, log, probe, OUT, {t: Image for t in ("rgb/label", "depth/label",
-                                                                    "depth/depth")})
+        super().__init__(
+            proc, log, probe, OUT, {t: Image for t in ("rgb/label", "depth/label", "depth/depth")}
+        )
         self.weights = weights
-        self.pubs = {"rgb": self.publisher("rgb"),
-                     "depth": probe.node.create_publisher(Image, f"{NS}/depth",
-                                                          qos_profile_sensor_data)}
+        self.pubs = {
+            "rgb": self.publisher("rgb"),
+            "depth": probe.node.create_publisher(Image, f"{NS}/depth", qos_profile_sensor_data),
+        }
 
     def publisher(self, src: str) -> Any:
         return self.probe.node.create_publisher(Image, f"{NS}/{src}", qos_profile_sensor_data)
@@ -50,8 +61,11 @@ class NodeUnderTest(NodeRecorder):
 
     def serves(self, src: str, stamp: int, timeout: float = 15.0, pub: Any = None) -> bool:
         """Resend a good frame (best effort may lose one) until its label comes back."""
-        good = (np.full((16, 20, 3), 90, np.uint8), "rgb8") if src == "rgb" else \
-            (np.full((16, 20), 2.0, np.float32), "32FC1")
+        good = (
+            (np.full((16, 20, 3), 90, np.uint8), "rgb8")
+            if src == "rgb"
+            else (np.full((16, 20), 2.0, np.float32), "32FC1")
+        )
         msg = image_msg(good[0], good[1], stamp, f"{src}_frame")
         pub = pub or self.pubs[src]
         end = time.monotonic() + timeout
@@ -67,16 +81,39 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeUnderTest]:
     weights = tiny_checkpoint(folder / "model.safetensors")
     log = folder / "perception.log"
     probe = Probe("mmed_reliability_probe")
-    proc = start_module("mmed_ros.perception_node", [
-        "--ros-args", "-r", f"__ns:={NS}", "-p", f"weights:={weights}", "-p", "device:=cpu",
-        "-p", "rgb_topic:=rgb", "-p", "depth_topic:=depth",
-        "-p", "paths:=[rgb->label, depth->label, depth->depth]",
-        "-p", "diagnostics_period:=0.2"], log=log)
+    proc = start_module(
+        "mmed_ros.perception_node",
+        [
+            "--ros-args",
+            "-r",
+            f"__ns:={NS}",
+            "-p",
+            f"weights:={weights}",
+            "-p",
+            "device:=cpu",
+            "-p",
+            "rgb_topic:=rgb",
+            "-p",
+            "depth_topic:=depth",
+            "-p",
+            "paths:=[rgb->label, depth->label, depth->depth]",
+            "-p",
+            "diagnostics_period:=0.2",
+        ],
+        log=log,
+    )
     n = NodeUnderTest(proc, log, probe, weights)
     try:
-        assert probe.spin_until(lambda: proc.poll() is not None or (
-            probe.node.count_subscribers(f"{NS}/rgb") > 0
-            and probe.node.count_publishers(f"{OUT}/rgb/label") > 0), START_TIMEOUT), n.text()
+        assert probe.spin_until(
+            lambda: (
+                proc.poll() is not None
+                or (
+                    probe.node.count_subscribers(f"{NS}/rgb") > 0
+                    and probe.node.count_publishers(f"{OUT}/rgb/label") > 0
+                )
+            ),
+            START_TIMEOUT,
+        ), n.text()
         assert proc.poll() is None, n.text()
         yield n
     finally:
@@ -85,8 +122,9 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeUnderTest]:
         assert code == 0, f"exit {code}:\n{n.text()}"
 
 
-def test_bad_frame_warnings_are_throttled_but_every_bad_frame_is_counted(node: NodeUnderTest
-                                                                         ) -> None:
+def test_bad_frame_warnings_are_throttled_but_every_bad_frame_is_counted(
+    node: NodeUnderTest,
+) -> None:
     assert node.serves("rgb", 1_000_000_000)
     before = node.counter("errors_total")
     bad = image_msg(np.zeros((16, 20, 3), np.uint8), "rgb8", 1_500_000_000, "rgb_frame")
@@ -96,8 +134,9 @@ def test_bad_frame_warnings_are_throttled_but_every_bad_frame_is_counted(node: N
     for _ in range(sent):  # spaced so the one-slot mailbox does not merge them
         node.pubs["rgb"].publish(bad)
         node.probe.spin_until(lambda: False, 0.12)
-    assert node.probe.spin_until(lambda: node.counter("errors_total") >= before + sent // 2, 5.0), \
-        node.diag[-1:]
+    assert node.probe.spin_until(
+        lambda: node.counter("errors_total") >= before + sent // 2, 5.0
+    ), node.diag[-1:]
     assert node.serves("rgb", 2_000_000_000)
     assert int(node.diag[-1].get("errors[rgb: ConversionError]", 0)) >= sent // 2
     logged = node.text().count("rgb image skipped") - logged_before
@@ -106,18 +145,25 @@ def test_bad_frame_warnings_are_throttled_but_every_bad_frame_is_counted(node: N
 
 
 @pytest.mark.parametrize("fill", [np.nan, np.inf, -np.inf, 0.0])
-def test_depth_without_a_single_valid_pixel_gives_unknown_outputs(node: NodeUnderTest,
-                                                                  fill: float) -> None:
+def test_depth_without_a_single_valid_pixel_gives_unknown_outputs(
+    node: NodeUnderTest, fill: float
+) -> None:
     stamp = 3_000_000_000 + {0.0: 0, np.inf: 1, -np.inf: 2}.get(fill, 3)
     msg = image_msg(np.full((12, 18), fill, np.float32), "32FC1", stamp, "depth_frame")
     end = time.monotonic() + 15.0
     while time.monotonic() < end and stamp not in node.stamps("depth/depth"):
         node.pubs["depth"].publish(msg)
         node.probe.spin_until(lambda: stamp in node.stamps("depth/depth"), 0.3)
-    label = next(m for m in node.messages("depth/label") if m.header.stamp.nanosec + m.header.stamp.sec
-                 * 10**9 == stamp)
-    depth = next(m for m in node.messages("depth/depth") if m.header.stamp.nanosec + m.header.stamp.sec
-                 * 10**9 == stamp)
+    label = next(
+        m
+        for m in node.messages("depth/label")
+        if m.header.stamp.nanosec + m.header.stamp.sec * 10**9 == stamp
+    )
+    depth = next(
+        m
+        for m in node.messages("depth/depth")
+        if m.header.stamp.nanosec + m.header.stamp.sec * 10**9 == stamp
+    )
     assert (np.frombuffer(bytes(label.data), np.uint8) == 255).all()
     assert np.isnan(np.frombuffer(bytes(depth.data), np.float32)).all()
     assert node.serves("depth", stamp + 10)
@@ -152,14 +198,17 @@ def test_weights_deleted_or_replaced_while_running(node: NodeUnderTest, tmp_path
     shutil.copy(node.weights, tmp_path / "backup.safetensors")
     node.weights.unlink()
     assert node.serves("rgb", 5_000_000_000)
-    node.weights.write_bytes(b"\0" * 1000)           # replaced by garbage
+    node.weights.write_bytes(b"\0" * 1000)  # replaced by garbage
     assert node.serves("rgb", 5_000_000_001)
-    labels = {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec: bytes(m.data)
-              for m in node.messages("rgb/label")}
+    labels = {
+        m.header.stamp.sec * 10**9 + m.header.stamp.nanosec: bytes(m.data)
+        for m in node.messages("rgb/label")
+    }
     assert labels[5_000_000_001] == labels[2_000_000_000]  # same input, same model, same output
     # ...and a restart with the swapped file refuses to start instead of running it.
-    code, text = _start_expecting_exit(tmp_path / "restart.log", "/rel_restart", node.weights,
-                                       "device:=cpu")
+    code, text = _start_expecting_exit(
+        tmp_path / "restart.log", "/rel_restart", node.weights, "device:=cpu"
+    )
     assert code == 1 and "cannot start" in text and "sha256" in text, text
 
 
@@ -169,7 +218,9 @@ def test_missing_gpu_without_fallback_refuses_to_start(tmp_path: Path) -> None:
     if torch.cuda.is_available():
         pytest.skip("a GPU is present here; the fallback path is tested in test_inference.py")
     weights = tiny_checkpoint(tmp_path / "model.safetensors")
-    code, text = _start_expecting_exit(tmp_path / "node.log", "/rel_gpu", weights, "device:=cuda:0")
+    code, text = _start_expecting_exit(
+        tmp_path / "node.log", "/rel_gpu", weights, "device:=cuda:0"
+    )
     assert code == 1 and "cannot start" in text and "CUDA is not available" in text, text
     assert "cpu_fallback" in text or "CPU fallback" in text, text
     assert "Traceback" not in text, text

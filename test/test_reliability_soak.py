@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """A few seconds of scripts/soak.py: perception_node in its own process under open-loop load.
 
     python -m pytest test/test_reliability_soak.py
@@ -25,10 +27,31 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "soak.py"
 
 def test_quick_soak_reports_latency_drops_and_memory(tmp_path: Path) -> None:
     out = tmp_path / "soak.json"
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--frames", "80", "--size", "48", "64",
-                           "--input-size", "32", "32", "--warmup", "3", "--probe-frames", "10",
-                           "--burst-s", "0.5", "--json", str(out)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--frames",
+            "80",
+            "--size",
+            "48",
+            "64",
+            "--input-size",
+            "32",
+            "32",
+            "--warmup",
+            "3",
+            "--probe-frames",
+            "10",
+            "--burst-s",
+            "0.5",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     r = json.loads(out.read_text())
     assert r["frames_sent"] == 80 and r["node_alive"]

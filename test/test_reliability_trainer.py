@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Trainer faults: SIGKILL mid-epoch and mid-write, disk full, then --resume loses nothing.
 
     python -m pytest test/test_reliability_trainer.py            # quick rows
@@ -13,7 +15,6 @@ nothing wrong was loaded.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import signal
 import subprocess
@@ -23,12 +24,12 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-
-from mmed_core.checkpoint import load_checkpoint
-from mmed_core.errors import CheckpointError
-from mmed_core.train import train
-from mmed_core.trainstate import load_state_tensors, read_state
 from test_train_support import factory, tiny_run
+
+from mmed_core.deploy.checkpoint import load_checkpoint
+from mmed_core.errors import CheckpointError
+from mmed_core.training.state import load_state_tensors, read_state
+from mmed_core.training.trainer import train
 
 TEST_DIR = Path(__file__).resolve().parent
 EPOCHS = 2  # 24 training samples / batch 4 = 6 steps per epoch
@@ -40,8 +41,8 @@ EPOCHS = 2  # 24 training samples / batch 4 = 6 steps per epoch
 _CHILD = r"""
 import os, signal, sys
 sys.path.insert(0, sys.argv[3])
-import mmed_core.io as mio
-from mmed_core.train import train
+import mmed_core.atomic as mio
+from mmed_core.training.trainer import train
 from test_train_support import factory, tiny_run
 
 out, where = sys.argv[1], sys.argv[2]
@@ -92,8 +93,13 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, torch.Tenso
 
 def _killed_at(out: Path, where: str) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-c", _CHILD % EPOCHS, str(out), where, str(TEST_DIR)],
-                          env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD % EPOCHS, str(out), where, str(TEST_DIR)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == -signal.SIGKILL, f"{where}: exit {proc.returncode}\n{proc.stderr}"
 
 
@@ -122,21 +128,22 @@ def _assert_on_disk_state_is_consistent(out: Path, min_epoch: int) -> None:
 
 # (kill point, epochs whose state must survive). Each row is one SIGKILL in a different place.
 QUICK = [
-    ("step:8", 1),                           # mid-epoch 2: epoch 1 is saved, steps 7-8 are redone
-    ("truncate:last.safetensors:2", 1),      # half-written weights of epoch 2's `last`
+    ("step:8", 1),  # mid-epoch 2: epoch 1 is saved, steps 7-8 are redone
+    ("truncate:last.safetensors:2", 1),  # half-written weights of epoch 2's `last`
 ]
 SLOW = [
-    ("replace:state.json:2:before", 1),      # epoch 2's state tensors written, state.json not yet
-    ("step:3", 0),                           # mid-epoch 1: nothing saved yet, starts over
-    ("truncate:state-:2", 1),                # half-written state tensors
+    ("replace:state.json:2:before", 1),  # epoch 2's state tensors written, state.json not yet
+    ("step:3", 0),  # mid-epoch 1: nothing saved yet, starts over
+    ("truncate:state-:2", 1),  # half-written state tensors
     ("replace:last.safetensors:2:before", 1),
     ("replace:best.json:1:before", 0),
-    ("replace:state.json:2:after", 2),       # new state.json, old tensors not yet removed
+    ("replace:state.json:2:after", 2),  # new state.json, old tensors not yet removed
 ]
 
 
-def _kill_and_resume(tmp_path: Path, reference: dict[str, torch.Tensor], where: str,
-                     min_epoch: int) -> None:
+def _kill_and_resume(
+    tmp_path: Path, reference: dict[str, torch.Tensor], where: str, min_epoch: int
+) -> None:
     out = tmp_path / "run"
     _killed_at(out, where)
     if (out / "state.json").exists():
@@ -149,21 +156,24 @@ def _kill_and_resume(tmp_path: Path, reference: dict[str, torch.Tensor], where: 
 
 
 @pytest.mark.parametrize("where,min_epoch", QUICK)
-def test_sigkill_then_resume_loses_nothing(tmp_path: Path, reference: dict, where: str,
-                                           min_epoch: int) -> None:
+def test_sigkill_then_resume_loses_nothing(
+    tmp_path: Path, reference: dict, where: str, min_epoch: int
+) -> None:
     _kill_and_resume(tmp_path, reference, where, min_epoch)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("where,min_epoch", SLOW)
-def test_sigkill_then_resume_loses_nothing_every_point(tmp_path: Path, reference: dict,
-                                                       where: str, min_epoch: int) -> None:
+def test_sigkill_then_resume_loses_nothing_every_point(
+    tmp_path: Path, reference: dict, where: str, min_epoch: int
+) -> None:
     _kill_and_resume(tmp_path, reference, where, min_epoch)
 
 
 @pytest.mark.slow
-def test_sigkill_between_weights_and_card_never_loads_wrong_weights(tmp_path: Path,
-                                                                    reference: dict) -> None:
+def test_sigkill_between_weights_and_card_never_loads_wrong_weights(
+    tmp_path: Path, reference: dict
+) -> None:
     # The only window two files cannot close: epoch 2's weights are in place, its card is not.
     out = tmp_path / "run"
     _killed_at(out, "replace:last.json:2:before")
@@ -176,8 +186,9 @@ def test_sigkill_between_weights_and_card_never_loads_wrong_weights(tmp_path: Pa
 
 
 @pytest.mark.parametrize("victim", ["last.safetensors", "last.json", "state-"])
-def test_disk_full_keeps_the_previous_checkpoint_and_says_why(tmp_path: Path, monkeypatch,
-                                                              reference: dict, victim: str) -> None:
+def test_disk_full_keeps_the_previous_checkpoint_and_says_why(
+    tmp_path: Path, monkeypatch, reference: dict, victim: str
+) -> None:
     import safetensors.torch as st
 
     real_save, real_write = st.save_file, Path.write_bytes
@@ -214,11 +225,13 @@ def test_disk_full_keeps_the_previous_checkpoint_and_says_why(tmp_path: Path, mo
 
 
 def test_cli_reports_a_full_disk_in_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
-    import mmed_core.train as train_mod
+    import mmed_core.training.trainer as train_mod
     from mmed_core.cli.train import main
 
     def no_space(*args, **kwargs):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / ".last.safetensors.x.tmp"))
+        raise OSError(
+            errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / ".last.safetensors.x.tmp")
+        )
 
     monkeypatch.setattr(train_mod, "train", no_space)
     code = main([f"train.out_dir={tmp_path}", "model.preset=tiny"])

@@ -1,4 +1,7 @@
-"""Safe weights: nothing mmed loads can run code, and every loaded tensor is the one the card names.
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
+"""Safe weights: nothing mmed loads can run code, and every loaded tensor is the one the card
+names.
 
     python -m pytest test/test_reliability_weights.py
 
@@ -21,7 +24,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from mmed_core.checkpoint import _sha256, checkpoint_paths, load_checkpoint, read_card
+from mmed_core.deploy.checkpoint import _sha256, checkpoint_paths, load_checkpoint, read_card
 from mmed_core.errors import CheckpointError, DatasetError
 from mmed_ros.testing import tiny_checkpoint
 
@@ -81,7 +84,9 @@ def test_tensor_dtypes_are_checked_against_the_config(ckpt: Path) -> None:
     tensors[name] = tensors[name].double()
     save_file(tensors, str(ckpt))
     _fix_card_sha(ckpt)
-    with pytest.raises(CheckpointError, match=rf"mismatched {re.escape(name)}: .*float64 != expected"):
+    with pytest.raises(
+        CheckpointError, match=rf"mismatched {re.escape(name)}: .*float64 != expected"
+    ):
         load_checkpoint(ckpt)
 
 
@@ -92,8 +97,11 @@ def test_extra_and_missing_tensors_are_named(ckpt: Path) -> None:
     tensors["decoders.sonar.weight"] = torch.zeros(1)
     save_file(tensors, str(ckpt))
     _fix_card_sha(ckpt)
-    with pytest.raises(CheckpointError, match=rf"missing \['{re.escape(dropped)}'\].*unexpected "
-                                              r"\['decoders.sonar.weight'\]"):
+    with pytest.raises(
+        CheckpointError,
+        match=rf"missing \['{re.escape(dropped)}'\].*unexpected "
+        r"\['decoders.sonar.weight'\]",
+    ):
         load_checkpoint(ckpt)
 
 
@@ -108,10 +116,12 @@ def test_a_card_describing_a_huge_model_is_refused_before_allocating_it(ckpt: Pa
         load_checkpoint(ckpt)
 
 
-@pytest.mark.parametrize("entry,value", [("config", None), ("config", [1]), ("weights", 5),
-                                         ("weights", "x")])
-def test_a_card_with_a_malformed_entry_is_a_checkpoint_error(ckpt: Path, entry: str,
-                                                            value: object) -> None:
+@pytest.mark.parametrize(
+    "entry,value", [("config", None), ("config", [1]), ("weights", 5), ("weights", "x")]
+)
+def test_a_card_with_a_malformed_entry_is_a_checkpoint_error(
+    ckpt: Path, entry: str, value: object
+) -> None:
     card_path = ckpt.with_suffix(".json")
     card = json.loads(card_path.read_text())
     card[entry] = value
@@ -125,14 +135,17 @@ def test_pickled_formats_are_refused_with_the_convert_command(tmp_path: Path, su
     marker = tmp_path / "executed"
     path = tmp_path / f"model{suffix}"
     torch.save({"w": _RunsCode(str(marker))}, path)
-    with pytest.raises(CheckpointError, match=r"refused .*mmed-export convert .*weights_only=True"):
+    with pytest.raises(
+        CheckpointError, match=r"refused .*mmed-export convert .*weights_only=True"
+    ):
         load_checkpoint(path)
     assert not marker.exists()
 
 
 def test_resume_state_is_loaded_without_any_unpickling(tmp_path: Path, monkeypatch) -> None:
-    from mmed_core.train import train
     from test_train_support import factory, tiny_run
+
+    from mmed_core.training.trainer import train
 
     out = tmp_path / "run"
     train(tiny_run(out, "train.epochs=1"), dataset_factory=factory)
@@ -142,6 +155,7 @@ def test_resume_state_is_loaded_without_any_unpickling(tmp_path: Path, monkeypat
         def hook(*args, **kwargs):
             calls.append(name)
             raise AssertionError(f"{name} called while resuming")
+
         return hook
 
     for mod, name in ((pickle, "load"), (pickle, "loads"), (torch, "load")):
@@ -150,12 +164,18 @@ def test_resume_state_is_loaded_without_any_unpickling(tmp_path: Path, monkeypat
     r = train(tiny_run(out, "train.epochs=2"), dataset_factory=factory, resume=True)
     assert r.epochs_done == 2 and not calls
     # Only JSON and safetensors in the run folder: nothing that a later loader could unpickle.
-    assert {p.suffix for p in out.iterdir() if p.is_file()} <= {".json", ".safetensors", ".yaml", ".csv"}
+    assert {p.suffix for p in out.iterdir() if p.is_file()} <= {
+        ".json",
+        ".safetensors",
+        ".yaml",
+        ".csv",
+    }
 
 
 def test_tampered_resume_tensors_are_refused(tmp_path: Path) -> None:
-    from mmed_core.train import train
     from test_train_support import factory, tiny_run
+
+    from mmed_core.training.trainer import train
 
     out = tmp_path / "run"
     train(tiny_run(out, "train.epochs=1"), dataset_factory=factory)
@@ -205,10 +225,18 @@ def unsafe_loads(source: str) -> list[str]:
     found = []
     for call, func in _calls(ast.parse(source)):
         where = f"line {call.lineno}: {ast.unparse(call)[:80]}"
-        if func in ("eval", "exec", "compile", "__import__", "builtins.eval", "builtins.exec"):
-            found.append(where)
-        elif re.fullmatch(r"(pickle|cPickle|dill|cloudpickle|joblib|marshal|shelve|_pickle)\."
-                          r"(load|loads|Unpickler|open)", func):
+        if func in (
+            "eval",
+            "exec",
+            "compile",
+            "__import__",
+            "builtins.eval",
+            "builtins.exec",
+        ) or re.fullmatch(
+            r"(pickle|cPickle|dill|cloudpickle|joblib|marshal|shelve|_pickle)\."
+            r"(load|loads|Unpickler|open)",
+            func,
+        ):
             found.append(where)
         elif func == "torch.load":
             wo = _kw(call, "weights_only")
@@ -220,21 +248,34 @@ def unsafe_loads(source: str) -> list[str]:
             ap = _kw(call, "allow_pickle")
             if ap is not None and not (isinstance(ap, ast.Constant) and ap.value is False):
                 found.append(where)
-        elif func in ("yaml.load", "yaml.load_all", "yaml.unsafe_load", "yaml.full_load",
-                      "yaml.unsafe_load_all", "yaml.full_load_all"):
-            found.append(where)
-        elif func.startswith("subprocess.") and isinstance(_kw(call, "shell"), ast.Constant) \
-                and _kw(call, "shell").value is True:
+        elif (
+            func
+            in (
+                "yaml.load",
+                "yaml.load_all",
+                "yaml.unsafe_load",
+                "yaml.full_load",
+                "yaml.unsafe_load_all",
+                "yaml.full_load_all",
+            )
+            or func.startswith("subprocess.")
+            and isinstance(_kw(call, "shell"), ast.Constant)
+            and _kw(call, "shell").value is True
+        ):
             found.append(where)
     return found
 
 
 def test_the_scanner_finds_what_it_looks_for() -> None:
-    bad = ("import torch, pickle, yaml, numpy as np\n"
-           "torch.load(f)\ntorch.load(f, weights_only=False)\npickle.loads(b)\neval(s)\n"
-           "yaml.load(t)\nnp.load(p, allow_pickle=True)\ntorch.jit.load(p)\n")
-    good = ("torch.load(f, weights_only=True)\nnp.load(p, mmap_mode='r')\nyaml.safe_load(t)\n"
-            "model.eval()\n")
+    bad = (
+        "import torch, pickle, yaml, numpy as np\n"
+        "torch.load(f)\ntorch.load(f, weights_only=False)\npickle.loads(b)\neval(s)\n"
+        "yaml.load(t)\nnp.load(p, allow_pickle=True)\ntorch.jit.load(p)\n"
+    )
+    good = (
+        "torch.load(f, weights_only=True)\nnp.load(p, mmap_mode='r')\nyaml.safe_load(t)\n"
+        "model.eval()\n"
+    )
     assert len(unsafe_loads(bad)) == 7
     assert unsafe_loads(good) == []
 
@@ -248,5 +289,5 @@ def test_no_code_in_the_repo_unpickles_or_evaluates_data() -> None:
                 found[str(path.relative_to(REPO))] = hits
     # The one allowed torch.load is convert's, with weights_only=True (not reported above).
     assert found == {}, found
-    export = (REPO / "mmed_core" / "export.py").read_text(encoding="utf-8")
+    export = (REPO / "mmed_core" / "deploy" / "export.py").read_text(encoding="utf-8")
     assert [f for _, f in _calls(ast.parse(export)) if f == "torch.load"] == ["torch.load"]

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """`colcon build` of a copy of the repository installs what `ros2 launch/run mmed_ros` needs."""
 
 from __future__ import annotations
@@ -22,11 +24,30 @@ def install(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not Path(COLCON).exists():
         pytest.skip("colcon is not installed (pip install colcon-common-extensions)")
     ws = tmp_path_factory.mktemp("ws")
-    shutil.copytree(ROOT, ws / "src" / "mmed", ignore=shutil.ignore_patterns(
-        ".venv", ".git", "build", "install", "log", "__pycache__", "*.egg-info", "runs",
-        "outputs", ".pytest_cache", ".hypothesis"))
-    result = subprocess.run([COLCON, "build", "--base-paths", "src"], cwd=ws, timeout=180,
-                            capture_output=True, text=True)
+    shutil.copytree(
+        ROOT,
+        ws / "src" / "mmed",
+        ignore=shutil.ignore_patterns(
+            ".venv",
+            ".git",
+            "build",
+            "install",
+            "log",
+            "__pycache__",
+            "*.egg-info",
+            "runs",
+            "outputs",
+            ".pytest_cache",
+            ".hypothesis",
+        ),
+    )
+    result = subprocess.run(
+        [COLCON, "build", "--base-paths", "src"],
+        cwd=ws,
+        timeout=180,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return ws / "install" / "mmed_ros"
 
@@ -36,8 +57,12 @@ def test_colcon_installs_executables_launch_config_and_rviz(install: Path) -> No
         path = install / "lib" / "mmed_ros" / exe
         assert path.is_file() and os.access(path, os.X_OK), exe
     share = install / "share" / "mmed_ros"
-    for rel in ("launch/perception.launch.py", "config/perception.yaml",
-                "rviz/perception.rviz", "package.xml"):
+    for rel in (
+        "launch/perception.launch.py",
+        "config/perception.yaml",
+        "rviz/perception.rviz",
+        "package.xml",
+    ):
         assert (share / rel).is_file(), rel
         assert (share / rel).read_bytes() == (ROOT / rel).read_bytes(), rel
     index = install / "share" / "ament_index" / "resource_index" / "packages" / "mmed_ros"
@@ -53,11 +78,27 @@ def test_installed_executables_run(install: Path, tmp_path: Path) -> None:
     site = next((install / "lib").glob("python3*/site-packages"))
     env = ros_env()
     env["PYTHONPATH"] = os.pathsep.join([str(site), env.get("PYTHONPATH", "")])
-    bag = subprocess.run([str(install / "lib" / "mmed_ros" / "mmed-bag"), "--help"], env=env,
-                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    bag = subprocess.run(
+        [str(install / "lib" / "mmed_ros" / "mmed-bag"), "--help"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bag.returncode == 0 and "make" in bag.stdout and "eval" in bag.stdout
-    node = subprocess.run([str(install / "lib" / "mmed_ros" / "perception_node"), "--ros-args",
-                           "-p", "weights:=missing.safetensors"], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    node = subprocess.run(
+        [
+            str(install / "lib" / "mmed_ros" / "perception_node"),
+            "--ros-args",
+            "-p",
+            "weights:=missing.safetensors",
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     # The installed entry point imports and fails the way a user should see it fail.
     assert node.returncode == 1 and "cannot start" in node.stdout + node.stderr

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """docs/ROS.md, the launch file, the YAML config and the RViz file agree with the code.
 
 launch_ros is not installable on the build machines, so the launch file is parsed with ``ast``
@@ -29,8 +31,9 @@ def _block(name: str) -> str:
 
 
 def test_parameter_tables_are_the_generated_ones() -> None:
-    assert _block("perception-params") == parameter_table(PERCEPTION_PARAMS), \
+    assert _block("perception-params") == parameter_table(PERCEPTION_PARAMS), (
         "regenerate with mmed_ros.params.parameter_table()"
+    )
     assert _block("evaluator-params") == parameter_table(EVALUATOR_PARAMS)
 
 
@@ -63,16 +66,27 @@ def test_launch_file_is_flat_and_names_what_exists() -> None:
     declared = {c.args[0].value for c in calls if _name(c) == "DeclareLaunchArgument"}
     for call in calls:
         if _name(call) == "DeclareLaunchArgument":
-            assert isinstance(_kw(call, "description"), (ast.Constant, ast.JoinedStr)), \
+            assert isinstance(_kw(call, "description"), (ast.Constant, ast.JoinedStr)), (
                 f"launch argument {call.args[0].value} has no description"
+            )
     used = {c.args[0].value for c in calls if _name(c) == "LaunchConfiguration"}
     assert used == declared, "every argument is used and every use is declared"
-    assert {"weights", "device", "precision", "rgb_topic", "depth_topic", "namespace",
-            "rviz"} <= declared
+    assert {
+        "weights",
+        "device",
+        "precision",
+        "rgb_topic",
+        "depth_topic",
+        "namespace",
+        "rviz",
+    } <= declared
 
     setup = (ROOT / "setup.py").read_text(encoding="utf-8")
-    nodes = [c for c in calls if _name(c) == "Node" and ast.literal_eval(_kw(c, "package"))
-             == "mmed_ros"]
+    nodes = [
+        c
+        for c in calls
+        if _name(c) == "Node" and ast.literal_eval(_kw(c, "package")) == "mmed_ros"
+    ]
     assert nodes, "the launch file starts perception_node"
     for node in nodes:
         exe = ast.literal_eval(_kw(node, "executable"))

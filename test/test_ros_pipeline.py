@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The perception node's ROS-free parts: mailbox, stats, outputs, parameters, matching, metrics.
 
 No rclpy.init here: these run anywhere numpy and torch do.
@@ -12,20 +14,27 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from mmed_core.errors import ConfigError
 from mmed_ros.evaluation import ReplayEvaluation, StampMatcher, format_report
 from mmed_ros.params import PERCEPTION_PARAMS, parse_paths, validate_params
-from mmed_core.errors import ConfigError
-from mmed_ros.pipeline import (FrameProcessor, LatestMailbox, PipelineStats, camera_info_topic,
-                               output_topics, require_metric_depth, scale_intrinsics)
+from mmed_ros.pipeline import (
+    FrameProcessor,
+    LatestMailbox,
+    PipelineStats,
+    camera_info_topic,
+    output_topics,
+    require_metric_depth,
+    scale_intrinsics,
+)
 
 
 def test_mailbox_keeps_only_the_newest_item_per_source_and_counts_drops() -> None:
     box: LatestMailbox[int] = LatestMailbox()
     assert box.put("rgb", 1) is False
-    assert box.put("rgb", 2) is True          # 1 was never processed: dropped
+    assert box.put("rgb", 2) is True  # 1 was never processed: dropped
     assert box.put("depth", 10) is False
     assert box.take(0.1) == {"rgb": 2, "depth": 10}
-    assert box.take(0.05) == {}               # empty after a take; waits at most the timeout
+    assert box.take(0.05) == {}  # empty after a take; waits at most the timeout
 
 
 def test_mailbox_wakes_a_waiting_worker_and_close_releases_it() -> None:
@@ -53,7 +62,7 @@ def test_stats_snapshot() -> None:
     snap = stats.snapshot()
     assert snap["received[rgb]"] == 5 and snap["dropped_total"] == 2
     assert snap["errors[rgb: ConversionError]"] == 1
-    assert snap["latency_mean_ms"] == pytest.approx(30.0)   # window of 3: 0.02..0.04
+    assert snap["latency_mean_ms"] == pytest.approx(30.0)  # window of 3: 0.02..0.04
     assert snap["latency_max_ms"] == pytest.approx(40.0)
     assert np.isnan(PipelineStats().snapshot()["latency_last_ms"])
 
@@ -61,12 +70,20 @@ def test_stats_snapshot() -> None:
 def test_output_topics_follow_paths_and_options() -> None:
     paths = [("rgb", "label"), ("rgb", "depth"), ("depth", "label")]
     topics = dict(output_topics(paths, {"publish_color": True}))
-    assert topics == {"rgb/label": "mono8", "rgb/label_color": "rgb8", "rgb/depth": "32FC1",
-                      "depth/label": "mono8", "depth/label_color": "rgb8",
-                      "rgb/camera_info": "sensor_msgs/CameraInfo",
-                      "depth/camera_info": "sensor_msgs/CameraInfo"}
-    everything = dict(output_topics(paths, {"publish_color": True, "publish_overlay": True,
-                                            "publish_confidence": True}))
+    assert topics == {
+        "rgb/label": "mono8",
+        "rgb/label_color": "rgb8",
+        "rgb/depth": "32FC1",
+        "depth/label": "mono8",
+        "depth/label_color": "rgb8",
+        "rgb/camera_info": "sensor_msgs/CameraInfo",
+        "depth/camera_info": "sensor_msgs/CameraInfo",
+    }
+    everything = dict(
+        output_topics(
+            paths, {"publish_color": True, "publish_overlay": True, "publish_confidence": True}
+        )
+    )
     assert "rgb/label_overlay" in everything and "depth/label_overlay" not in everything
     assert everything["depth/label_confidence"] == "32FC1"
 
@@ -79,37 +96,51 @@ def test_camera_info_topic_and_intrinsics_scaling() -> None:
     k2, p2 = scale_intrinsics(k, p, (640, 480), (320, 240))
     assert k2 == [250.0, 0, 160, 0, 250, 120, 0, 0, 1]
     assert p2[:4] == [250.0, 0, 160, -12.5] and p2[8:] == [0, 0, 1, 0]
-    assert scale_intrinsics(k, p, (0, 0), (320, 240))[0] == k   # unset size: unchanged
+    assert scale_intrinsics(k, p, (0, 0), (320, 240))[0] == k  # unset size: unchanged
 
 
 class FakeEngine:
     """Engine stand-in: label = column index, depth = 2 m, so the processor is checked alone."""
 
     def infer(self, inputs, paths, min_confidence=0.0):
-        (src, image), = inputs.items()
+        ((src, image),) = inputs.items()
         h, w = image.shape[:2]
         out = {}
         for s, d in paths:
             if d == "label":
                 ids = np.tile(np.arange(w, dtype=np.uint8) % 3, (h, 1))
-                out[(s, d)] = SimpleNamespace(array=ids, confidence=np.full((h, w), 0.9,
-                                                                            np.float32))
+                out[(s, d)] = SimpleNamespace(
+                    array=ids, confidence=np.full((h, w), 0.9, np.float32)
+                )
             else:
                 out[(s, d)] = SimpleNamespace(array=np.full((h, w), 2.0, np.float32))
         return out
 
 
 def test_frame_processor_builds_every_enabled_output() -> None:
-    proc = FrameProcessor(FakeEngine(), [("rgb", "label"), ("rgb", "depth"), ("depth", "label")],
-                          palette=[(255, 0, 0), (0, 255, 0), (0, 0, 255)])
+    proc = FrameProcessor(
+        FakeEngine(),
+        [("rgb", "label"), ("rgb", "depth"), ("depth", "label")],
+        palette=[(255, 0, 0), (0, 255, 0), (0, 0, 255)],
+    )
     rgb = np.zeros((4, 6, 3), np.uint8)
-    opts = {"publish_color": True, "publish_overlay": True, "publish_confidence": True,
-            "overlay_alpha": 1.0}
+    opts = {
+        "publish_color": True,
+        "publish_overlay": True,
+        "publish_confidence": True,
+        "overlay_alpha": 1.0,
+    }
     outs = {o.topic: o for o in proc.process("rgb", rgb, opts)}
-    assert set(outs) == {"rgb/label", "rgb/label_color", "rgb/label_overlay",
-                         "rgb/label_confidence", "rgb/depth"}
-    np.testing.assert_array_equal(outs["rgb/label_color"].array[0, :3],
-                                  [(255, 0, 0), (0, 255, 0), (0, 0, 255)])
+    assert set(outs) == {
+        "rgb/label",
+        "rgb/label_color",
+        "rgb/label_overlay",
+        "rgb/label_confidence",
+        "rgb/depth",
+    }
+    np.testing.assert_array_equal(
+        outs["rgb/label_color"].array[0, :3], [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    )
     np.testing.assert_array_equal(outs["rgb/label_overlay"].array, outs["rgb/label_color"].array)
     depth_outs = proc.process("depth", np.ones((2, 2), np.float32), {"publish_color": False})
     assert [o.topic for o in depth_outs] == ["depth/label"]
@@ -117,30 +148,52 @@ def test_frame_processor_builds_every_enabled_output() -> None:
 
 
 def test_parameter_validation_gives_reasons() -> None:
-    assert validate_params(PERCEPTION_PARAMS, {"device": "cuda:1", "precision": "bf16",
-                                               "paths": ["rgb->label"]}) == []
-    reasons = validate_params(PERCEPTION_PARAMS, {
-        "device": "gpu", "precision": "int8", "paths": ["rgb->normals"], "overlay_alpha": 1.5,
-        "qos_depth": 0, "weights": "", "rgb_topic": "bad topic", "nope": 1})
+    assert (
+        validate_params(
+            PERCEPTION_PARAMS, {"device": "cuda:1", "precision": "bf16", "paths": ["rgb->label"]}
+        )
+        == []
+    )
+    reasons = validate_params(
+        PERCEPTION_PARAMS,
+        {
+            "device": "gpu",
+            "precision": "int8",
+            "paths": ["rgb->normals"],
+            "overlay_alpha": 1.5,
+            "qos_depth": 0,
+            "weights": "",
+            "rgb_topic": "bad topic",
+            "nope": 1,
+        },
+    )
     joined = "\n".join(reasons)
-    for needle in ("device: expected", "precision: expected one of", "path 'rgb->normals'",
-                   "overlay_alpha: expected <= 1.0", "qos_depth: expected >= 1",
-                   "weights: expected a checkpoint path", "rgb_topic: expected a ROS topic",
-                   "nope: unknown parameter"):
+    for needle in (
+        "device: expected",
+        "precision: expected one of",
+        "path 'rgb->normals'",
+        "overlay_alpha: expected <= 1.0",
+        "qos_depth: expected >= 1",
+        "weights: expected a checkpoint path",
+        "rgb_topic: expected a ROS topic",
+        "nope: unknown parameter",
+    ):
         assert needle in joined
     assert parse_paths(["rgb->label", " rgb -> label ", "depth->depth"]) == [
-        ("rgb", "label"), ("depth", "depth")]
+        ("rgb", "label"),
+        ("depth", "depth"),
+    ]
 
 
 def test_stamp_matcher_pairs_in_any_order_and_bounds_memory() -> None:
     m: StampMatcher[str] = StampMatcher(tolerance_ns=1000, max_pending=2)
     assert m.add("estimate", 100, "e1") is None
-    assert m.add("truth", 600, "t1") == ("e1", "t1")        # within 1 us
+    assert m.add("truth", 600, "t1") == ("e1", "t1")  # within 1 us
     assert m.add("truth", 5000, "t2") is None
-    assert m.add("estimate", 10_000, "e3") is None          # 5 us apart: no match
+    assert m.add("estimate", 10_000, "e3") is None  # 5 us apart: no match
     for stamp in (20_000, 30_000, 40_000):
         m.add("truth", stamp, f"t{stamp}")
-    assert m.pending("truth") == 2 and m.expired == 2        # t2 and t20000 expired
+    assert m.pending("truth") == 2 and m.expired == 2  # t2 and t20000 expired
     assert m.add("estimate", 40_500, "e4") == ("e4", "t40000")
     with pytest.raises(ValueError, match="stream"):
         m.add("prediction", 1, "x")
@@ -150,7 +203,7 @@ def test_replay_evaluation_and_report() -> None:
     ev = ReplayEvaluation(("a", "b"))
     truth = np.array([[1.0, 2.0], [4.0, np.nan]], np.float32)
     ev.add_depth(truth.copy(), truth)
-    ev.add_depth(np.ones((3, 3), np.float32), truth)        # wrong size: skipped, counted
+    ev.add_depth(np.ones((3, 3), np.float32), truth)  # wrong size: skipped, counted
     ev.add_label(np.array([[0, 1], [1, 255]], np.uint8), np.array([[0, 1], [0, 255]], np.uint8))
     res = ev.results()
     assert res["depth"]["rmse"] == 0.0 and res["depth"]["delta1"] == 1.0
@@ -164,7 +217,7 @@ def test_replay_evaluation_and_report() -> None:
 
 def test_disparity_models_cannot_publish_metric_depth() -> None:
     disparity = SimpleNamespace(depth_units="disparity")
-    require_metric_depth(disparity, [("rgb", "label")], "node")      # no depth: fine
+    require_metric_depth(disparity, [("rgb", "label")], "node")  # no depth: fine
     with pytest.raises(ConfigError, match="node: the model's depth is in 'disparity'"):
         require_metric_depth(disparity, [("rgb", "depth")], "node")
     require_metric_depth(SimpleNamespace(depth_units="m"), [("depth", "depth")], "node")

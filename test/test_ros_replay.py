@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Bag -> `mmed-bag play` -> perception_node -> evaluator_node: the robot workflow, over DDS.
 
 Every frame of the bag must reach the evaluator as a matched (estimate, ground truth) pair.
@@ -22,16 +24,32 @@ def test_replayed_bag_is_scored_frame_by_frame(tmp_path: Path) -> None:
     bag = tmp_path / "bag"
     assert bag_main(["make", str(bag), "--frames", "6", "--size", "48", "64", "--rate", "4"]) == 0
     report = tmp_path / "metrics.json"
-    node = start_module("mmed_ros.perception_node", [
-        "--ros-args", "-p", f"weights:={ck}", "-p", "rgb_topic:=/camera/color/image_raw",
-        "-p", "depth_topic:=/camera/depth/image_raw"], log=tmp_path / "node.log")
-    evaluator = start_module("mmed_ros.evaluator_node", [
-        "--ros-args", "-p", f"output_json:={report}", "-p", f"weights:={ck}"],
-        log=tmp_path / "evaluator.log")
+    node = start_module(
+        "mmed_ros.perception_node",
+        [
+            "--ros-args",
+            "-p",
+            f"weights:={ck}",
+            "-p",
+            "rgb_topic:=/camera/color/image_raw",
+            "-p",
+            "depth_topic:=/camera/depth/image_raw",
+        ],
+        log=tmp_path / "node.log",
+    )
+    evaluator = start_module(
+        "mmed_ros.evaluator_node",
+        ["--ros-args", "-p", f"output_json:={report}", "-p", f"weights:={ck}"],
+        log=tmp_path / "evaluator.log",
+    )
     try:
         apply_ros_env()
-        assert bag_main(["play", str(bag), "--wait-for", "/camera/color/image_raw",
-                         "--wait-timeout", "60"]) == 0
+        assert (
+            bag_main(
+                ["play", str(bag), "--wait-for", "/camera/color/image_raw", "--wait-timeout", "60"]
+            )
+            == 0
+        )
         import time
 
         time.sleep(2.0)  # the last frame's estimates are still in flight
@@ -43,7 +61,9 @@ def test_replayed_bag_is_scored_frame_by_frame(tmp_path: Path) -> None:
     assert 0 <= results["segmentation"]["miou"] <= 1 and results["depth"]["rmse"] > 0
 
 
-def test_play_refuses_a_folder_that_is_not_a_bag(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_play_refuses_a_folder_that_is_not_a_bag(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     assert bag_main(["play", str(tmp_path)]) == 1
     assert "not a rosbag2 directory (no metadata.yaml)" in capsys.readouterr().err
     assert os.path.isdir(tmp_path)

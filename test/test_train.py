@@ -1,6 +1,9 @@
-"""Trainer behaviour a user notices: learning, exact resume, early stopping, NaN, Ctrl-C, config errors.
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
+"""Trainer behaviour a user notices: learning, exact resume, early stopping, NaN, Ctrl-C, config
+errors.
 
-    python -m pytest test/test_train.py
+python -m pytest test/test_train.py
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ import signal
 import pytest
 import torch
 from safetensors.torch import load_file
-
-import mmed_core.train as train_mod
-from mmed_core.checkpoint import load_checkpoint
-from mmed_core.errors import CheckpointError, ConfigError
-from mmed_core.train import DivergedError, train
 from test_train_support import factory, tiny_run
+
+import mmed_core.training.trainer as train_mod
+from mmed_core.deploy.checkpoint import load_checkpoint
+from mmed_core.errors import CheckpointError, ConfigError
+from mmed_core.training.trainer import DivergedError, train
 
 
 def _weights(path) -> dict[str, torch.Tensor]:
@@ -41,6 +44,7 @@ def _interrupt_at(step: int):
     def hook(epoch: int, global_step: int) -> None:
         if global_step == step:
             signal.raise_signal(signal.SIGINT)  # the real handler: a clean stop, not an exception
+
     return hook
 
 
@@ -48,14 +52,24 @@ def test_resume_after_interrupt_equals_uninterrupted(tmp_path):
     # with unpaired extra data, so the sampler's mixing and position must be restored too
     opts = ("train.epochs=2", "data.extra=true")
     full = train(tiny_run(tmp_path / "full", *opts), dataset_factory=factory)
-    cut = train(tiny_run(tmp_path / "cut", *opts), dataset_factory=factory, on_step=_interrupt_at(4))
+    cut = train(
+        tiny_run(tmp_path / "cut", *opts), dataset_factory=factory, on_step=_interrupt_at(4)
+    )
     assert cut.status == "interrupted" and cut.global_step == 4
     state = json.loads((tmp_path / "cut" / "state.json").read_text())
     assert state["epoch"] == 0 and state["step_in_epoch"] == 4
-    assert {p.suffix for p in (tmp_path / "cut").iterdir() if p.is_file()} <= {".json", ".safetensors", ".yaml", ".csv"}
+    assert {p.suffix for p in (tmp_path / "cut").iterdir() if p.is_file()} <= {
+        ".json",
+        ".safetensors",
+        ".yaml",
+        ".csv",
+    }
     done = train(tiny_run(tmp_path / "cut", *opts), dataset_factory=factory, resume=True)
     assert done.status == "finished" and done.global_step == full.global_step
-    a, b = _weights(tmp_path / "full" / "last.safetensors"), _weights(tmp_path / "cut" / "last.safetensors")
+    a, b = (
+        _weights(tmp_path / "full" / "last.safetensors"),
+        _weights(tmp_path / "cut" / "last.safetensors"),
+    )
     assert a.keys() == b.keys()
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
@@ -63,26 +77,47 @@ def test_resume_after_interrupt_equals_uninterrupted(tmp_path):
 
 
 def test_same_seed_same_weights_on_cpu(tmp_path):
-    for name in ("a", "b"):  # run a also writes TensorBoard events (the log must not change training)
-        train(tiny_run(tmp_path / name, "train.epochs=1", f"train.tensorboard={str(name == 'a').lower()}"),
-              dataset_factory=factory)
-    assert list((tmp_path / "a" / "tb").glob("events.out.tfevents.*")) and not (tmp_path / "b" / "tb").exists()
-    a, b = _weights(tmp_path / "a" / "last.safetensors"), _weights(tmp_path / "b" / "last.safetensors")
+    for name in (
+        "a",
+        "b",
+    ):  # run a also writes TensorBoard events (the log must not change training)
+        train(
+            tiny_run(
+                tmp_path / name, "train.epochs=1", f"train.tensorboard={str(name == 'a').lower()}"
+            ),
+            dataset_factory=factory,
+        )
+    assert (
+        list((tmp_path / "a" / "tb").glob("events.out.tfevents.*"))
+        and not (tmp_path / "b" / "tb").exists()
+    )
+    a, b = (
+        _weights(tmp_path / "a" / "last.safetensors"),
+        _weights(tmp_path / "b" / "last.safetensors"),
+    )
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_early_stopping_triggers(tmp_path):
     # min_delta so large that no epoch after the first counts as an improvement.
-    r = train(tiny_run(tmp_path / "run", "train.epochs=10", "train.patience=2", "train.min_delta=1e9"),
-              dataset_factory=factory)
+    r = train(
+        tiny_run(tmp_path / "run", "train.epochs=10", "train.patience=2", "train.min_delta=1e9"),
+        dataset_factory=factory,
+    )
     assert r.status == "early_stopped"
     assert r.epochs_done == 3 and r.best_epoch == 1
     # resuming an early-stopped run does not train on; a larger patience does
-    again = train(tiny_run(tmp_path / "run", "train.epochs=10", "train.patience=2", "train.min_delta=1e9"),
-                  dataset_factory=factory, resume=True)
+    again = train(
+        tiny_run(tmp_path / "run", "train.epochs=10", "train.patience=2", "train.min_delta=1e9"),
+        dataset_factory=factory,
+        resume=True,
+    )
     assert again.status == "early_stopped" and again.global_step == r.global_step
-    more = train(tiny_run(tmp_path / "run", "train.epochs=10", "train.patience=3", "train.min_delta=1e9"),
-                 dataset_factory=factory, resume=True)
+    more = train(
+        tiny_run(tmp_path / "run", "train.epochs=10", "train.patience=3", "train.min_delta=1e9"),
+        dataset_factory=factory,
+        resume=True,
+    )
     assert more.status == "early_stopped" and more.epochs_done == 4
 
 
@@ -104,20 +139,25 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
         train(tiny_run(out, "train.epochs=3"), dataset_factory=factory)
     model, card = load_checkpoint(out / "last.safetensors")
     assert card["epoch"] == 1
-    assert all(torch.isfinite(p).all() for p in model.state_dict().values() if p.is_floating_point())
+    assert all(
+        torch.isfinite(p).all() for p in model.state_dict().values() if p.is_floating_point()
+    )
     assert json.loads((out / "state.json").read_text())["epoch"] == 1
 
 
-@pytest.mark.parametrize("override, match", [
-    ("train.lrr=0.1", r"unknown key\(s\) \['train.lrr'\].*valid keys: \['optimizer', 'lr'"),
-    ("model.method=unet", r"unknown model.method 'unet'; methods: \['mmed', 'enc-dec'"),
-    ("data.dataset=kitti", r"unknown data.dataset 'kitti'; datasets: \['synthetic'\]"),
-    ("data.root=/no/such/folder", r"data.root '/no/such/folder' does not exist"),
-    ("model.class_names=[a]", r"come from the dataset's info"),
-    ("train.batch_size=many", r"train.batch_size` must be a number, got 'many'"),
-    ("bogus.key=1", r"unknown section `bogus`"),
-    ("train.lr", r"expected key=value"),
-])
+@pytest.mark.parametrize(
+    "override, match",
+    [
+        ("train.lrr=0.1", r"unknown key\(s\) \['train.lrr'\].*valid keys: \['optimizer', 'lr'"),
+        ("model.method=unet", r"unknown model.method 'unet'; methods: \['mmed', 'enc-dec'"),
+        ("data.dataset=kitti", r"unknown data.dataset 'kitti'; datasets: \['synthetic'\]"),
+        ("data.root=/no/such/folder", r"data.root '/no/such/folder' does not exist"),
+        ("model.class_names=[a]", r"come from the dataset's info"),
+        ("train.batch_size=many", r"train.batch_size` must be a number, got 'many'"),
+        ("bogus.key=1", r"unknown section `bogus`"),
+        ("train.lr", r"expected key=value"),
+    ],
+)
 def test_bad_config_is_a_clear_error(tmp_path, override, match):
     with pytest.raises(ConfigError, match=match):
         tiny_run(tmp_path, override)
@@ -142,13 +182,19 @@ def test_resume_refuses_other_config_and_missing_state(tmp_path):
     assert r.epochs_done == 2 and len(r.history) == 2
 
 
-@pytest.mark.parametrize("method, extra", [
-    ("model.method=enc-dec model.targets=[depth]", ()),
-    ("model.method=enc-dec-u model.targets=[label]", ()),
-    ("model.method=enc-decs", ()),
-    ("model.method=mae model.mae_grid=[8,8] model.mae_hidden=32 model.mae_latent=8", ()),
-    ("model.method=mmed", ("data.extra=true",)),
-])
+@pytest.mark.parametrize(
+    "method, extra",
+    [
+        ("model.method=enc-dec model.targets=[depth]", ()),
+        ("model.method=enc-dec-u model.targets=[label]", ()),
+        ("model.method=enc-decs", ()),
+        ("model.method=mae model.mae_grid=[8,8] model.mae_hidden=32 model.mae_latent=8", ()),
+        ("model.method=mmed", ("data.extra=true",)),
+    ],
+)
 def test_every_method_trains(tmp_path, method, extra):
-    r = train(tiny_run(tmp_path / "run", "train.epochs=1", *method.split(), *extra), dataset_factory=factory)
+    r = train(
+        tiny_run(tmp_path / "run", "train.epochs=1", *method.split(), *extra),
+        dataset_factory=factory,
+    )
     assert r.status == "finished" and math.isfinite(r.best_val)

@@ -1,6 +1,8 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """mmed-train / mmed-eval / mmed-demo from the command line, on the real synthetic dataset.
 
-    python -m pytest test/test_train_cli.py
+python -m pytest test/test_train_cli.py
 """
 
 from __future__ import annotations
@@ -11,16 +13,24 @@ from pathlib import Path
 import cv2
 import pytest
 
-from mmed_core.cli.demo import STAGES, main as demo_main
+from mmed_core.cli.demo import STAGES
+from mmed_core.cli.demo import main as demo_main
 from mmed_core.cli.eval import main as eval_main
 from mmed_core.cli.train import main as train_main
 from mmed_core.errors import ConfigError
-from mmed_core.trainconfig import load_run_config
+from mmed_core.training.config import load_run_config
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
-TINY = ["model.preset=tiny", "data.size=[32, 32]", "train.epochs=1", "train.progress=false", "train.threads=1",
-        "data.options={n_train: 8, n_val: 4, n_test: 4, n_extra: 8, seed: 0, progress: false}",
-        "train.batch_size=4", "train.tensorboard=false"]
+TINY = [
+    "model.preset=tiny",
+    "data.size=[32, 32]",
+    "train.epochs=1",
+    "train.progress=false",
+    "train.threads=1",
+    "data.options={n_train: 8, n_val: 4, n_test: 4, n_extra: 8, seed: 0, progress: false}",
+    "train.batch_size=4",
+    "train.tensorboard=false",
+]
 
 
 @pytest.mark.parametrize("name", ["synthetic", "nyudv2", "cityscapes"])
@@ -43,7 +53,13 @@ def test_train_cli_bad_override_exits_2_naming_the_keys(capsys):
 
 def test_train_resume_eval_roundtrip_on_synthetic(tmp_path, capsys):
     out = tmp_path / "run"
-    args = ["--config", str(CONFIG / "train_synthetic.yaml"), *TINY, f"train.out_dir={out}", "data.extra=true"]
+    args = [
+        "--config",
+        str(CONFIG / "train_synthetic.yaml"),
+        *TINY,
+        f"train.out_dir={out}",
+        "data.extra=true",
+    ]
     assert train_main(args) == 0
     assert train_main([*args, "train.epochs=2", "--resume"]) == 0
     assert json.loads((out / "summary.json").read_text())["epochs_done"] == 2
@@ -59,4 +75,6 @@ def test_demo_quick_runs_every_stage(tmp_path, capsys):
     assert demo_main(["--quick", "--out", str(tmp_path), "--no-progress"]) == 0
     text = capsys.readouterr().out
     assert f"figure: {tmp_path / 'eval' / 'figure.png'}" in text
-    assert (tmp_path / "run" / "best.safetensors").is_file() and (tmp_path / "eval" / "figure.png").is_file()
+    assert (tmp_path / "run" / "best.safetensors").is_file() and (
+        tmp_path / "eval" / "figure.png"
+    ).is_file()

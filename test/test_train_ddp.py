@@ -1,6 +1,8 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """DDP on CPU: two gloo processes on 127.0.0.1 train one model and end with identical weights.
 
-    python -m pytest test/test_train_ddp.py
+python -m pytest test/test_train_ddp.py
 """
 
 from __future__ import annotations
@@ -22,15 +24,22 @@ def _free_port() -> int:
 
 def _worker(rank: int, world: int, port: int, out: str) -> None:
     # What torchrun sets; the trainer reads it and picks gloo because there is no GPU.
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
-                      WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_RANK=str(rank),
+    )
     torch.set_num_threads(1)
     import torch.distributed as dist
-
-    from mmed_core.train import train
     from test_train_support import factory, tiny_run
 
-    result = train(tiny_run(Path(out) / "run", "train.epochs=2", "data.extra=true"), dataset_factory=factory)
+    from mmed_core.training.trainer import train
+
+    result = train(
+        tiny_run(Path(out) / "run", "train.epochs=2", "data.extra=true"), dataset_factory=factory
+    )
     state = {k: v.detach().clone().contiguous() for k, v in result.model.state_dict().items()}
     save_file(state, str(Path(out) / f"rank{rank}.safetensors"))
     (Path(out) / f"rank{rank}.steps").write_text(str(result.global_step))

@@ -1,6 +1,9 @@
-"""The paired/unpaired batch sampler: a paired sample in every batch, per-epoch shuffling, DDP shards.
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
+"""The paired/unpaired batch sampler: a paired sample in every batch, per-epoch shuffling, DDP
+shards.
 
-    python -m pytest test/test_train_sampler.py
+python -m pytest test/test_train_sampler.py
 """
 
 from __future__ import annotations
@@ -10,12 +13,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mmed_core.errors import ConfigError
-from mmed_core.sampler import PairedBatchSampler
+from mmed_core.training.sampler import PairedBatchSampler
 
 
 @settings(max_examples=60, deadline=None)
-@given(n_paired=st.integers(1, 30), n_unpaired=st.integers(0, 60), batch=st.integers(1, 9),
-       world=st.integers(1, 3), epoch=st.integers(0, 5))
+@given(
+    n_paired=st.integers(1, 30),
+    n_unpaired=st.integers(0, 60),
+    batch=st.integers(1, 9),
+    world=st.integers(1, 3),
+    epoch=st.integers(0, 5),
+)
 def test_every_batch_has_a_paired_sample(n_paired, n_unpaired, batch, world, epoch):
     paired = [True] * n_paired + [False] * n_unpaired
     if (len(paired) + batch - 1) // batch < world:

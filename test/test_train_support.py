@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Shared helpers of the trainer/evaluator tests (no tests here).
 
     python -m pytest test/test_train.py
@@ -16,8 +18,8 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from mmed_core.classes import NYU12_CLASSES, NYU12_PALETTE
-from mmed_core.trainconfig import RunConfig, load_run_config
+from mmed_core.data.classes import NYU12_CLASSES, NYU12_PALETTE
+from mmed_core.training.config import RunConfig, load_run_config
 
 __all__ = ["StandInDataset", "factory", "DATASETS", "tiny_run"]
 
@@ -28,8 +30,16 @@ _SEEDS = {"train": 0, "val": 1, "test": 2, "extra": 3}
 
 
 class StandInDataset(Dataset):
-    def __init__(self, name: str, split: str, *, root: Any = None, size: tuple[int, int] = (96, 96),
-                 cache_dir: Any = None, options: dict | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        split: str,
+        *,
+        root: Any = None,
+        size: tuple[int, int] = (96, 96),
+        cache_dir: Any = None,
+        options: dict | None = None,
+    ) -> None:
         opts = dict(options or {})
         self.split, self.size = split, tuple(size)
         self.n = int(opts.get(f"n_{split}", _SIZES[split]))
@@ -44,11 +54,11 @@ class StandInDataset(Dataset):
         h, w = self.size
         g = torch.Generator().manual_seed(self.seed * 100_003 + i)
         label = torch.full((h, w), 5, dtype=torch.int64)  # wall
-        label[h // 2 + int(torch.randint(0, h // 4, (1,), generator=g)):] = 3  # floor
+        label[h // 2 + int(torch.randint(0, h // 4, (1,), generator=g)) :] = 3  # floor
         for _ in range(2):
             cls = int(torch.randint(0, 12, (1,), generator=g))
             y0, x0 = (int(v) for v in torch.randint(0, h // 2, (2,), generator=g))
-            label[y0:y0 + h // 3, x0:x0 + w // 3] = cls
+            label[y0 : y0 + h // 3, x0 : x0 + w // 3] = cls
         rows = torch.linspace(0, 1, h).unsqueeze(1).expand(h, w)
         depth = (1.0 + 0.5 * label.float() + 2.0 * rows).unsqueeze(0)
         pal = torch.tensor(NYU12_PALETTE, dtype=torch.float32)
@@ -57,7 +67,12 @@ class StandInDataset(Dataset):
         paired = self.split != "extra"
         if not paired:
             depth, label = torch.zeros_like(depth), torch.full_like(label, 255)
-        return {"rgb": rgb.clamp(0, 255), "depth": depth, "label": label, "paired": torch.tensor(paired)}
+        return {
+            "rgb": rgb.clamp(0, 255),
+            "depth": depth,
+            "label": label,
+            "paired": torch.tensor(paired),
+        }
 
 
 def factory(name: str, split: str, **kw: Any) -> StandInDataset:
@@ -66,7 +81,15 @@ def factory(name: str, split: str, **kw: Any) -> StandInDataset:
 
 def tiny_run(out: Path, *overrides: str) -> RunConfig:
     """A run that trains in about a second: tiny model, 32x32, a few batches."""
-    base = [f"train.out_dir={out}", "model.preset=tiny", "data.size=[32, 32]", "train.batch_size=4",
-            "train.epochs=2", "train.progress=false", "train.tensorboard=false", "train.lr=0.01",
-            "train.threads=1"]
+    base = [
+        f"train.out_dir={out}",
+        "model.preset=tiny",
+        "data.size=[32, 32]",
+        "train.batch_size=4",
+        "train.epochs=2",
+        "train.progress=false",
+        "train.tensorboard=false",
+        "train.lr=0.01",
+        "train.threads=1",
+    ]
     return load_run_config(None, [*base, *overrides], datasets=DATASETS)

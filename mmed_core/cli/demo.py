@@ -1,4 +1,7 @@
-"""``mmed-demo``: synthetic data -> a small trained model -> metrics and a figure, on a CPU in minutes.
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
+"""``mmed-demo``: synthetic data -> a small trained model -> metrics and a figure, on a CPU in
+minutes.
 
     python -m mmed_core.cli.demo                 # outputs/demo/
     python -m mmed_core.cli.demo --out /tmp/demo --epochs 3
@@ -9,8 +12,8 @@ writing a rosbag and replaying it through the ROS node) are appended with ``STAG
 outputs in ``ctx.outputs``.
 
 Where the demo departs from the paper's settings, and why: 48x48 images (paper 96x96), the
-``small`` width preset, 192 training scenes and up to 14 epochs, so that two CPU cores finish in a few
-minutes; the model is then far from converged but visibly working. The optimiser is the
+``small`` width preset, 192 training scenes and up to 14 epochs, so that two CPU cores finish in a
+few minutes; the model is then far from converged but visibly working. The optimiser is the
 paper's (SGD, lr 1e-3, momentum 0.9, weight decay 5e-4).
 """
 
@@ -19,9 +22,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 __all__ = ["DemoContext", "Stage", "STAGES", "main", "run_stages"]
 
@@ -45,8 +49,14 @@ class DemoContext:
 
     @property
     def data_options(self) -> dict[str, Any]:
-        return {"n_train": self.n_train, "n_val": self.n_eval, "n_test": self.n_eval, "n_extra": 0,
-                "seed": self.seed, "progress": False}
+        return {
+            "n_train": self.n_train,
+            "n_val": self.n_eval,
+            "n_test": self.n_eval,
+            "n_extra": 0,
+            "seed": self.seed,
+            "progress": False,
+        }
 
 
 @dataclass
@@ -60,22 +70,36 @@ def _data(ctx: DemoContext) -> None:
     from mmed_core.data import build_dataset
 
     for split in ("train", "val", "test"):
-        ds = build_dataset("synthetic", split, size=ctx.size, cache_dir=ctx.cache_dir, options=ctx.data_options)
+        ds = build_dataset(
+            "synthetic", split, size=ctx.size, cache_dir=ctx.cache_dir, options=ctx.data_options
+        )
         print(f"  {split}: {len(ds)} synthetic scenes at {ctx.size[0]}x{ctx.size[1]}")
     ctx.outputs["data"] = str(ctx.cache_dir)
 
 
 def _train(ctx: DemoContext) -> None:
-    from mmed_core.train import train
-    from mmed_core.trainconfig import load_run_config
+    from mmed_core.training.config import load_run_config
+    from mmed_core.training.trainer import train
 
     run_dir = ctx.out_dir / "run"
-    overrides = [f"model.preset={ctx.preset}", "model.method=mmed", "data.dataset=synthetic",
-                 f"data.size=[{ctx.size[0]}, {ctx.size[1]}]", f"data.cache_dir={ctx.cache_dir}",
-                 f"data.options={ctx.data_options}", "train.optimizer=sgd", "train.lr=0.001",
-                 "train.batch_size=8", f"train.epochs={ctx.epochs}", "train.patience=3", f"train.seed={ctx.seed}",
-                 f"train.out_dir={run_dir}", f"train.progress={str(ctx.progress).lower()}", "train.device=cpu",
-                 "train.threads=1"]  # robust on a shared CPU; see TrainConfig.threads
+    overrides = [
+        f"model.preset={ctx.preset}",
+        "model.method=mmed",
+        "data.dataset=synthetic",
+        f"data.size=[{ctx.size[0]}, {ctx.size[1]}]",
+        f"data.cache_dir={ctx.cache_dir}",
+        f"data.options={ctx.data_options}",
+        "train.optimizer=sgd",
+        "train.lr=0.001",
+        "train.batch_size=8",
+        f"train.epochs={ctx.epochs}",
+        "train.patience=3",
+        f"train.seed={ctx.seed}",
+        f"train.out_dir={run_dir}",
+        f"train.progress={str(ctx.progress).lower()}",
+        "train.device=cpu",
+        "train.threads=1",
+    ]  # robust on a shared CPU; see TrainConfig.threads
     resume = (run_dir / "state.json").is_file()
     result = train(load_run_config(None, overrides), resume=resume)
     ctx.checkpoint = run_dir / "best.safetensors"
@@ -85,12 +109,16 @@ def _train(ctx: DemoContext) -> None:
 
 
 def _evaluate(ctx: DemoContext) -> None:
-    from mmed_core.evaluate import evaluate_checkpoint
+    from mmed_core.evaluation.evaluator import evaluate_checkpoint
 
-    res = evaluate_checkpoint(ctx.checkpoint, split="test", out_dir=ctx.out_dir / "eval", figure_samples=4)
+    res = evaluate_checkpoint(
+        ctx.checkpoint, split="test", out_dir=ctx.out_dir / "eval", figure_samples=4
+    )
     t1 = res["table1"]
-    print(f"  test: Rel {t1['rel']:.3f}  RMSE {t1['rmse']:.3f} m  delta<1.25 {t1['delta1']:.3f}  "
-          f"mIoU {t1['miou']:.3f}")
+    print(
+        f"  test: Rel {t1['rel']:.3f}  RMSE {t1['rmse']:.3f} m  delta<1.25 {t1['delta1']:.3f}  "
+        f"mIoU {t1['miou']:.3f}"
+    )
     ctx.outputs["metrics"] = str(ctx.out_dir / "eval" / "metrics.json")
     ctx.outputs["tables"] = str(ctx.out_dir / "eval" / "tables.md")
     ctx.outputs["figure"] = str(ctx.out_dir / "eval" / "figure.png")
@@ -99,7 +127,9 @@ def _evaluate(ctx: DemoContext) -> None:
 STAGES: list[Stage] = [
     Stage("data", _data, "render synthetic rooms into a memory-mapped cache"),
     Stage("train", _train, "train the multi-modal encoder-decoder (all 9 paths)"),
-    Stage("evaluate", _evaluate, "score every path on the test split, write tables and the figure"),
+    Stage(
+        "evaluate", _evaluate, "score every path on the test split, write tables and the figure"
+    ),
 ]
 
 
@@ -110,7 +140,9 @@ def run_stages(ctx: DemoContext, stages: Sequence[Stage] | None = None) -> DemoC
         print(f"[mmed-demo] stage {i}/{len(stages)} {stage.name}: {stage.description}", flush=True)
         t0 = time.perf_counter()
         stage.run(ctx)
-        print(f"[mmed-demo] stage {stage.name} done in {time.perf_counter() - t0:.1f} s", flush=True)
+        print(
+            f"[mmed-demo] stage {stage.name} done in {time.perf_counter() - t0:.1f} s", flush=True
+        )
     print(f"[mmed-demo] finished in {time.perf_counter() - t_all:.1f} s; outputs:")
     for what, where in ctx.outputs.items():
         print(f"  {what}: {where}")
@@ -121,9 +153,15 @@ def main(argv: Sequence[str] | None = None, stages: Sequence[Stage] | None = Non
     """Run ``stages`` (default: this module's; ``mmed_ros.demo`` adds the ROS stages)."""
     p = argparse.ArgumentParser(prog="mmed-demo", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="outputs/demo", help="output folder (default: outputs/demo)")
-    p.add_argument("--epochs", type=int, default=14,
-                   help="training epochs (default 14: about 3 min on 2 CPU cores)")
-    p.add_argument("--quick", action="store_true", help="a seconds-long smoke run (tiny model, 32x32)")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=14,
+        help="training epochs (default 14: about 3 min on 2 CPU cores)",
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="a seconds-long smoke run (tiny model, 32x32)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars (logs, CI)")
     args = p.parse_args(argv)
     ctx = DemoContext(Path(args.out), epochs=args.epochs, progress=not args.no_progress)

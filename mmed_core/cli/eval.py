@@ -1,7 +1,11 @@
-"""``mmed-eval``: score a checkpoint like the paper, or put several runs into one Table 1.
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
+
+r"""``mmed-eval``: score a checkpoint like the paper, or put several runs into one Table 1.
 
     mmed-eval --checkpoint runs/synthetic-mmed/best.safetensors --split test
-    mmed-eval --checkpoint best.safetensors --dataset nyudv2 --root nyu_depth_v2_labeled.mat --option seed=0
+    mmed-eval --checkpoint best.safetensors --dataset nyudv2 --root nyu_depth_v2_labeled.mat \
+        --option seed=0
     mmed-eval compare runs/synthetic-* --out runs/compare
 
 The first form writes metrics.json, tables.md and figure.png (default: next to the checkpoint in
@@ -12,8 +16,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import yaml
 
@@ -23,23 +27,38 @@ __all__ = ["main"]
 
 
 def _eval_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mmed-eval", description="Evaluate a checkpoint on a dataset split "
-                                "(or: mmed-eval compare RUN...).")
-    p.add_argument("--checkpoint", required=True, help="best.safetensors / last.safetensors of a run")
-    p.add_argument("--dataset", help="dataset name (default: the one the checkpoint was trained on)")
+    p = argparse.ArgumentParser(
+        prog="mmed-eval",
+        description="Evaluate a checkpoint on a dataset split (or: mmed-eval compare RUN...).",
+    )
+    p.add_argument(
+        "--checkpoint", required=True, help="best.safetensors / last.safetensors of a run"
+    )
+    p.add_argument(
+        "--dataset", help="dataset name (default: the one the checkpoint was trained on)"
+    )
     p.add_argument("--split", default="test", help="split to score (default: test)")
     p.add_argument("--root", help="dataset folder/file (default: from the checkpoint's card)")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="dataset option (YAML value), repeatable, e.g. --option n_test=200")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="dataset option (YAML value), repeatable, e.g. --option n_test=200",
+    )
     p.add_argument("--out", help="output folder (default: <checkpoint folder>/eval-<split>)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    p.add_argument("--figure-samples", type=int, default=4, help="rows of the figure grid (0: no figure)")
+    p.add_argument(
+        "--figure-samples", type=int, default=4, help="rows of the figure grid (0: no figure)"
+    )
     return p
 
 
 def _compare_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mmed-eval compare", description="Table 1 of several runs beside the paper.")
+    p = argparse.ArgumentParser(
+        prog="mmed-eval compare", description="Table 1 of several runs beside the paper."
+    )
     p.add_argument("runs", nargs="+", metavar="RUN", help="metrics.json files or run folders")
     p.add_argument("--out", help="folder for compare.md and compare.json (default: print only)")
     return p
@@ -57,8 +76,8 @@ def _options(items: Sequence[str]) -> dict:
 
 def _compare(argv: Sequence[str]) -> int:
     args = _compare_parser().parse_args(argv)
-    from mmed_core.compare import compare_runs
-    from mmed_core.io import atomic_write_json, atomic_write_text
+    from mmed_core.atomic import atomic_write_json, atomic_write_text
+    from mmed_core.evaluation.compare import compare_runs
 
     markdown, data = compare_runs(args.runs)
     if args.out:
@@ -74,17 +93,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv and argv[0] == "compare":
             return _compare(argv[1:])
         args = _eval_parser().parse_args(argv)
-        from mmed_core.evaluate import evaluate_checkpoint
+        from mmed_core.evaluation.evaluator import evaluate_checkpoint
 
-        res = evaluate_checkpoint(args.checkpoint, dataset=args.dataset, split=args.split, root=args.root,
-                                  options=_options(args.option), out_dir=args.out, batch_size=args.batch_size,
-                                  device=args.device, figure_samples=args.figure_samples)
+        res = evaluate_checkpoint(
+            args.checkpoint,
+            dataset=args.dataset,
+            split=args.split,
+            root=args.root,
+            options=_options(args.option),
+            out_dir=args.out,
+            batch_size=args.batch_size,
+            device=args.device,
+            figure_samples=args.figure_samples,
+        )
     except MmedError as exc:
         print(f"mmed-eval: error: {exc}", file=sys.stderr)
         return 2
     print(Path(res["out_dir"], "tables.md").read_text(encoding="utf-8"))
-    print(f"[mmed-eval] wrote {res['out_dir']}/metrics.json, tables.md" +
-          (", figure.png" if Path(res["out_dir"], "figure.png").exists() else ""))
+    print(
+        f"[mmed-eval] wrote {res['out_dir']}/metrics.json, tables.md"
+        + (", figure.png" if Path(res["out_dir"], "figure.png").exists() else "")
+    )
     return 0
 
 

@@ -1,18 +1,23 @@
-"""``mmed-train``: train a method of the paper's Table 1 from a YAML config.
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 
-    mmed-train --config config/train_synthetic.yaml train.lr=0.01 model.method=enc-dec model.targets=[depth]
+r"""``mmed-train``: train a method of the paper's Table 1 from a YAML config.
+
+    mmed-train --config config/train_synthetic.yaml train.lr=0.01 model.method=enc-dec \
+        model.targets=[depth]
     mmed-train --config config/train_synthetic.yaml --resume
     torchrun --nproc_per_node=2 -m mmed_core.cli.train --config config/train_nyudv2.yaml
 
 Exit codes: 0 finished / early-stopped, 1 diverged (NaN/inf loss), 2 bad config or checkpoint or a
-failed write (e.g. disk full), 130 interrupted (a resumable checkpoint was saved; rerun with --resume).
+failed write (e.g. disk full), 130 interrupted (a resumable checkpoint was saved; rerun with
+--resume).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from mmed_core.errors import MmedError
 
@@ -20,20 +25,27 @@ __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mmed-train", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="Overrides are section.key=value (YAML values), e.g. train.epochs=5 "
-                                       "data.options.n_train=64 model.preset=tiny data.extra=true")
-    p.add_argument("--config", help="YAML file with model/data/train sections (default: built-in defaults)")
-    p.add_argument("--resume", action="store_true", help="continue the run in train.out_dir exactly")
+    p = argparse.ArgumentParser(
+        prog="mmed-train",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Overrides are section.key=value (YAML values), e.g. train.epochs=5 "
+        "data.options.n_train=64 model.preset=tiny data.extra=true",
+    )
+    p.add_argument(
+        "--config", help="YAML file with model/data/train sections (default: built-in defaults)"
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="continue the run in train.out_dir exactly"
+    )
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted config overrides")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from mmed_core.train import DivergedError, train
-    from mmed_core.trainconfig import load_run_config
+    from mmed_core.training.config import load_run_config
+    from mmed_core.training.trainer import DivergedError, train
 
     try:
         run = load_run_config(args.config, args.overrides)
@@ -45,12 +57,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mmed-train: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # disk full, permissions: every write is atomic, so say what is kept
-        print(f"mmed-train: error: {exc}. Checkpoints and the resumable state written before it "
-              "are intact; fix the cause and rerun with --resume", file=sys.stderr)
+        print(
+            f"mmed-train: error: {exc}. Checkpoints and the resumable state written before it "
+            "are intact; fix the cause and rerun with --resume",
+            file=sys.stderr,
+        )
         return 2
     if result.status == "interrupted":
-        print(f"mmed-train: interrupted; resume with: mmed-train --config {args.config or '<defaults>'} "
-              f"{' '.join(args.overrides)} --resume", file=sys.stderr)
+        print(
+            "mmed-train: interrupted; resume with: "
+            f"mmed-train --config {args.config or '<defaults>'} "
+            f"{' '.join(args.overrides)} --resume",
+            file=sys.stderr,
+        )
         return 130
     return 0
 

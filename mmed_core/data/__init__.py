@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Datasets of mmed: synthetic rooms (the default), NYUDv2 and Cityscapes, behind one factory.
 
     from mmed_core.data import build_dataset
@@ -25,12 +27,32 @@ SPLITS = ("train", "val", "test", "extra")
 # Valid options per dataset, with their defaults. Common to all: "progress" shows a bar while a
 # cache builds, "workers" > 1 decodes/renders in that many processes (results do not change).
 OPTIONS: dict[str, dict[str, Any]] = {
-    "synthetic": {"n_train": 600, "n_val": 100, "n_test": 100, "n_extra": 600, "seed": 0,
-                  "progress": True, "workers": 1},
-    "nyudv2": {"splits_mat": None, "class_mapping": None, "extra_dir": None, "seed": 0,
-               "depth_key": "depths", "progress": True, "workers": 1},
-    "cityscapes": {"depth": "disparity", "extra": None, "seed": 0, "inpaint": True,
-                   "progress": True, "workers": 1},
+    "synthetic": {
+        "n_train": 600,
+        "n_val": 100,
+        "n_test": 100,
+        "n_extra": 600,
+        "seed": 0,
+        "progress": True,
+        "workers": 1,
+    },
+    "nyudv2": {
+        "splits_mat": None,
+        "class_mapping": None,
+        "extra_dir": None,
+        "seed": 0,
+        "depth_key": "depths",
+        "progress": True,
+        "workers": 1,
+    },
+    "cityscapes": {
+        "depth": "disparity",
+        "extra": None,
+        "seed": 0,
+        "inpaint": True,
+        "progress": True,
+        "workers": 1,
+    },
 }
 
 
@@ -38,7 +60,9 @@ def _options(name: str, options: dict[str, Any] | None) -> dict[str, Any]:
     valid = OPTIONS[name]
     unknown = sorted(set(options or {}) - set(valid))
     if unknown:
-        raise ConfigError(f"unknown option(s) {unknown} for dataset {name!r}; valid: {', '.join(valid)}")
+        raise ConfigError(
+            f"unknown option(s) {unknown} for dataset {name!r}; valid: {', '.join(valid)}"
+        )
     return {**valid, **(options or {})}
 
 
@@ -49,8 +73,14 @@ def _need_root(name: str, root: str | os.PathLike[str] | None) -> str:
     return os.fspath(root)
 
 
-def build_source(name: str, split: str, *, root: str | os.PathLike[str] | None = None,
-                 size: tuple[int, int] = (96, 96), options: dict[str, Any] | None = None) -> Any:
+def build_source(
+    name: str,
+    split: str,
+    *,
+    root: str | os.PathLike[str] | None = None,
+    size: tuple[int, int] = (96, 96),
+    options: dict[str, Any] | None = None,
+) -> Any:
     """The native-resolution source of one split (see :class:`mmed_core.data.base.Source`)."""
     if name not in DATASETS:
         raise ConfigError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
@@ -67,36 +97,58 @@ def build_source(name: str, split: str, *, root: str | os.PathLike[str] | None =
     from mmed_core.data.folders import ImageFolderSource
 
     if name == "nyudv2":
-        from mmed_core.data.nyudv2 import DEPTH_RANGE, NyuSource
         from mmed_core.data.nyu_classes import load_class_mapping
+        from mmed_core.data.nyudv2 import DEPTH_RANGE, NyuSource
 
         if opts["depth_key"] not in ("depths", "rawDepths"):
-            raise ConfigError(f"nyudv2 option depth_key={opts['depth_key']!r}; valid: depths, rawDepths")
+            raise ConfigError(
+                f"nyudv2 option depth_key={opts['depth_key']!r}; valid: depths, rawDepths"
+            )
         if split == "extra":
             if not opts["extra_dir"]:
-                raise ConfigError("nyudv2 split 'extra' needs options={'extra_dir': folder of RGB images}")
+                raise ConfigError(
+                    "nyudv2 split 'extra' needs options={'extra_dir': folder of RGB images}"
+                )
             classes, palette, _ = load_class_mapping(opts["class_mapping"])
             info = DatasetInfo("nyudv2", classes, palette, DEPTH_RANGE, "m")
             return ImageFolderSource(opts["extra_dir"], info)
-        return NyuSource(_need_root(name, root), split, splits_mat=opts["splits_mat"],
-                         class_mapping=opts["class_mapping"], seed=int(opts["seed"]),
-                         depth_key=opts["depth_key"])
+        return NyuSource(
+            _need_root(name, root),
+            split,
+            splits_mat=opts["splits_mat"],
+            class_mapping=opts["class_mapping"],
+            seed=int(opts["seed"]),
+            depth_key=opts["depth_key"],
+        )
     from pathlib import Path
 
     from mmed_core.data import cityscapes
 
     if split == "extra":
         if opts["depth"] not in ("disparity", "metric"):
-            raise ConfigError(f"cityscapes option depth={opts['depth']!r}; valid: disparity, metric")
+            raise ConfigError(
+                f"cityscapes option depth={opts['depth']!r}; valid: disparity, metric"
+            )
         folder = opts["extra"] or cityscapes.extra_folder(Path(_need_root(name, root)))
         return ImageFolderSource(folder, cityscapes.info(opts["depth"]))
-    return cityscapes.CityscapesSource(_need_root(name, root), split, depth=opts["depth"],
-                                       seed=int(opts["seed"]), inpaint=bool(opts["inpaint"]))
+    return cityscapes.CityscapesSource(
+        _need_root(name, root),
+        split,
+        depth=opts["depth"],
+        seed=int(opts["seed"]),
+        inpaint=bool(opts["inpaint"]),
+    )
 
 
-def build_dataset(name: str, split: str, *, root: str | os.PathLike[str] | None = None,
-                  size: tuple[int, int] = (96, 96), cache_dir: str | os.PathLike[str] | None = None,
-                  options: dict[str, Any] | None = None) -> Dataset:
+def build_dataset(
+    name: str,
+    split: str,
+    *,
+    root: str | os.PathLike[str] | None = None,
+    size: tuple[int, int] = (96, 96),
+    cache_dir: str | os.PathLike[str] | None = None,
+    options: dict[str, Any] | None = None,
+) -> Dataset:
     """One split of a dataset as a torch Dataset with ``.info`` (a :class:`DatasetInfo`).
 
     With ``cache_dir`` the split is resized once into memory-mapped arrays there (rebuilt when
@@ -112,8 +164,11 @@ def build_dataset(name: str, split: str, *, root: str | os.PathLike[str] | None 
     if cache_dir is not None:
         from mmed_core.data.cache import cached_dataset
 
-        return cached_dataset(source, size, cache_dir, split, progress=bool(opts["progress"]),
-                              workers=workers)
+        return cached_dataset(
+            source, size, cache_dir, split, progress=bool(opts["progress"]), workers=workers
+        )
     if name == "synthetic":
-        return ArrayDataset(source.info, *materialize(source, size, workers=workers), paired=source.paired)
+        return ArrayDataset(
+            source.info, *materialize(source, size, workers=workers), paired=source.paired
+        )
     return LazyDataset(source, size)

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """What every mmed dataset shares: its info, the source protocol and the torch Dataset wrappers.
 
 A *source* reads one sample at its native size (RGB uint8, depth float32 or None, label uint8
@@ -14,10 +16,18 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from mmed_core.classes import IGNORE_INDEX
+from mmed_core.data.classes import IGNORE_INDEX
 from mmed_core.data.resize import resize_depth, resize_label, resize_rgb
 
-__all__ = ["DatasetInfo", "Source", "Sample", "ArrayDataset", "LazyDataset", "materialize", "to_sample"]
+__all__ = [
+    "DatasetInfo",
+    "Source",
+    "Sample",
+    "ArrayDataset",
+    "LazyDataset",
+    "materialize",
+    "to_sample",
+]
 
 Sample = tuple[np.ndarray, "np.ndarray | None", "np.ndarray | None"]
 
@@ -28,21 +38,22 @@ class DatasetInfo:
     class_names: tuple[str, ...]
     palette: tuple[tuple[int, int, int], ...]
     depth_range: tuple[float, float]
-    depth_units: str                       # "m" or "disparity"
+    depth_units: str  # "m" or "disparity"
 
 
 class Source(Protocol):
     """One split of a dataset at native resolution."""
 
     info: DatasetInfo
-    paired: bool                           # False: RGB only (extra data); depth and label are None
+    paired: bool  # False: RGB only (extra data); depth and label are None
 
     def __len__(self) -> int: ...
 
     def load(self, index: int) -> Sample: ...
 
     def fingerprint(self) -> dict[str, Any]:
-        """JSON-able identity of the content (files, sizes, options): the cache key is built on it."""
+        """JSON-able identity of the content (files, sizes, options): the cache key is built on
+        it."""
         ...
 
 
@@ -55,10 +66,14 @@ def _resized(sample: Sample, size: tuple[int, int]) -> tuple[np.ndarray, np.ndar
     return rgb, depth, label
 
 
-def to_sample(rgb: np.ndarray, depth: np.ndarray, label: np.ndarray, paired: bool) -> dict[str, torch.Tensor]:
+def to_sample(
+    rgb: np.ndarray, depth: np.ndarray, label: np.ndarray, paired: bool
+) -> dict[str, torch.Tensor]:
     """The dict every mmed dataset returns (see ``build_dataset``)."""
     return {
-        "rgb": torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32).transpose(2, 0, 1).copy()),
+        "rgb": torch.from_numpy(
+            np.ascontiguousarray(rgb, dtype=np.float32).transpose(2, 0, 1).copy()
+        ),
         "depth": torch.from_numpy(np.array(depth, dtype=np.float32, copy=True))[None],
         "label": torch.from_numpy(np.asarray(label).astype(np.int64)),
         "paired": torch.tensor(bool(paired)),
@@ -69,8 +84,14 @@ class ArrayDataset(Dataset):
     """Samples already resized, held in (memory-mapped) arrays: rgb (N,H,W,3) uint8,
     depth (N,H,W) float32, label (N,H,W) uint8."""
 
-    def __init__(self, info: DatasetInfo, rgb: np.ndarray, depth: np.ndarray, label: np.ndarray,
-                 paired: bool) -> None:
+    def __init__(
+        self,
+        info: DatasetInfo,
+        rgb: np.ndarray,
+        depth: np.ndarray,
+        label: np.ndarray,
+        paired: bool,
+    ) -> None:
         self.info, self.rgb, self.depth, self.label, self.paired = info, rgb, depth, label, paired
 
     def __len__(self) -> int:
@@ -78,7 +99,9 @@ class ArrayDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         if not -len(self) <= index < len(self):
-            raise IndexError(f"index {index} out of range for {self.info.name} ({len(self)} samples)")
+            raise IndexError(
+                f"index {index} out of range for {self.info.name} ({len(self)} samples)"
+            )
         return to_sample(self.rgb[index], self.depth[index], self.label[index], self.paired)
 
 
@@ -93,23 +116,39 @@ class LazyDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         if not -len(self) <= index < len(self):
-            raise IndexError(f"index {index} out of range for {self.info.name} ({len(self)} samples)")
+            raise IndexError(
+                f"index {index} out of range for {self.info.name} ({len(self)} samples)"
+            )
         return to_sample(*_resized(self.source.load(index % len(self)), self.size), self.paired)
 
 
-def _load_resized(job: tuple[Source, tuple[int, int], int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _load_resized(
+    job: tuple[Source, tuple[int, int], int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     source, size, index = job
     return _resized(source.load(index), size)
 
 
-def materialize(source: Source, size: tuple[int, int], out: tuple[np.ndarray, ...] | None = None,
-                progress: Any = None, workers: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def materialize(
+    source: Source,
+    size: tuple[int, int],
+    out: tuple[np.ndarray, ...] | None = None,
+    progress: Any = None,
+    workers: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All samples of ``source`` resized to ``size``, in three stacked arrays (``out`` if given,
     e.g. memory maps of the cache); ``workers`` > 1 decodes/renders in that many processes."""
     h, w = size
     n = len(source)
-    rgb, depth, label = out if out is not None else (
-        np.zeros((n, h, w, 3), np.uint8), np.zeros((n, h, w), np.float32), np.zeros((n, h, w), np.uint8))
+    rgb, depth, label = (
+        out
+        if out is not None
+        else (
+            np.zeros((n, h, w, 3), np.uint8),
+            np.zeros((n, h, w), np.float32),
+            np.zeros((n, h, w), np.uint8),
+        )
+    )
     jobs = ((source, size, i) for i in range(n))
     if workers > 1 and n > 1:
         from concurrent.futures import ProcessPoolExecutor
@@ -123,7 +162,9 @@ def materialize(source: Source, size: tuple[int, int], out: tuple[np.ndarray, ..
     return rgb, depth, label
 
 
-def _fill(results: Any, rgb: np.ndarray, depth: np.ndarray, label: np.ndarray, progress: Any) -> None:
+def _fill(
+    results: Any, rgb: np.ndarray, depth: np.ndarray, label: np.ndarray, progress: Any
+) -> None:
     for i, (r, d, lab) in enumerate(results):
         rgb[i], depth[i], label[i] = r, d, lab
         if progress is not None:

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Preprocessing cache: a split resized once into memory-mapped ``.npy`` arrays plus a manifest.
 
 Layout: ``CACHE_DIR/<dataset>-<split>/{rgb,depth,label}.npy, manifest.json``. The manifest
@@ -23,11 +25,18 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from mmed_core.atomic import atomic_write_json
 from mmed_core.data.base import ArrayDataset, DatasetInfo, Source, materialize
 from mmed_core.errors import DatasetError
-from mmed_core.io import atomic_write_json
 
-__all__ = ["CACHE_VERSION", "cache_key", "cached_dataset", "build_cache", "load_cache", "cache_folder"]
+__all__ = [
+    "CACHE_VERSION",
+    "cache_key",
+    "cached_dataset",
+    "build_cache",
+    "load_cache",
+    "cache_folder",
+]
 
 CACHE_VERSION = 1
 _ARRAYS = {"rgb": (np.uint8, 3), "depth": (np.float32, 0), "label": (np.uint8, 0)}
@@ -35,8 +44,17 @@ _ARRAYS = {"rgb": (np.uint8, 3), "depth": (np.float32, 0), "label": (np.uint8, 0
 
 def cache_key(source: Source, size: tuple[int, int]) -> str:
     """Hash of everything that decides the cache's content."""
-    blob = json.dumps({"version": CACHE_VERSION, "source": source.fingerprint(), "size": list(size),
-                       "info": asdict(source.info), "paired": source.paired}, sort_keys=True, default=str)
+    blob = json.dumps(
+        {
+            "version": CACHE_VERSION,
+            "source": source.fingerprint(),
+            "size": list(size),
+            "info": asdict(source.info),
+            "paired": source.paired,
+        },
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -53,29 +71,46 @@ def _content_hash(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def build_cache(source: Source, size: tuple[int, int], folder: str | os.PathLike[str], *,
-                progress: bool = True, workers: int = 1) -> Path:
+def build_cache(
+    source: Source,
+    size: tuple[int, int],
+    folder: str | os.PathLike[str],
+    *,
+    progress: bool = True,
+    workers: int = 1,
+) -> Path:
     """Build the cache of ``source`` at ``size`` into ``folder`` (replacing what is there)."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     n, (h, w) = len(source), size
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
     try:
-        out = tuple(np.lib.format.open_memmap(tmp / f"{name}.npy", mode="w+", dtype=dtype,
-                                              shape=(n, h, w, ch) if ch else (n, h, w))
-                    for name, (dtype, ch) in _ARRAYS.items())
+        out = tuple(
+            np.lib.format.open_memmap(
+                tmp / f"{name}.npy",
+                mode="w+",
+                dtype=dtype,
+                shape=(n, h, w, ch) if ch else (n, h, w),
+            )
+            for name, (dtype, ch) in _ARRAYS.items()
+        )
         with tqdm(total=n, desc=f"cache {folder.name}", unit="img", disable=not progress) as bar:
             materialize(source, size, out=out, progress=bar, workers=workers)
         for array in out:
             array.flush()
         del out
         manifest = {
-            "format": "mmed-cache", "version": CACHE_VERSION, "key": cache_key(source, size),
-            "source": source.fingerprint(), "config": {"size": [h, w]}, "count": n,
-            "paired": source.paired, "info": asdict(source.info),
+            "format": "mmed-cache",
+            "version": CACHE_VERSION,
+            "key": cache_key(source, size),
+            "source": source.fingerprint(),
+            "config": {"size": [h, w]},
+            "count": n,
+            "paired": source.paired,
+            "info": asdict(source.info),
             "content_hash": _content_hash(tmp),
         }
-        atomic_write_json(tmp / "manifest.json", manifest)   # last: marks the folder complete
+        atomic_write_json(tmp / "manifest.json", manifest)  # last: marks the folder complete
         _swap_in(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -104,7 +139,9 @@ def _read_manifest(folder: Path) -> dict[str, Any] | None:
         manifest = json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError):
         return None
-    return manifest if isinstance(manifest, dict) and manifest.get("format") == "mmed-cache" else None
+    return (
+        manifest if isinstance(manifest, dict) and manifest.get("format") == "mmed-cache" else None
+    )
 
 
 def load_cache(folder: str | os.PathLike[str], *, verify: bool = False) -> ArrayDataset:
@@ -123,21 +160,35 @@ def load_cache(folder: str | os.PathLike[str], *, verify: bool = False) -> Array
             raise DatasetError(f"{path}: unreadable cache array ({exc})") from exc
         shape = (n, h, w, ch) if ch else (n, h, w)
         if array.shape != shape or array.dtype != dtype:
-            raise DatasetError(f"{path}: expected {np.dtype(dtype).name} {shape}, "
-                               f"found {array.dtype} {array.shape}")
+            raise DatasetError(
+                f"{path}: expected {np.dtype(dtype).name} {shape}, "
+                f"found {array.dtype} {array.shape}"
+            )
         arrays.append(array)
     if verify and _content_hash(folder) != manifest["content_hash"]:
         raise DatasetError(f"{folder}: content hash differs from manifest.json (cache corrupted)")
     info = manifest["info"]
-    info = DatasetInfo(name=info["name"], class_names=tuple(info["class_names"]),
-                       palette=tuple(tuple(c) for c in info["palette"]),
-                       depth_range=tuple(info["depth_range"]), depth_units=info["depth_units"])
+    info = DatasetInfo(
+        name=info["name"],
+        class_names=tuple(info["class_names"]),
+        palette=tuple(tuple(c) for c in info["palette"]),
+        depth_range=tuple(info["depth_range"]),
+        depth_units=info["depth_units"],
+    )
     return ArrayDataset(info, *arrays, paired=bool(manifest["paired"]))
 
 
-def cached_dataset(source: Source, size: tuple[int, int], cache_dir: str | os.PathLike[str],
-                   split: str, *, progress: bool = True, workers: int = 1) -> ArrayDataset:
-    """The cache of ``source`` in ``cache_dir``, built first if missing or made for other inputs."""
+def cached_dataset(
+    source: Source,
+    size: tuple[int, int],
+    cache_dir: str | os.PathLike[str],
+    split: str,
+    *,
+    progress: bool = True,
+    workers: int = 1,
+) -> ArrayDataset:
+    """The cache of ``source`` in ``cache_dir``, built first if missing or made for other
+    inputs."""
     folder = cache_folder(cache_dir, source.info.name, split)
     manifest = _read_manifest(folder)
     if manifest is None or manifest.get("key") != cache_key(source, size):

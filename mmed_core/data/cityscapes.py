@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Cityscapes: RGB, 19-class fine labels and disparity (optionally metric depth), as in the paper.
 
 Layout under the root: ``leftImg8bit/{split}/{city}/*_leftImg8bit.png``,
@@ -19,29 +21,42 @@ from typing import Any
 import cv2
 import numpy as np
 
-from mmed_core.classes import CITYSCAPES19_CLASSES, CITYSCAPES19_PALETTE
 from mmed_core.data.base import DatasetInfo
 from mmed_core.data.cityscapes_labels import LABEL_TO_TRAIN
+from mmed_core.data.classes import CITYSCAPES19_CLASSES, CITYSCAPES19_PALETTE
 from mmed_core.data.folders import list_images, read_rgb
 from mmed_core.data.splits import halves
 from mmed_core.errors import ConfigError, DatasetError
 
-__all__ = ["CityscapesSource", "disparity_from_png", "inpaint_invalid", "metric_depth", "read_camera",
-           "DISPARITY_RANGE", "METRIC_RANGE", "extra_folder", "info"]
+__all__ = [
+    "CityscapesSource",
+    "disparity_from_png",
+    "inpaint_invalid",
+    "metric_depth",
+    "read_camera",
+    "DISPARITY_RANGE",
+    "METRIC_RANGE",
+    "extra_folder",
+    "info",
+]
 
 # Baseline * fx is about 0.21 m * 2262 px = 475 px m on Cityscapes' cars: 128 px is ~3.7 m (the
 # nearest road in view), 1 px ~ 475 m. Metric depth is kept to the same useful span.
 DISPARITY_RANGE = (1.0, 128.0)
 METRIC_RANGE = (1.0, 100.0)
 INPAINT_RADIUS = 3
-_PNG_SCALE = 256.0    # disparity PNG units per pixel of disparity
+_PNG_SCALE = 256.0  # disparity PNG units per pixel of disparity
 
 
 def info(depth: str) -> DatasetInfo:
     metric = depth == "metric"
-    return DatasetInfo(name="cityscapes", class_names=CITYSCAPES19_CLASSES, palette=CITYSCAPES19_PALETTE,
-                       depth_range=METRIC_RANGE if metric else DISPARITY_RANGE,
-                       depth_units="m" if metric else "disparity")
+    return DatasetInfo(
+        name="cityscapes",
+        class_names=CITYSCAPES19_CLASSES,
+        palette=CITYSCAPES19_PALETTE,
+        depth_range=METRIC_RANGE if metric else DISPARITY_RANGE,
+        depth_units="m" if metric else "disparity",
+    )
 
 
 def _read_png(path: Path, what: str, dtype: type) -> np.ndarray:
@@ -51,8 +66,10 @@ def _read_png(path: Path, what: str, dtype: type) -> np.ndarray:
     if image is None:
         raise DatasetError(f"{path}: cannot decode this {what} PNG (corrupt or truncated)")
     if image.ndim != 2 or image.dtype != dtype:
-        raise DatasetError(f"{path}: {what} must be a single-channel {np.dtype(dtype).name} PNG, "
-                           f"got {image.dtype} with shape {image.shape}")
+        raise DatasetError(
+            f"{path}: {what} must be a single-channel {np.dtype(dtype).name} PNG, "
+            f"got {image.dtype} with shape {image.shape}"
+        )
     return image
 
 
@@ -85,7 +102,9 @@ def read_camera(path: Path) -> tuple[float, float]:
     except FileNotFoundError as exc:
         raise DatasetError(f"{path}: camera file not found (needed for depth='metric')") from exc
     except (ValueError, KeyError, TypeError) as exc:
-        raise DatasetError(f"{path}: expected JSON with extrinsic.baseline and intrinsic.fx ({exc!r})") from exc
+        raise DatasetError(
+            f"{path}: expected JSON with extrinsic.baseline and intrinsic.fx ({exc!r})"
+        ) from exc
     if baseline <= 0 or fx <= 0:
         raise DatasetError(f"{path}: baseline and fx must be > 0, got {baseline} and {fx}")
     return baseline, fx
@@ -99,12 +118,17 @@ def metric_depth(disparity: np.ndarray, baseline: float, fx: float) -> np.ndarra
 
 def extra_folder(root: Path) -> Path:
     """Where the 19,998 extra images live in the usual unpacked layouts."""
-    for candidate in (root / "leftImg8bit_trainextra" / "train_extra", root / "leftImg8bit_trainextra",
-                      root / "leftImg8bit" / "train_extra"):
+    for candidate in (
+        root / "leftImg8bit_trainextra" / "train_extra",
+        root / "leftImg8bit_trainextra",
+        root / "leftImg8bit" / "train_extra",
+    ):
         if candidate.is_dir():
             return candidate
-    raise DatasetError(f"{root}: no leftImg8bit_trainextra/train_extra (or leftImg8bit/train_extra) "
-                       f"folder for the 'extra' split")
+    raise DatasetError(
+        f"{root}: no leftImg8bit_trainextra/train_extra (or leftImg8bit/train_extra) "
+        f"folder for the 'extra' split"
+    )
 
 
 class CityscapesSource:
@@ -112,22 +136,41 @@ class CityscapesSource:
 
     paired = True
 
-    def __init__(self, root: str | os.PathLike[str], split: str, *, depth: str = "disparity",
-                 seed: int = 0, inpaint: bool = True) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        split: str,
+        *,
+        depth: str = "disparity",
+        seed: int = 0,
+        inpaint: bool = True,
+    ) -> None:
         if depth not in ("disparity", "metric"):
             raise ConfigError(f"cityscapes option depth={depth!r}; valid: disparity, metric")
-        self.root, self.split, self.depth, self.seed, self.inpaint = Path(root), split, depth, seed, inpaint
+        self.root, self.split, self.depth, self.seed, self.inpaint = (
+            Path(root),
+            split,
+            depth,
+            seed,
+            inpaint,
+        )
         official = "train" if split == "train" else "val"
         images = list_images(self.root / "leftImg8bit" / official, "*_leftImg8bit.png")
         if split in ("val", "test"):
             images = [images[i] for i in halves(np.arange(len(images)), split, seed)]
         self.stems = [(p.parent.name, p.name[: -len("_leftImg8bit.png")]) for p in images]
         self.official, self.info = official, info(depth)
-        missing = [str(f) for city, stem in self.stems for f in self._files(city, stem).values()
-                   if not f.is_file()]
+        missing = [
+            str(f)
+            for city, stem in self.stems
+            for f in self._files(city, stem).values()
+            if not f.is_file()
+        ]
         if missing:
-            raise DatasetError(f"{self.root}: {len(missing)} file(s) missing for split {split!r}, e.g. "
-                               + ", ".join(missing[:3]))
+            raise DatasetError(
+                f"{self.root}: {len(missing)} file(s) missing for split {split!r}, e.g. "
+                + ", ".join(missing[:3])
+            )
 
     def _files(self, city: str, stem: str) -> dict[str, Path]:
         files = {
@@ -149,7 +192,9 @@ class CityscapesSource:
         disparity = disparity_from_png(_read_png(files["disparity"], "disparity", np.uint16))
         for what, arr in (("label", label), ("disparity", disparity)):
             if arr.shape != rgb.shape[:2]:
-                raise DatasetError(f"{files[what]}: size {arr.shape} differs from the image's {rgb.shape[:2]}")
+                raise DatasetError(
+                    f"{files[what]}: size {arr.shape} differs from the image's {rgb.shape[:2]}"
+                )
         if self.inpaint:
             disparity = inpaint_invalid(disparity)
         if self.depth == "metric":
@@ -158,7 +203,14 @@ class CityscapesSource:
 
     def fingerprint(self) -> dict[str, Any]:
         first = self._files(*self.stems[0])["rgb"].stat() if self.stems else None
-        return {"kind": "cityscapes", "root": str(self.root.resolve()), "split": self.split,
-                "depth": self.depth, "seed": self.seed, "inpaint": self.inpaint,
-                "inpaint_radius": INPAINT_RADIUS, "stems": ["/".join(s) for s in self.stems],
-                "first_mtime": first.st_mtime_ns if first else None}
+        return {
+            "kind": "cityscapes",
+            "root": str(self.root.resolve()),
+            "split": self.split,
+            "depth": self.depth,
+            "seed": self.seed,
+            "inpaint": self.inpaint,
+            "inpaint_radius": INPAINT_RADIUS,
+            "stems": ["/".join(s) for s in self.stems],
+            "first_mtime": first.st_mtime_ns if first else None,
+        }

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Unpaired RGB images from a folder tree (the paper's extra training data).
 
 Any folder works (e.g. frames of the raw NYUDv2 dataset, Cityscapes' trainextra): it is
@@ -28,12 +30,18 @@ def list_images(root: str | os.PathLike[str], pattern: str = "*") -> list[Path]:
     """Every image file under ``root`` (recursively) whose name matches ``pattern``, sorted."""
     root = Path(root)
     if not root.is_dir():
-        raise DatasetError(f"{root}: expected a folder of images, found "
-                           f"{'a file' if root.exists() else 'nothing'}")
-    files = sorted(p for p in root.rglob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+        raise DatasetError(
+            f"{root}: expected a folder of images, found "
+            f"{'a file' if root.exists() else 'nothing'}"
+        )
+    files = sorted(
+        p for p in root.rglob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
     if not files:
-        raise DatasetError(f"{root}: no images ({', '.join(IMAGE_EXTENSIONS)}) found in this folder "
-                           f"or below it" + (f" matching {pattern!r}" if pattern != "*" else ""))
+        raise DatasetError(
+            f"{root}: no images ({', '.join(IMAGE_EXTENSIONS)}) found in this folder "
+            f"or below it" + (f" matching {pattern!r}" if pattern != "*" else "")
+        )
     return files
 
 
@@ -41,7 +49,9 @@ def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
     """Decode an image file into (H, W, 3) uint8 RGB; grey and 16-bit images are converted."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
-        raise DatasetError(f"{path}: cannot decode this image (corrupt, truncated or not an image)")
+        raise DatasetError(
+            f"{path}: cannot decode this image (corrupt, truncated or not an image)"
+        )
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
@@ -50,7 +60,9 @@ class ImageFolderSource:
 
     paired = False
 
-    def __init__(self, root: str | os.PathLike[str], info: DatasetInfo, pattern: str = "*") -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], info: DatasetInfo, pattern: str = "*"
+    ) -> None:
         self.root = Path(root)
         self.files = list_images(self.root, pattern)
         self.info = info
@@ -70,13 +82,22 @@ class ImageFolderSource:
             except DatasetError:
                 bad.append(str(path))
         if bad:
-            raise DatasetError(f"{self.root}: {len(bad)} corrupt image(s): " + ", ".join(bad[:20])
-                               + (" ..." if len(bad) > 20 else ""))
+            raise DatasetError(
+                f"{self.root}: {len(bad)} corrupt image(s): "
+                + ", ".join(bad[:20])
+                + (" ..." if len(bad) > 20 else "")
+            )
 
     def fingerprint(self) -> dict[str, Any]:
         digest = hashlib.sha256()
         for path in self.files:
             stat = path.stat()
-            digest.update(f"{path.relative_to(self.root)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
-        return {"kind": "folder", "root": str(self.root.resolve()), "files": len(self.files),
-                "listing": digest.hexdigest()}
+            digest.update(
+                f"{path.relative_to(self.root)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode()
+            )
+        return {
+            "kind": "folder",
+            "root": str(self.root.resolve()),
+            "files": len(self.files),
+            "listing": digest.hexdigest(),
+        }

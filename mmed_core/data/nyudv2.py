@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """NYUDv2 labeled set (``nyu_depth_v2_labeled.mat``, MATLAB v7.3 = HDF5) read with h5py.
 
 MATLAB stores arrays column-major, so h5py sees them transposed: ``images`` is (N, 3, W, H),
@@ -32,12 +34,16 @@ def _decode_name(file: h5py.File, ref: Any, where: str) -> str:
     try:
         obj = file[ref]
     except (ValueError, KeyError, TypeError) as exc:
-        raise DatasetError(f"{where}: 'names' must hold object references to char arrays ({exc})") from exc
+        raise DatasetError(
+            f"{where}: 'names' must hold object references to char arrays ({exc})"
+        ) from exc
     if obj.attrs.get("MATLAB_empty", 0):
         return ""
     chars = np.asarray(obj[()]).ravel()
     if chars.dtype.kind not in "ui":
-        raise DatasetError(f"{where}: a 'names' entry is {chars.dtype}, expected uint16 characters")
+        raise DatasetError(
+            f"{where}: a 'names' entry is {chars.dtype}, expected uint16 characters"
+        )
     return "".join(map(chr, chars.tolist()))
 
 
@@ -52,22 +58,32 @@ class NyuMat:
         f = self.file
         missing = [k for k in _KEYS if k not in f]
         if missing:
-            raise DatasetError(f"{self.path}: missing dataset(s) {missing}; expected {list(_KEYS)} "
-                               f"(found {sorted(f.keys())})")
+            raise DatasetError(
+                f"{self.path}: missing dataset(s) {missing}; expected {list(_KEYS)} "
+                f"(found {sorted(f.keys())})"
+            )
         images, depths, labels = f["images"], f["depths"], f["labels"]
         if images.ndim != 4 or images.shape[1] != 3:
-            raise DatasetError(f"{self.path}: 'images' must be (N, 3, W, H) as MATLAB v7.3 stores it, "
-                               f"got {images.shape}")
+            raise DatasetError(
+                f"{self.path}: 'images' must be (N, 3, W, H) as MATLAB v7.3 stores it, "
+                f"got {images.shape}"
+            )
         n, _, w, h = images.shape
         for key in ("depths", "labels") + (("rawDepths",) if "rawDepths" in f else ()):
             if f[key].shape != (n, w, h):
-                raise DatasetError(f"{self.path}: '{key}' must be {(n, w, h)} to match 'images' "
-                                   f"{images.shape}, got {f[key].shape}")
+                raise DatasetError(
+                    f"{self.path}: '{key}' must be {(n, w, h)} to match 'images' "
+                    f"{images.shape}, got {f[key].shape}"
+                )
         self.count, self.height, self.width = n, h, w
-        self.names = [_decode_name(f, ref, str(self.path)) for ref in np.asarray(f["names"][()]).ravel()]
+        self.names = [
+            _decode_name(f, ref, str(self.path)) for ref in np.asarray(f["names"][()]).ravel()
+        ]
         if labels.dtype.kind not in "ui" or depths.dtype.kind != "f":
-            raise DatasetError(f"{self.path}: expected integer 'labels' and float 'depths', got "
-                               f"{labels.dtype} and {depths.dtype}")
+            raise DatasetError(
+                f"{self.path}: expected integer 'labels' and float 'depths', got "
+                f"{labels.dtype} and {depths.dtype}"
+            )
 
     @property
     def file(self) -> h5py.File:
@@ -75,7 +91,9 @@ class NyuMat:
             try:
                 self._file = h5py.File(self.path, "r")
             except OSError as exc:
-                raise DatasetError(f"{self.path}: not a readable HDF5 (MATLAB v7.3) file ({exc})") from exc
+                raise DatasetError(
+                    f"{self.path}: not a readable HDF5 (MATLAB v7.3) file ({exc})"
+                ) from exc
             self._pid = os.getpid()
         return self._file
 
@@ -99,8 +117,16 @@ class NyuSource:
 
     paired = True
 
-    def __init__(self, mat_path: str | os.PathLike[str], split: str, *, splits_mat: str | None = None,
-                 class_mapping: str | None = None, seed: int = 0, depth_key: str = "depths") -> None:
+    def __init__(
+        self,
+        mat_path: str | os.PathLike[str],
+        split: str,
+        *,
+        splits_mat: str | None = None,
+        class_mapping: str | None = None,
+        seed: int = 0,
+        depth_key: str = "depths",
+    ) -> None:
         self.mat = NyuMat(mat_path)
         self.split, self.depth_key = split, depth_key
         self.splits_mat, self.class_mapping, self.seed = splits_mat, class_mapping, seed
@@ -110,8 +136,13 @@ class NyuSource:
             self.indices = split_official(splits_mat, split, self.mat.count, seed)
         else:
             self.indices = seeded_split(self.mat.count, split, seed)
-        self.info = DatasetInfo(name="nyudv2", class_names=class_names, palette=palette,
-                                depth_range=DEPTH_RANGE, depth_units="m")
+        self.info = DatasetInfo(
+            name="nyudv2",
+            class_names=class_names,
+            palette=palette,
+            depth_range=DEPTH_RANGE,
+            depth_units="m",
+        )
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -120,8 +151,10 @@ class NyuSource:
         i = int(self.indices[index])
         label = self.mat.label(i)
         if label.max(initial=0) >= len(self.lut):
-            raise DatasetError(f"{self.mat.path}: image {i + 1} has label {int(label.max())} but 'names' "
-                               f"has only {len(self.lut) - 1} entries")
+            raise DatasetError(
+                f"{self.mat.path}: image {i + 1} has label {int(label.max())} but 'names' "
+                f"has only {len(self.lut) - 1} entries"
+            )
         return self.mat.image(i), self.mat.depth(i, self.depth_key), self.lut[label]
 
     def fingerprint(self) -> dict[str, Any]:
@@ -131,7 +164,14 @@ class NyuSource:
             stat = Path(path).stat()
             return [str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns]
 
-        return {"kind": "nyudv2", "mat": stamp(str(self.mat.path)), "split": self.split,
-                "splits_mat": stamp(self.splits_mat), "class_mapping": stamp(self.class_mapping),
-                "seed": self.seed, "depth_key": self.depth_key, "lut": self.lut.tolist(),
-                "indices": np.asarray(self.indices).tolist()}
+        return {
+            "kind": "nyudv2",
+            "mat": stamp(str(self.mat.path)),
+            "split": self.split,
+            "splits_mat": stamp(self.splits_mat),
+            "class_mapping": stamp(self.class_mapping),
+            "seed": self.seed,
+            "depth_key": self.depth_key,
+            "lut": self.lut.tolist(),
+            "indices": np.asarray(self.indices).tolist(),
+        }

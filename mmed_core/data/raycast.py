@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Vectorised ray casting of axis-aligned boxes inside a room, with textures and shading.
 
 This is the renderer behind :mod:`mmed_core.data.synthetic`; it has no Python loop over pixels
@@ -11,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mmed_core.data.textures import Material, apply_texture
+
 __all__ = ["Material", "Scene", "cast", "shade"]
 
 # Rays are cast in chunks so a 640x480 frame never builds (rays x boxes) arrays of gigabytes.
@@ -19,29 +23,22 @@ _CHUNK = 32768
 _TANGENTS = np.array([[1, 2], [0, 2], [0, 1]])
 
 
-class Material:
-    """Texture ids: each one is a small procedural function of the face coordinates."""
-
-    PAINT, WOOD_FLOOR, TILE, CARPET, CEILING, WOOD, FABRIC, CABINET = range(8)
-    WINDOW, PICTURE, BLINDS, BOOK, TV, PLAIN = range(8, 14)
-
-
 @dataclass
 class Scene:
     """A room [0, size] (metres, z up) holding axis-aligned boxes, each one with a class id."""
 
-    size: np.ndarray                       # (3,) room extent along x, y, z
-    lo: np.ndarray                         # (B, 3) box minimum corners
-    hi: np.ndarray                         # (B, 3) box maximum corners
-    label: np.ndarray                      # (B,) uint8 class id, 255 = clutter of no target class
-    material: np.ndarray                   # (B,) Material id
-    color: np.ndarray                      # (B, 3) albedo 0..1
-    param: np.ndarray                      # (B,) per-box random number that varies the texture
-    room_label: tuple[int, int, int]       # class ids of (wall, floor, ceiling)
-    room_material: tuple[int, int, int]    # Material of (wall, floor, ceiling)
-    room_color: np.ndarray                 # (3, 3) albedo of (wall, floor, ceiling)
-    lights: np.ndarray                     # (L, 3) point-light positions
-    light_power: np.ndarray                # (L,)
+    size: np.ndarray  # (3,) room extent along x, y, z
+    lo: np.ndarray  # (B, 3) box minimum corners
+    hi: np.ndarray  # (B, 3) box maximum corners
+    label: np.ndarray  # (B,) uint8 class id, 255 = clutter of no target class
+    material: np.ndarray  # (B,) Material id
+    color: np.ndarray  # (B, 3) albedo 0..1
+    param: np.ndarray  # (B,) per-box random number that varies the texture
+    room_label: tuple[int, int, int]  # class ids of (wall, floor, ceiling)
+    room_material: tuple[int, int, int]  # Material of (wall, floor, ceiling)
+    room_color: np.ndarray  # (3, 3) albedo of (wall, floor, ceiling)
+    lights: np.ndarray  # (L, 3) point-light positions
+    light_power: np.ndarray  # (L,)
     ambient: float = 0.35
     extra: dict = field(default_factory=dict)
 
@@ -66,7 +63,9 @@ def _noise(u: np.ndarray, v: np.ndarray, scale: float) -> np.ndarray:
     return top * (1 - fy) + bot * fy
 
 
-def cast(scene: Scene, origin: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cast(
+    scene: Scene, origin: np.ndarray, dirs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """First hit of each ray ``origin + t * dirs`` (P, 3): returns t, box index (-1 = room), axis.
 
     ``dirs`` need not be unit vectors; with the camera's forward component set to 1, t is the
@@ -74,14 +73,16 @@ def cast(scene: Scene, origin: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray
     """
     out_t, out_i, out_a = [], [], []
     for start in range(0, len(dirs), _CHUNK):
-        t, idx, axis = _cast_chunk(scene, origin, dirs[start:start + _CHUNK])
+        t, idx, axis = _cast_chunk(scene, origin, dirs[start : start + _CHUNK])
         out_t.append(t)
         out_i.append(idx)
         out_a.append(axis)
     return np.concatenate(out_t), np.concatenate(out_i), np.concatenate(out_a)
 
 
-def _cast_chunk(scene: Scene, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _cast_chunk(
+    scene: Scene, o: np.ndarray, d: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     safe = np.where(np.abs(d) < 1e-9, 1e-9, d)
     inv = (1.0 / safe).astype(np.float32)
     # The camera is inside the room, so the room is hit where the ray leaves it.
@@ -116,8 +117,14 @@ def _cast_chunk(scene: Scene, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray,
     return t, idx, axis
 
 
-def shade(scene: Scene, origin: np.ndarray, dirs: np.ndarray, t: np.ndarray, idx: np.ndarray,
-          axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def shade(
+    scene: Scene,
+    origin: np.ndarray,
+    dirs: np.ndarray,
+    t: np.ndarray,
+    idx: np.ndarray,
+    axis: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Colour (P, 3) in 0..1 (before exposure) and class id (P,) of each hit."""
     n_px = len(t)
     rows = np.arange(n_px)
@@ -145,13 +152,12 @@ def shade(scene: Scene, origin: np.ndarray, dirs: np.ndarray, t: np.ndarray, idx
     s = (u - lo0) / np.maximum(hi[sid, t0] - lo0, 1e-6)
     r = (v - lo1) / np.maximum(hi[sid, t1] - lo1, 1e-6)
 
-    from mmed_core.data.textures import apply_texture
-
     emissive = np.zeros(n_px, bool)
     for mat in np.unique(material):
         m = material == mat
-        albedo[m], emissive[m] = apply_texture(int(mat), albedo[m], u[m], v[m], s[m], r[m],
-                                               param[m], axis[m], _noise)
+        albedo[m], emissive[m] = apply_texture(
+            int(mat), albedo[m], u[m], v[m], s[m], r[m], param[m], axis[m], _noise
+        )
     light = np.full(n_px, scene.ambient, np.float32)
     for pos, power in zip(scene.lights, scene.light_power):
         to_light = pos - point

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Resizing of the three modalities to the training size, each in the way its values allow.
 
 RGB is area-averaged (INTER_AREA), labels take the nearest pixel (ids must not be blended),
@@ -36,8 +38,11 @@ def resize_label(label: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     _check(label, 2, "label", size)
     if label.shape == tuple(size):
         return np.ascontiguousarray(label, dtype=np.uint8)
-    return cv2.resize(np.ascontiguousarray(label, dtype=np.uint8), (size[1], size[0]),
-                      interpolation=cv2.INTER_NEAREST)
+    return cv2.resize(
+        np.ascontiguousarray(label, dtype=np.uint8),
+        (size[1], size[0]),
+        interpolation=cv2.INTER_NEAREST,
+    )
 
 
 def resize_depth(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:

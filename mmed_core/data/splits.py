@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Train/val/test splits: the paper's seeded ones and NYUDv2's official ``splits.mat``.
 
 The paper splits NYUDv2 868/290/290 and halves Cityscapes' official val into val/test
@@ -30,7 +32,7 @@ def read_mat(path: str | os.PathLike[str], keys: tuple[str, ...]) -> dict[str, n
         raise DatasetError(f"{path}: .mat file not found")
     try:
         data = scipy.io.loadmat(str(path))
-    except NotImplementedError:              # v7.3: scipy refuses, h5py reads it
+    except NotImplementedError:  # v7.3: scipy refuses, h5py reads it
         import h5py
 
         try:
@@ -59,7 +61,9 @@ def halves(indices: np.ndarray, split: str, seed: int) -> np.ndarray:
     return np.sort(order[:cut] if split == "val" else order[cut:])
 
 
-def seeded_split(n: int, split: str, seed: int, sizes: tuple[int, int, int] = _PAPER_NYU) -> np.ndarray:
+def seeded_split(
+    n: int, split: str, seed: int, sizes: tuple[int, int, int] = _PAPER_NYU
+) -> np.ndarray:
     """Indices of ``split`` in a seeded permutation of ``n`` samples; the paper's sizes when
     ``n`` allows (images left over stay unused), else the same proportions."""
     _check_split(split)
@@ -69,9 +73,12 @@ def seeded_split(n: int, split: str, seed: int, sizes: tuple[int, int, int] = _P
         n_val = n_test = int(round(n * sizes[1] / sum(sizes)))
         n_train = n - n_val - n_test
     order = np.random.default_rng([seed, 0x5B17]).permutation(n)
-    bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val),
-              "test": (n_train + n_val, n_train + n_val + n_test)}[split]
-    return np.sort(order[bounds[0]:bounds[1]])
+    bounds = {
+        "train": (0, n_train),
+        "val": (n_train, n_train + n_val),
+        "test": (n_train + n_val, n_train + n_val + n_test),
+    }[split]
+    return np.sort(order[bounds[0] : bounds[1]])
 
 
 def split_official(path: str | os.PathLike[str], split: str, n: int, seed: int) -> np.ndarray:
@@ -83,8 +90,10 @@ def split_official(path: str | os.PathLike[str], split: str, n: int, seed: int) 
     for key, arr in data.items():
         idx = np.asarray(arr).ravel().astype(np.int64)
         if idx.size == 0 or idx.min() < 1 or idx.max() > n:
-            raise DatasetError(f"{path}: '{key}' must hold 1-based indices in 1..{n} (images in the .mat), "
-                               f"got range {idx.min(initial=0)}..{idx.max(initial=0)}")
+            raise DatasetError(
+                f"{path}: '{key}' must hold 1-based indices in 1..{n} (images in the .mat), "
+                f"got range {idx.min(initial=0)}..{idx.max(initial=0)}"
+            )
         out[key] = idx - 1
     if split == "train":
         return np.sort(out["trainNdxs"])

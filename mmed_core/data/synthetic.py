@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Synthetic RGB-D-semantic indoor frames: the embedded default dataset of mmed.
 
 Rooms come from :mod:`mmed_core.data.scenes` and are ray cast by :mod:`mmed_core.data.raycast`,
@@ -9,17 +11,26 @@ every run gives the same bytes. Write a dataset with ``mmed-data synth --out DIR
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Iterator
 
 import numpy as np
 
+from mmed_core.data.base import DatasetInfo
+from mmed_core.data.classes import NYU12_CLASSES, NYU12_PALETTE
 from mmed_core.data.raycast import Scene, cast, shade
 from mmed_core.data.scenes import random_room
 from mmed_core.errors import ConfigError
 
-__all__ = ["Frame", "SyntheticConfig", "generate_frames", "generate_unpaired", "render_frame",
-           "intrinsics", "DEPTH_RANGE"]
+__all__ = [
+    "Frame",
+    "SyntheticConfig",
+    "generate_frames",
+    "generate_unpaired",
+    "render_frame",
+    "intrinsics",
+    "DEPTH_RANGE",
+]
 
 DEPTH_RANGE = (0.5, 10.0)
 # NYUDv2's Kinect focal length at 640 px width (≈ 63° horizontal field of view).
@@ -29,13 +40,14 @@ _UNPAIRED_STREAM = 0x5EED
 
 @dataclass
 class Frame:
-    """One rendered view; ``pose`` maps camera (OpenCV optical: x right, y down, z ahead) to world (z up)."""
+    """One rendered view; ``pose`` maps camera (OpenCV optical: x right, y down, z ahead) to world
+    (z up)."""
 
-    rgb: np.ndarray     # (H, W, 3) uint8
-    depth: np.ndarray   # (H, W) float32 metres, 0 where outside DEPTH_RANGE (as a depth sensor)
-    label: np.ndarray   # (H, W) uint8, NYU12_CLASSES ids, 255 = unknown
-    K: np.ndarray       # (3, 3) float64
-    pose: np.ndarray    # (4, 4) float64 camera-to-world
+    rgb: np.ndarray  # (H, W, 3) uint8
+    depth: np.ndarray  # (H, W) float32 metres, 0 where outside DEPTH_RANGE (as a depth sensor)
+    label: np.ndarray  # (H, W) uint8, NYU12_CLASSES ids, 255 = unknown
+    K: np.ndarray  # (3, 3) float64
+    pose: np.ndarray  # (4, 4) float64 camera-to-world
 
 
 @dataclass(frozen=True)
@@ -43,13 +55,15 @@ class SyntheticConfig:
     height: int = 96
     width: int = 96
     seed: int = 0
-    sequence: bool = False      # one room, smooth camera path (for rosbags) instead of random views
+    sequence: bool = False  # one room, smooth camera path (for rosbags) instead of random views
     frames_per_loop: int = 240  # sequence: frames for one lap around the room
-    noise_std: float = 2.0      # sensor noise on RGB, in 0..255 units
+    noise_std: float = 2.0  # sensor noise on RGB, in 0..255 units
 
     def __post_init__(self) -> None:
         if self.height < 8 or self.width < 8:
-            raise ConfigError(f"synthetic frame size must be at least 8x8, got {self.height}x{self.width}")
+            raise ConfigError(
+                f"synthetic frame size must be at least 8x8, got {self.height}x{self.width}"
+            )
         if self.frames_per_loop < 2:
             raise ConfigError(f"frames_per_loop must be >= 2, got {self.frames_per_loop}")
 
@@ -92,11 +106,13 @@ def _min_depth(scene: Scene, pose: np.ndarray, K: np.ndarray, height: int, width
 
 
 def _visible(scene: Scene, pose: np.ndarray, K: np.ndarray, height: int, width: int) -> Scene:
-    """The scene without the boxes wholly behind the camera or outside the image (half the cost)."""
+    """The scene without the boxes wholly behind the camera or outside the image (half the
+    cost)."""
     if not len(scene.lo):
         return scene
-    corners = np.stack([np.where(np.array([i & 1, i & 2, i & 4], bool), scene.hi, scene.lo)
-                        for i in range(8)], 1)                        # (B, 8, 3)
+    corners = np.stack(
+        [np.where(np.array([i & 1, i & 2, i & 4], bool), scene.hi, scene.lo) for i in range(8)], 1
+    )  # (B, 8, 3)
     cam = (corners - pose[:3, 3]) @ pose[:3, :3]
     z = cam[..., 2]
     ahead = z > 1e-3
@@ -104,26 +120,49 @@ def _visible(scene: Scene, pose: np.ndarray, K: np.ndarray, height: int, width: 
     v = np.where(ahead, cam[..., 1] / np.where(ahead, z, 1) * K[1, 1] + K[1, 2], 0)
     # Only boxes entirely ahead can be judged by their projection; the others are kept.
     all_ahead = ahead.all(1)
-    outside = ((u < -1).all(1) | (u > width).all(1) | (v < -1).all(1) | (v > height).all(1))
+    outside = (u < -1).all(1) | (u > width).all(1) | (v < -1).all(1) | (v > height).all(1)
     keep = ahead.any(1) & ~(all_ahead & outside)
-    return replace(scene, lo=scene.lo[keep], hi=scene.hi[keep], label=scene.label[keep],
-                   material=scene.material[keep], color=scene.color[keep], param=scene.param[keep])
+    return replace(
+        scene,
+        lo=scene.lo[keep],
+        hi=scene.hi[keep],
+        label=scene.label[keep],
+        material=scene.material[keep],
+        color=scene.color[keep],
+        param=scene.param[keep],
+    )
 
 
-def _random_view(scene: Scene, rng: np.random.Generator, K: np.ndarray, h: int, w: int) -> np.ndarray:
+def _random_view(
+    scene: Scene, rng: np.random.Generator, K: np.ndarray, h: int, w: int
+) -> np.ndarray:
     size = scene.size
     pose = None
     for _ in range(12):
         # Stand near the edge of the room and look across it, as people photograph rooms.
-        pos = np.array([rng.uniform(0.5, size[0] - 0.5), rng.uniform(0.5, size[1] - 0.5),
-                        rng.uniform(1.0, 1.7)])
-        target = np.array([rng.uniform(0.3, size[0] - 0.3), rng.uniform(0.3, size[1] - 0.3),
-                           rng.uniform(0.4, 1.4)])
+        pos = np.array(
+            [
+                rng.uniform(0.5, size[0] - 0.5),
+                rng.uniform(0.5, size[1] - 0.5),
+                rng.uniform(1.0, 1.7),
+            ]
+        )
+        target = np.array(
+            [
+                rng.uniform(0.3, size[0] - 0.3),
+                rng.uniform(0.3, size[1] - 0.3),
+                rng.uniform(0.4, 1.4),
+            ]
+        )
         if np.linalg.norm(target[:2] - pos[:2]) < 1.5:
             continue
         delta = target - pos
         yaw = float(np.arctan2(delta[1], delta[0]))
-        pitch = float(np.clip(np.arctan2(delta[2], np.linalg.norm(delta[:2])) + rng.normal(0, 0.1), -0.6, 0.3))
+        pitch = float(
+            np.clip(
+                np.arctan2(delta[2], np.linalg.norm(delta[:2])) + rng.normal(0, 0.1), -0.6, 0.3
+            )
+        )
         pose = _pose(pos, yaw, pitch, float(rng.normal(0, 0.03)))
         if _inside_box(scene, pos) or _min_depth(scene, pose, K, h, w) < 0.6:
             continue
@@ -139,29 +178,49 @@ def _sequence_view(scene: Scene, phase: float, wobble: np.ndarray) -> np.ndarray
     """Camera on an ellipse around the room centre, looking inwards, with slow smooth wobble."""
     size = scene.size
     ax, ay = max(0.2, size[0] / 2 - 1.4), max(0.2, size[1] / 2 - 1.4)
-    pos = np.array([size[0] / 2 + ax * np.cos(phase), size[1] / 2 + ay * np.sin(phase),
-                    1.4 + 0.1 * np.sin(2 * phase + wobble[0])])
+    pos = np.array(
+        [
+            size[0] / 2 + ax * np.cos(phase),
+            size[1] / 2 + ay * np.sin(phase),
+            1.4 + 0.1 * np.sin(2 * phase + wobble[0]),
+        ]
+    )
     yaw = phase + np.pi + 0.5 * np.sin(1.5 * phase + wobble[1])
     pitch = -0.15 + 0.1 * np.sin(phase + wobble[2])
     return _pose(pos, yaw, pitch, 0.02 * np.sin(3 * phase + wobble[3]))
 
 
-def render(scene: Scene, pose: np.ndarray, K: np.ndarray, height: int, width: int,
-           rng: np.random.Generator, noise_std: float = 2.0, gain: np.ndarray | None = None) -> Frame:
-    """Ray cast ``scene`` from ``pose``; exposure (unless ``gain`` is given) and noise come from ``rng``."""
+def render(
+    scene: Scene,
+    pose: np.ndarray,
+    K: np.ndarray,
+    height: int,
+    width: int,
+    rng: np.random.Generator,
+    noise_std: float = 2.0,
+    gain: np.ndarray | None = None,
+) -> Frame:
+    """Ray cast ``scene`` from ``pose``; exposure (unless ``gain`` is given) and noise come from
+    ``rng``."""
     origin = pose[:3, 3].astype(np.float32)
     dirs = _rays(K, pose, height, width)
     scene = _visible(scene, pose, K, height, width)
     t, idx, axis = cast(scene, origin, dirs)
     colour, label = shade(scene, origin, dirs, t, idx, axis)
-    if gain is None:                                       # exposure and white balance
+    if gain is None:  # exposure and white balance
         gain = rng.uniform(0.85, 1.2) * rng.uniform(0.92, 1.08, 3)
-    rgb = colour * (gain * 255.0).astype(np.float32) + noise_std * rng.standard_normal(colour.shape, np.float32)
+    rgb = colour * (gain * 255.0).astype(np.float32) + noise_std * rng.standard_normal(
+        colour.shape, np.float32
+    )
     depth = t.astype(np.float32)
     depth[(depth < DEPTH_RANGE[0]) | (depth > DEPTH_RANGE[1])] = 0.0
-    return Frame(rgb=np.clip(rgb, 0, 255).astype(np.uint8).reshape(height, width, 3),
-                 depth=depth.reshape(height, width), label=label.reshape(height, width),
-                 K=K.copy(), pose=pose)
+    return Frame(
+        rgb=np.clip(rgb, 0, 255).astype(np.uint8).reshape(height, width, 3),
+        depth=depth.reshape(height, width),
+        label=label.reshape(height, width),
+        K=K.copy(),
+        pose=pose,
+    )
 
 
 def render_frame(index: int, config: SyntheticConfig) -> Frame:
@@ -174,17 +233,33 @@ def render_frame(index: int, config: SyntheticConfig) -> Frame:
         phase = room_rng.uniform(0, 2 * np.pi) + 2 * np.pi * index / config.frames_per_loop
         # One room keeps one exposure, so a sequence does not flicker; only the noise changes.
         gain = room_rng.uniform(0.85, 1.2) * room_rng.uniform(0.92, 1.08, 3)
-        return render(scene, _sequence_view(scene, phase, wobble), K, config.height, config.width,
-                      np.random.default_rng([config.seed, 0xA11, index]), config.noise_std, gain)
+        return render(
+            scene,
+            _sequence_view(scene, phase, wobble),
+            K,
+            config.height,
+            config.width,
+            np.random.default_rng([config.seed, 0xA11, index]),
+            config.noise_std,
+            gain,
+        )
     rng = np.random.default_rng([config.seed, index])
     scene = random_room(rng)
     pose = _random_view(scene, rng, K, config.height, config.width)
     return render(scene, pose, K, config.height, config.width, rng, config.noise_std)
 
 
-def generate_frames(n: int, *, height: int = 96, width: int = 96, seed: int = 0,
-                    sequence: bool = False, config: SyntheticConfig | None = None) -> Iterator[Frame]:
-    """``n`` frames: independent random rooms/views, or (``sequence``) one room along a smooth path.
+def generate_frames(
+    n: int,
+    *,
+    height: int = 96,
+    width: int = 96,
+    seed: int = 0,
+    sequence: bool = False,
+    config: SyntheticConfig | None = None,
+) -> Iterator[Frame]:
+    """``n`` frames: independent random rooms/views, or (``sequence``) one room along a smooth
+    path.
 
     ``config`` overrides the other keyword arguments when given.
     """
@@ -195,10 +270,15 @@ def generate_frames(n: int, *, height: int = 96, width: int = 96, seed: int = 0,
         yield render_frame(i, cfg)
 
 
-def generate_unpaired(n: int, *, height: int = 96, width: int = 96, seed: int = 0) -> Iterator[np.ndarray]:
+def generate_unpaired(
+    n: int, *, height: int = 96, width: int = 96, seed: int = 0
+) -> Iterator[np.ndarray]:
     """``n`` RGB images (H, W, 3) uint8 of other rooms than any paired stream of the same seed."""
-    cfg = SyntheticConfig(height=height, width=width, seed=int(np.random.SeedSequence(
-        [seed, _UNPAIRED_STREAM]).generate_state(1)[0]))
+    cfg = SyntheticConfig(
+        height=height,
+        width=width,
+        seed=int(np.random.SeedSequence([seed, _UNPAIRED_STREAM]).generate_state(1)[0]),
+    )
     for frame in generate_frames(n, config=cfg):
         yield frame.rgb
 
@@ -218,14 +298,17 @@ class SyntheticSource:
     """One split of the synthetic dataset, rendered directly at the training size."""
 
     def __init__(self, split: str, size: tuple[int, int], n: int, seed: int = 0) -> None:
-        from mmed_core.classes import NYU12_CLASSES, NYU12_PALETTE
-        from mmed_core.data.base import DatasetInfo
 
         self.split, self.n, self.seed = split, n, seed
         self.paired = split != "extra"
         self.config = SyntheticConfig(height=size[0], width=size[1], seed=split_seed(seed, split))
-        self.info = DatasetInfo(name="synthetic", class_names=NYU12_CLASSES, palette=NYU12_PALETTE,
-                                depth_range=DEPTH_RANGE, depth_units="m")
+        self.info = DatasetInfo(
+            name="synthetic",
+            class_names=NYU12_CLASSES,
+            palette=NYU12_PALETTE,
+            depth_range=DEPTH_RANGE,
+            depth_units="m",
+        )
 
     def __len__(self) -> int:
         return self.n
@@ -235,5 +318,11 @@ class SyntheticSource:
         return (frame.rgb, frame.depth, frame.label) if self.paired else (frame.rgb, None, None)
 
     def fingerprint(self) -> dict:
-        return {"generator": "mmed-synthetic", "version": GENERATOR_VERSION, "split": self.split,
-                "n": self.n, "seed": self.seed, "size": [self.config.height, self.config.width]}
+        return {
+            "generator": "mmed-synthetic",
+            "version": GENERATOR_VERSION,
+            "split": self.split,
+            "n": self.n,
+            "seed": self.seed,
+            "size": [self.config.height, self.config.width],
+        }

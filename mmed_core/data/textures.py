@@ -1,19 +1,28 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Procedural textures of the synthetic scenes, one small function per material.
 
 Each function maps face coordinates (metric u, v; normalised s, r in 0..1 across the face)
 to an albedo, so a class is recognisable by its pattern and not only by its colour. Used by
-:mod:`mmed_core.data.raycast`; try it with ``mmed-data synth --out /tmp/s && mmed-data inspect /tmp/s``.
+:mod:`mmed_core.data.raycast`; try it with
+``mmed-data synth --out /tmp/s && mmed-data inspect /tmp/s``.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from mmed_core.data.raycast import Material
+__all__ = ["Material", "apply_texture"]
 
-__all__ = ["apply_texture"]
+
+class Material:
+    """Texture ids: each one is a small procedural function of the face coordinates."""
+
+    PAINT, WOOD_FLOOR, TILE, CARPET, CEILING, WOOD, FABRIC, CABINET = range(8)
+    WINDOW, PICTURE, BLINDS, BOOK, TV, PLAIN = range(8, 14)
+
 
 Noise = Callable[[np.ndarray, np.ndarray, float], np.ndarray]
 
@@ -95,7 +104,9 @@ def _window(c, u, v, s, r, p, axis, noise):
 def _picture(c, u, v, s, r, p, axis, noise):
     # An abstract painting: two colours blended by noise, inside a dark or golden frame.
     other = np.roll(c, 1, axis=1)
-    art = _mix(c, other, noise(s * 3 + p * 50, r * 3, 1.5)) * (0.7 + 0.3 * noise(s, r, 9.0))[:, None]
+    art = (
+        _mix(c, other, noise(s * 3 + p * 50, r * 3, 1.5)) * (0.7 + 0.3 * noise(s, r, 9.0))[:, None]
+    )
     frame = _frame(s, r, 0.07)
     art[frame] = np.where(p[frame, None] > 0.5, [0.55, 0.42, 0.15], [0.12, 0.1, 0.08])
     return art
@@ -130,17 +141,34 @@ def _plain(c, u, v, s, r, p, axis, noise):
 
 
 _TEXTURES = {
-    Material.PAINT: _paint, Material.WOOD_FLOOR: _wood_floor, Material.TILE: _tile,
-    Material.CARPET: _carpet, Material.CEILING: _ceiling, Material.WOOD: _wood,
-    Material.FABRIC: _fabric, Material.CABINET: _cabinet, Material.WINDOW: _window,
-    Material.PICTURE: _picture, Material.BLINDS: _blinds, Material.BOOK: _book,
-    Material.TV: _tv, Material.PLAIN: _plain,
+    Material.PAINT: _paint,
+    Material.WOOD_FLOOR: _wood_floor,
+    Material.TILE: _tile,
+    Material.CARPET: _carpet,
+    Material.CEILING: _ceiling,
+    Material.WOOD: _wood,
+    Material.FABRIC: _fabric,
+    Material.CABINET: _cabinet,
+    Material.WINDOW: _window,
+    Material.PICTURE: _picture,
+    Material.BLINDS: _blinds,
+    Material.BOOK: _book,
+    Material.TV: _tv,
+    Material.PLAIN: _plain,
 }
 
 
-def apply_texture(material: int, albedo: np.ndarray, u: np.ndarray, v: np.ndarray, s: np.ndarray,
-                  r: np.ndarray, param: np.ndarray, axis: np.ndarray,
-                  noise: Noise) -> tuple[np.ndarray, np.ndarray]:
+def apply_texture(
+    material: int,
+    albedo: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    s: np.ndarray,
+    r: np.ndarray,
+    param: np.ndarray,
+    axis: np.ndarray,
+    noise: Noise,
+) -> tuple[np.ndarray, np.ndarray]:
     """Textured albedo (n, 3) of the pixels of one material, and whether they emit light."""
     out = _TEXTURES[material](albedo, u, v, s, r, param, axis, noise)
     emissive = np.full(len(albedo), material == Material.WINDOW)

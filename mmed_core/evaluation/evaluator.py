@@ -1,0 +1,297 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
+"""The evaluator: every conversion path of a checkpoint scored over a whole split (paper §4).
+
+    mmed-eval --checkpoint runs/synthetic-mmed/best.safetensors --split test
+
+Depth is reverted to the dataset's units (``mmed_core.network.modalities.postprocess``) and scored
+with the streaming :class:`~mmed_core.evaluation.metrics.DepthMetrics`; labels are the arg-max of
+the label decoder, scored with one confusion matrix over the split. ``evaluate`` returns a
+JSON-ready dict; ``markdown_tables`` lays it out like the paper's Tables 1, 2/4 and 5.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from mmed_core.atomic import atomic_write_json, atomic_write_text
+from mmed_core.data import build_dataset
+from mmed_core.data.collate import collate
+from mmed_core.deploy.checkpoint import load_checkpoint
+from mmed_core.errors import ConfigError
+from mmed_core.evaluation.figures import render_figure, save_png
+from mmed_core.evaluation.metrics import DEPTH_KEYS, DepthMetrics, SegmentationMetrics
+from mmed_core.network.modalities import postprocess, prepare_inputs
+
+__all__ = [
+    "evaluate",
+    "evaluate_checkpoint",
+    "markdown_tables",
+    "path_key",
+    "PATH_TITLES",
+    "TABLE1_COLUMNS",
+    "fmt",
+    "markdown_table",
+]
+
+#: The paper's names of the conversion paths (Table 5, Fig. 3/4).
+PATH_TITLES = {
+    ("rgb", "depth"): "image-to-depth",
+    ("label", "depth"): "label-to-depth",
+    ("rgb", "label"): "image-to-label",
+    ("depth", "label"): "depth-to-label",
+    ("label", "rgb"): "label-to-image",
+    ("depth", "rgb"): "depth-to-image",
+    ("rgb", "rgb"): "image-to-image",
+    ("depth", "depth"): "depth-to-depth",
+    ("label", "label"): "label-to-label",
+}
+TABLE1_COLUMNS = (*DEPTH_KEYS, "miou")
+_HEADERS = {
+    "rel": "Rel",
+    "log10": "log10",
+    "rmse": "RMSE",
+    "delta1": "δ<1.25",
+    "delta2": "δ<1.25²",
+    "delta3": "δ<1.25³",
+    "miou": "mIoU",
+}
+
+
+def path_key(path: tuple[str, str]) -> str:
+    return f"{path[0]}->{path[1]}"
+
+
+def _scored_paths(model: nn.Module) -> list[tuple[str, str]]:
+    return [p for p in model.config.paths() if p[1] in ("depth", "label")]
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    dataset: Dataset,
+    *,
+    batch_size: int = 16,
+    device: str | torch.device = "cpu",
+    on_batch: Callable[[dict[str, torch.Tensor], dict], None] | None = None,
+) -> dict[str, Any]:
+    """Score every path of ``model`` that ends in depth or labels over ``dataset`` (paired
+    samples).
+
+    ``on_batch(batch, outputs)`` sees each raw batch and the network outputs (e.g. to keep
+    samples for a figure). Returns {"num_samples", "paths": {"rgb->depth": {...}, ...},
+    "table1": {rel..miou}} where table1 takes depth from rgb->depth and mIoU from rgb->label.
+    """
+
+    cfg = model.config
+    model = model.to(device).eval()
+    paths = _scored_paths(model)
+    if not paths:
+        raise ConfigError(
+            f"checkpoint of method `{cfg.method}` has no path to depth or label to evaluate"
+        )
+    depth = {p: DepthMetrics() for p in paths if p[1] == "depth"}
+    seg = {
+        p: SegmentationMetrics(cfg.num_classes, cfg.class_names) for p in paths if p[1] == "label"
+    }
+    n = 0
+    for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate):
+        keep = batch["paired"]
+        if not bool(keep.any()):
+            continue
+        batch = {k: v[keep] for k, v in batch.items()}
+        inputs = prepare_inputs(
+            {m: batch[m].to(device) for m in dict.fromkeys(s for s, _ in paths)}, cfg
+        )
+        outputs = model(inputs, paths=paths)
+        for p, y in outputs.items():
+            if p in depth:
+                depth[p].update(postprocess("depth", y, cfg)[:, 0].cpu(), batch["depth"][:, 0])
+            else:
+                seg[p].update(y.argmax(1).cpu(), batch["label"])
+        if on_batch is not None:
+            on_batch(batch, outputs)
+        n += int(keep.sum())
+    if n == 0:
+        raise ConfigError(
+            f"the evaluation set has {len(dataset)} samples but none is paired "
+            "(with depth and labels)"
+        )
+    result: dict[str, Any] = {"num_samples": n, "paths": {}}
+    for p, m in depth.items():
+        result["paths"][path_key(p)] = m.compute()
+    for p, m in seg.items():
+        result["paths"][path_key(p)] = m.compute()
+    main_d, main_l = result["paths"].get("rgb->depth", {}), result["paths"].get("rgb->label", {})
+    result["table1"] = {k: main_d.get(k) for k in DEPTH_KEYS} | {"miou": main_l.get("miou")}
+    return result
+
+
+# ---------------------------------------------------------------------------- markdown
+def fmt(v: Any) -> str:
+    """Three decimals like the paper; '-' where a method has no such output."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:.3f}"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += [
+        "| " + " | ".join(c if isinstance(c, str) else fmt(c) for c in row) + " |" for row in rows
+    ]
+    return "\n".join(lines)
+
+
+def table1_header() -> list[str]:
+    return ["Method", *(_HEADERS[c] for c in TABLE1_COLUMNS)]
+
+
+def markdown_tables(result: dict[str, Any], name: str) -> str:
+    """Table 1 row, per-class IoU (Tables 2/4) and the auxiliary paths (Table 5) of one run."""
+    paths = result["paths"]
+    classes = list(next((v["iou"] for v in paths.values() if "iou" in v), {}))
+    parts = [
+        f"# Evaluation of `{name}`",
+        "",
+        f"{result.get('dataset', '?')} / {result.get('split', '?')}: "
+        f"{result['num_samples']} images; depth in "
+        f"{result.get('depth_units', '?')}.",
+        "",
+        "## Table 1 (depth from RGB, segmentation from RGB)",
+        "",
+        markdown_table(
+            table1_header(), [[name, *(result["table1"].get(c) for c in TABLE1_COLUMNS)]]
+        ),
+    ]
+    if classes:
+        rows = [
+            [
+                f"{name} ({PATH_TITLES.get(tuple(k.split('->')), k)})",
+                *(v["iou"][c] for c in classes),
+                v["miou"],
+            ]
+            for k, v in paths.items()
+            if "iou" in v
+        ]
+        parts += [
+            "",
+            "## Per-class IoU (Tables 2 / 4)",
+            "",
+            markdown_table(["Method", *classes, "mean"], rows),
+        ]
+    aux = [("rgb", "depth"), ("label", "depth"), ("rgb", "label"), ("depth", "label")]
+    rows = []
+    for p in aux:
+        v = paths.get(path_key(p))
+        if v is not None:
+            rows.append([PATH_TITLES[p], *(v.get(c) for c in DEPTH_KEYS), v.get("miou")])
+    if rows:
+        parts += [
+            "",
+            "## Auxiliary paths (Table 5)",
+            "",
+            markdown_table(["Path", *table1_header()[1:]], rows),
+        ]
+    return "\n".join(parts) + "\n"
+
+
+# ---------------------------------------------------------------------------- checkpoint -> files
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    *,
+    dataset: str | None = None,
+    split: str = "test",
+    root: str | None = None,
+    options: dict[str, Any] | None = None,
+    out_dir: str | Path | None = None,
+    batch_size: int = 16,
+    device: str = "cpu",
+    figure_samples: int = 4,
+    dataset_factory: Callable[..., Dataset] | None = None,
+) -> dict[str, Any]:
+    """Evaluate ``checkpoint`` on a split; write metrics.json, tables.md and figure.png to
+    ``out_dir`` (default: ``<checkpoint folder>/eval-<split>``). The data settings default to those
+    the checkpoint was trained with (stored in its card), so ``--dataset`` is needed only to change
+    them."""
+
+    model, card = load_checkpoint(checkpoint, map_location=device)
+    cfg = model.config
+    data = dict(card.get("data") or {})
+    same = dataset is None or dataset == data.get("dataset", cfg.dataset)
+    name = dataset or data.get("dataset") or cfg.dataset
+    opts = {**(data.get("options") or {}), **(options or {})} if same else dict(options or {})
+    root = root if root is not None else (data.get("root") if same else None)
+    dataset_factory = dataset_factory or build_dataset
+    ds = dataset_factory(
+        name,
+        split,
+        root=root,
+        size=tuple(cfg.input_size),
+        cache_dir=data.get("cache_dir") if same else None,
+        options=opts,
+    )
+    if tuple(ds.info.class_names) != tuple(cfg.class_names):
+        raise ConfigError(
+            f"{checkpoint}: trained on classes {list(cfg.class_names)} but dataset `{name}` has "
+            f"{list(ds.info.class_names)}"
+        )
+    keep: list[dict[str, Any]] = []
+
+    def grab(batch: dict[str, torch.Tensor], outputs: dict) -> None:
+        for i in range(min(figure_samples - len(keep), batch["rgb"].shape[0])):
+            keep.append(
+                {
+                    "rgb": batch["rgb"][i].numpy(),
+                    "depth": batch["depth"][i].numpy(),
+                    "label": batch["label"][i].numpy(),
+                    "outputs": {p: y[i].detach().cpu() for p, y in outputs.items()},
+                }
+            )
+
+    result = evaluate(model, ds, batch_size=batch_size, device=device, on_batch=grab)
+    run_name = card.get("run_name") or cfg.method
+    result = {
+        "checkpoint": str(checkpoint),
+        "run_name": run_name,
+        "method": cfg.method,
+        "dataset": name,
+        "split": split,
+        "depth_units": cfg.depth_units,
+        "epoch": card.get("epoch"),
+        **result,
+    }
+    out = Path(out_dir) if out_dir is not None else Path(checkpoint).parent / f"eval-{split}"
+    atomic_write_json(out / "metrics.json", result)
+    atomic_write_text(out / "tables.md", markdown_tables(result, run_name))
+    if keep and figure_samples > 0:
+        keep = _with_cross_paths(model, keep, device)
+        save_png(out / "figure.png", render_figure(keep, cfg))
+    result["out_dir"] = str(out)
+    return result
+
+
+@torch.no_grad()
+def _with_cross_paths(
+    model: nn.Module, samples: list[dict[str, Any]], device: str
+) -> list[dict[str, Any]]:
+    """Add the decoders to RGB (not scored, but shown in the figure like Fig. 4 right)."""
+    cfg = model.config
+    extra = [p for p in cfg.paths() if p[1] == "rgb" and p[0] != "rgb"]
+    if not extra:
+        return samples
+    raw = {
+        m: torch.stack([torch.as_tensor(s[m]) for s in samples]).to(device)
+        for m in dict.fromkeys(p[0] for p in extra)
+    }
+    outs = model(prepare_inputs(raw, cfg), paths=extra)
+    for i, s in enumerate(samples):
+        s["outputs"].update({p: y[i].cpu() for p, y in outs.items()})
+    return samples

@@ -1,0 +1,134 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
+
+r"""The paper's metrics (§4), accumulated over a whole set (streaming).
+
+    python -c "import numpy as np; \
+        from mmed_core.evaluation.metrics import SegmentationMetrics as S; \
+        m=S(2); m.update(np.array([0,1]), np.array([0,0])); print(m.compute())"
+
+Depth: Rel, log10, RMSE and delta < 1.25^k over every valid pixel of the set, in original
+units (metres or disparity). Segmentation: IoU = TP / (TP + FP + FN) from one confusion matrix
+over the whole set, per class and mean (classes absent from both prediction and ground truth
+are NaN and left out of the mean).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mmed_core.data.classes import IGNORE_INDEX
+from mmed_core.errors import InputError
+
+__all__ = ["DepthMetrics", "SegmentationMetrics", "DEPTH_KEYS"]
+
+DEPTH_KEYS = ("rel", "log10", "rmse", "delta1", "delta2", "delta3")
+
+
+def _np(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):
+        x = x.detach().float().cpu().numpy()
+    return np.asarray(x)
+
+
+class DepthMetrics:
+    """Streaming depth metrics; ``min_depth`` guards log/ratio against non-positive predictions."""
+
+    def __init__(self, min_depth: float = 1e-3) -> None:
+        self.min_depth = min_depth
+        self.reset()
+
+    def reset(self) -> None:
+        self.n = 0
+        self.sums = dict.fromkeys(("abs_rel", "log10", "sq", "d1", "d2", "d3"), 0.0)
+
+    def update(self, pred: Any, gt: Any, valid: Any | None = None) -> None:
+        p, g = _np(pred).astype(np.float64), _np(gt).astype(np.float64)
+        if p.shape != g.shape:
+            raise InputError(
+                f"depth prediction has shape {p.shape} but ground truth has {g.shape}"
+            )
+        mask = np.isfinite(g) & (g > 0)
+        if valid is not None:
+            mask &= _np(valid).astype(bool).reshape(g.shape)
+        if not mask.any():
+            return
+        p = np.where(np.isfinite(p[mask]), p[mask], self.min_depth).clip(self.min_depth, None)
+        g = g[mask]
+        ratio = np.maximum(p / g, g / p)
+        self.n += g.size
+        s = self.sums
+        s["abs_rel"] += float((np.abs(g - p) / g).sum())
+        s["log10"] += float(np.abs(np.log10(g) - np.log10(p)).sum())
+        s["sq"] += float(((g - p) ** 2).sum())
+        for k in (1, 2, 3):
+            s[f"d{k}"] += float((ratio < 1.25**k).sum())
+
+    def compute(self) -> dict[str, float]:
+        if self.n == 0:
+            return {k: float("nan") for k in DEPTH_KEYS}
+        s, n = self.sums, self.n
+        return {
+            "rel": s["abs_rel"] / n,
+            "log10": s["log10"] / n,
+            "rmse": float(np.sqrt(s["sq"] / n)),
+            "delta1": s["d1"] / n,
+            "delta2": s["d2"] / n,
+            "delta3": s["d3"] / n,
+        }
+
+
+class SegmentationMetrics:
+    """Streaming confusion matrix (rows: ground truth, columns: prediction)."""
+
+    def __init__(self, num_classes: int, class_names: tuple[str, ...] | None = None) -> None:
+        if num_classes < 1:
+            raise InputError(f"num_classes must be >= 1, got {num_classes}")
+        if class_names is not None and len(class_names) != num_classes:
+            raise InputError(f"{len(class_names)} class names for {num_classes} classes")
+        self.num_classes = num_classes
+        self.class_names = (
+            tuple(class_names) if class_names else tuple(str(k) for k in range(num_classes))
+        )
+        self.confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+        # Labelled pixels predicted as 'unknown' (255): misses outside the K x K matrix.
+        self.unknown_fn = np.zeros(num_classes, dtype=np.int64)
+
+    def reset(self) -> None:
+        self.confusion[:] = 0
+        self.unknown_fn[:] = 0
+
+    def update(self, pred: Any, gt: Any) -> None:
+        p, g = _np(pred), _np(gt)
+        if p.shape != g.shape:
+            raise InputError(
+                f"label prediction has shape {p.shape} but ground truth has {g.shape}"
+            )
+        p, g = p.astype(np.int64).ravel(), g.astype(np.int64).ravel()
+        k = self.num_classes
+        keep = (g != IGNORE_INDEX) & (g >= 0) & (g < k)
+        bad = keep & ((p < 0) | (p >= k))
+        ok = keep & ~bad
+        self.confusion += np.bincount(g[ok] * k + p[ok], minlength=k * k).reshape(k, k)
+        self.unknown_fn += np.bincount(g[bad], minlength=k)
+
+    def iou(self) -> np.ndarray:
+        cm = self.confusion
+        tp = np.diag(cm).astype(np.float64)
+        fp = cm.sum(0) - np.diag(cm)
+        fn = cm.sum(1) - np.diag(cm) + self.unknown_fn
+        denom = tp + fp + fn
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(denom > 0, tp / np.maximum(denom, 1), np.nan)
+
+    def compute(self) -> dict[str, Any]:
+        iou = self.iou()
+        valid = ~np.isnan(iou)
+        total = self.confusion.sum() + self.unknown_fn.sum()
+        return {
+            "miou": float(iou[valid].mean()) if valid.any() else float("nan"),
+            "pixel_acc": float(np.trace(self.confusion) / total) if total else float("nan"),
+            "iou": {name: float(v) for name, v in zip(self.class_names, iou)},
+        }

@@ -1,0 +1,368 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
+
+r"""The training run's configuration: a YAML file with ``model``, ``data`` and ``train`` sections.
+
+    python -m mmed_core.training.config config/train_synthetic.yaml train.lr=0.01 \
+        model.method=enc-dec model.targets=[depth]
+
+prints the resolved configuration. ``key=value`` overrides use dotted keys; values are parsed with
+``yaml.safe_load`` (``[depth]`` is a list, ``1e-3`` a float, ``null`` None). Every unknown
+section or key is a :class:`~mmed_core.errors.ConfigError` that lists the valid ones.
+
+Paper defaults (§3.3): SGD, lr 1e-3, momentum 0.9, weight decay 5e-4, 96x96 input, early stopping
+on a validation split. Where the paper is silent (batch size, epochs, patience) the value is ours.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mmed_core.errors import ConfigError
+from mmed_core.network.config import METHODS, PRESETS, ModelConfig
+
+__all__ = [
+    "DataConfig",
+    "TrainConfig",
+    "RunConfig",
+    "load_run_config",
+    "apply_overrides",
+    "model_config_for",
+    "SECTIONS",
+    "DATASET_FIELDS",
+]
+
+#: Model fields that come from the dataset (``ds.info``), never from the YAML file.
+DATASET_FIELDS = ("class_names", "palette", "depth_range", "depth_units", "dataset", "input_size")
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "synthetic"  # synthetic | nyudv2 | cityscapes
+    root: str | None = None  # dataset folder; synthetic: None generates the scenes in memory
+    size: tuple[int, int] = (96, 96)  # (H, W) network input, §3.3
+    cache_dir: str | None = None  # preprocessing cache (resized arrays), see mmed_core.data
+    options: dict[str, Any] = field(default_factory=dict)  # passed to build_dataset(options=...)
+    extra: bool = False  # add the unpaired `extra` split (RGB only): the paper's "+extra"
+    train_split: str = "train"
+    val_split: str = "val"
+
+
+@dataclass
+class TrainConfig:
+    optimizer: str = "sgd"  # sgd (paper) | adam
+    lr: float = 1e-3  # paper §3.3
+    momentum: float = 0.9  # paper §3.3 (SGD only)
+    weight_decay: float = 5e-4  # paper §3.3
+    batch_size: int = 8  # per process; paper silent
+    epochs: int = 100  # upper bound; early stopping usually ends the run first (paper silent)
+    patience: int = 10  # epochs without validation improvement before stopping (paper silent)
+    min_delta: float = 0.0  # an improvement must beat the best by more than this
+    monitor: str = (
+        "main"  # validation loss to stop on: main = RGB->targets paths, all = every path
+    )
+    loss_weights: dict[str, float] = field(default_factory=dict)  # per target modality, default 1
+    grad_clip: float = 0.0  # max gradient norm; 0 = off (paper: none)
+    # How the all-paths loss is computed: multipath = one encoder->decoder pair at a time;
+    # batched = each decoder once over all sources' latents (same loss and gradients, see
+    # mmed_core.network.batched_loss); auto = batched on CUDA, multipath on CPU, where batching
+    # measured 0.84x (docs/BENCHMARKS.md).
+    loss: str = "auto"
+    max_steps_per_epoch: int = 0  # 0 = the whole epoch; >0 caps it (quick budgets)
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    num_workers: int = 0  # DataLoader workers; 0 keeps CPU runs bit-reproducible and light
+    # torch CPU threads; 0 = torch's default. On a busy shared CPU, 1 thread per process is far
+    # faster than 2 (OpenMP threads spin-wait for each other when the cores are taken).
+    threads: int = 0
+    out_dir: str = "runs/{dataset}-{method}"  # {dataset}, {method}, {run} are filled in
+    tensorboard: bool = True  # used only if the `tensorboard` package imports
+    progress: bool = True  # tqdm bar
+
+
+@dataclass
+class RunConfig:
+    model: dict[str, Any]  # ModelConfig fields (without the dataset ones) plus `preset`
+    data: DataConfig
+    train: TrainConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {
+            "model": copy.deepcopy(self.model),
+            "data": dataclasses.asdict(self.data),
+            "train": dataclasses.asdict(self.train),
+        }
+        d["data"]["size"] = list(self.data.size)
+        return d
+
+    @property
+    def run_name(self) -> str:
+        method = self.model.get("method", "mmed")
+        targets = self.model.get("targets") or []
+        name = method + (
+            "-" + "-".join(targets) if method in ("enc-dec", "enc-dec-u") and targets else ""
+        )
+        return name + ("+extra" if self.data.extra else "")
+
+    @property
+    def out_dir(self) -> Path:
+        return Path(
+            self.train.out_dir.format(
+                dataset=self.data.dataset,
+                method=self.model.get("method", "mmed"),
+                run=self.run_name,
+            )
+        )
+
+
+SECTIONS: dict[str, type] = {"data": DataConfig, "train": TrainConfig}
+_MODEL_KEYS = sorted(
+    {"preset"} | {f.name for f in dataclasses.fields(ModelConfig)} - set(DATASET_FIELDS)
+)
+
+
+def _field_names(section: str) -> list[str]:
+    return (
+        _MODEL_KEYS
+        if section == "model"
+        else [f.name for f in dataclasses.fields(SECTIONS[section])]
+    )
+
+
+def _check_keys(section: str, keys: Sequence[str], where: str) -> None:
+    valid = _field_names(section)
+    unknown = [k for k in keys if k not in valid]
+    if unknown:
+        hint = (
+            f" ({', '.join(DATASET_FIELDS)} come from the dataset's info)"
+            if section == "model" and set(unknown) & set(DATASET_FIELDS)
+            else ""
+        )
+        named = [f"{section}.{k}" for k in unknown]
+        raise ConfigError(
+            f"{where}: unknown key(s) {named} in section `{section}`; valid keys: {valid}{hint}"
+        )
+
+
+def _parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise ConfigError(
+            f"override {text!r}: expected key=value with a dotted key, e.g. train.lr=0.01"
+        )
+    key, raw = text.split("=", 1)
+    parts = key.strip().split(".")
+    if len(parts) < 2 or not all(parts):
+        raise ConfigError(
+            f"override {text!r}: the key must be section.name (sections: "
+            f"{['model', *SECTIONS]}), got {key!r}"
+        )
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {text!r}: value {raw!r} is not valid YAML ({exc})") from exc
+    return parts, value
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Return a copy of the section dict ``raw`` with ``section.key[.sub]=value`` overrides
+    applied.
+
+    Only ``data.options`` and ``train.loss_weights`` (free-form dicts) accept a third level.
+    """
+    out = copy.deepcopy(raw)
+    for text in overrides:
+        parts, value = _parse_override(text)
+        section, key = parts[0], parts[1]
+        if section not in ("model", *SECTIONS):
+            raise ConfigError(
+                f"override {text!r}: unknown section `{section}`; sections: {['model', *SECTIONS]}"
+            )
+        _check_keys(section, [key], f"override {text!r}")
+        node = out.get(section)
+        if node is None:  # `data:` left empty in the YAML file
+            node = out[section] = {}
+        if not isinstance(node, dict):
+            raise ConfigError(
+                f"override {text!r}: section `{section}` holds {node!r}, not a mapping"
+            )
+        if len(parts) > 2:
+            if (section, key) not in (("data", "options"), ("train", "loss_weights")):
+                raise ConfigError(f"override {text!r}: `{section}.{key}` has no sub-keys")
+            node = node.setdefault(key, {}) or {}
+            out[section][key] = node
+            for p in parts[2:-1]:
+                if not isinstance(node, dict):
+                    break
+                node = node.setdefault(p, {})
+            if not isinstance(node, dict):  # e.g. data.options=5 then data.options.k=1
+                raise ConfigError(
+                    f"override {text!r}: `{'.'.join(parts[:-1])}` holds {node!r}, "
+                    "not a mapping that can take a sub-key"
+                )
+            node[parts[-1]] = value
+        else:
+            node[key] = value
+    return out
+
+
+def _build_section(section: str, values: Mapping[str, Any], where: str) -> Any:
+    _check_keys(section, list(values), where)
+    cls = SECTIONS[section]
+    obj = cls(**{k: v for k, v in values.items() if v is not None or k in ("root", "cache_dir")})
+    for f in dataclasses.fields(cls):
+        v = getattr(obj, f.name)
+        if isinstance(f.default, float) and isinstance(v, str):
+            try:  # PyYAML reads `1e-3` (no dot) as a string; accept it as the float it means
+                v = float(v)
+                setattr(obj, f.name, v)
+            except ValueError:
+                pass
+        if isinstance(f.default, (int, float)) and not isinstance(f.default, bool):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ConfigError(f"{where}: `{section}.{f.name}` must be a number, got {v!r}")
+            if isinstance(f.default, int) and not isinstance(v, int):
+                raise ConfigError(f"{where}: `{section}.{f.name}` must be an integer, got {v!r}")
+        elif isinstance(f.default, bool) and not isinstance(v, bool):
+            raise ConfigError(f"{where}: `{section}.{f.name}` must be true or false, got {v!r}")
+        elif isinstance(f.default, str) and not isinstance(v, str):  # later .format()/lookups
+            raise ConfigError(f"{where}: `{section}.{f.name}` must be a string, got {v!r}")
+    return obj
+
+
+def _validate(run: RunConfig, where: str) -> None:
+    t, d = run.train, run.data
+    if t.optimizer not in ("sgd", "adam"):
+        raise ConfigError(f"{where}: train.optimizer must be `sgd` or `adam`, got {t.optimizer!r}")
+    if t.monitor not in ("main", "all"):
+        raise ConfigError(f"{where}: train.monitor must be `main` or `all`, got {t.monitor!r}")
+    if t.loss not in ("auto", "multipath", "batched"):
+        raise ConfigError(
+            f"{where}: train.loss must be `auto`, `multipath` or `batched`, got {t.loss!r}"
+        )
+    for name in ("lr", "batch_size", "epochs"):
+        if getattr(t, name) <= 0:
+            raise ConfigError(f"{where}: train.{name} must be > 0, got {getattr(t, name)!r}")
+    if t.patience < 1:
+        raise ConfigError(f"{where}: train.patience must be >= 1, got {t.patience!r}")
+    if not isinstance(t.loss_weights, dict):
+        raise ConfigError(
+            f"{where}: train.loss_weights must be a mapping modality -> weight, "
+            f"got {t.loss_weights!r}"
+        )
+    size = tuple(d.size) if isinstance(d.size, (list, tuple)) else ()
+    if len(size) != 2 or any(not isinstance(s, int) or s <= 0 or s % 4 for s in size):
+        raise ConfigError(
+            f"{where}: data.size must be [H, W], both divisible by 4, got {d.size!r}"
+        )
+    d.size = size  # type: ignore[assignment]
+    if not isinstance(d.options, dict):
+        raise ConfigError(f"{where}: data.options must be a mapping, got {d.options!r}")
+    m = run.model
+    if m.get("method", "mmed") not in METHODS:
+        raise ConfigError(
+            f"{where}: unknown model.method {m.get('method')!r}; methods: {list(METHODS)}"
+        )
+    if m.get("preset") is not None and (
+        not isinstance(m["preset"], str) or m["preset"] not in PRESETS
+    ):
+        raise ConfigError(
+            f"{where}: unknown model.preset {m['preset']!r}; presets: {list(PRESETS)}"
+        )
+    if d.root is not None and not Path(str(d.root)).expanduser().exists():
+        raise ConfigError(
+            f"{where}: data.root {d.root!r} does not exist (dataset `{d.dataset}` expects its "
+            "folder there; synthetic accepts root: null)"
+        )
+
+
+def load_run_config(
+    path: str | Path | None, overrides: Sequence[str] = (), datasets: Sequence[str] | None = None
+) -> RunConfig:
+    """Read the YAML file (``None``: all defaults), apply overrides and validate everything.
+
+    ``datasets`` lists the known dataset names (default: ``mmed_core.data.DATASETS``).
+    """
+    where = str(path) if path is not None else "<defaults>"
+    raw: Any = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(
+                f"config file {p} not found "
+                "(expected a YAML file such as config/train_synthetic.yaml)"
+            )
+        try:
+            raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{p}: not valid YAML ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{where}: expected a mapping with sections {['model', *SECTIONS]}, "
+            f"got {type(raw).__name__}"
+        )
+    unknown = sorted(set(raw) - {"model", *SECTIONS})
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown section(s) {unknown}; sections: {['model', *SECTIONS]}"
+        )
+    for sec in ("model", *SECTIONS):
+        if raw.get(sec) is None:
+            raw[sec] = {}
+        if not isinstance(raw[sec], dict):
+            raise ConfigError(f"{where}: section `{sec}` must be a mapping, got {raw[sec]!r}")
+    raw = apply_overrides(raw, overrides)
+    _check_keys("model", list(raw["model"]), where)
+    run = RunConfig(
+        model=dict(raw["model"]),
+        data=_build_section("data", raw["data"], where),
+        train=_build_section("train", raw["train"], where),
+    )
+    if datasets is None:
+        from mmed_core.data import DATASETS as datasets  # noqa: N811  (imported lazily: heavy, optional in tests)
+    if run.data.dataset not in datasets:
+        raise ConfigError(
+            f"{where}: unknown data.dataset {run.data.dataset!r}; datasets: {sorted(datasets)}"
+        )
+    _validate(run, where)
+    return run
+
+
+def model_config_for(run: RunConfig, info: Any) -> ModelConfig:
+    """The ModelConfig of a run: preset, then the model section, then the dataset's info."""
+    fields = dict(run.model)
+    preset = fields.pop("preset", None)
+    base = dict(PRESETS[preset]) if preset else {}
+    base.update(fields)
+    base.update(
+        class_names=tuple(info.class_names),
+        palette=tuple(tuple(c) for c in info.palette),
+        depth_range=tuple(info.depth_range),
+        depth_units=info.depth_units,
+        dataset=info.name,
+        input_size=tuple(run.data.size),
+    )
+    return ModelConfig.from_dict(base)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    path = args.pop(0) if args and "=" not in args[0] else None
+    try:
+        run = load_run_config(path, args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(yaml.safe_dump(run.to_dict(), sort_keys=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
