@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from mmed_core.errors import MmedError
 from mmed_ros.errors import BagError
@@ -183,7 +184,13 @@ def _synthetic_frames(
 
 
 def _dataset_frames(
-    name: str, split: str, root: str | None, n: int, size: tuple[int, int], seed: int
+    name: str,
+    split: str,
+    root: str | None,
+    n: int,
+    size: tuple[int, int],
+    seed: int,
+    options: dict | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray]]:
     """(rgb, depth m or None, label or None, K) of the first ``n`` samples of a dataset split.
 
@@ -194,7 +201,11 @@ def _dataset_frames(
     from mmed_core.data.synthetic import intrinsics
 
     source = build_source(
-        name, split, root=root, size=size, options={"seed": seed, "progress": False}
+        name,
+        split,
+        root=root,
+        size=size,
+        options={"seed": seed, "progress": False, **(options or {})},
     )
     metric = source.info.depth_units == "m"
     if not metric:
@@ -224,11 +235,13 @@ def write_synthetic_bag(
     dataset: str | None = None,
     split: str = "test",
     root: str | None = None,
+    options: dict | None = None,
 ) -> dict[str, int]:
     """Write an RGB-D sequence with ground truth; return message counts per topic.
 
     Default: a synthetic trajectory. ``dataset`` (synthetic / nyudv2 / cityscapes) writes the
-    first ``frames`` samples of ``split`` instead, one per 1/``rate`` s.
+    first ``frames`` samples of ``split`` instead, one per 1/``rate`` s (``options``: the
+    dataset's options, e.g. ``{"class_map": "nyu40_to_nyu12"}`` for ``labelled``).
     """
     if frames < 1 or rate <= 0:
         raise BagError(f"make: expected frames >= 1 and rate > 0, got {frames} and {rate}")
@@ -237,7 +250,7 @@ def write_synthetic_bag(
             f"depth encoding: expected '32FC1' (m) or '16UC1' (mm), got {depth_encoding!r}"
         )
     source = (
-        _dataset_frames(dataset, split, root, frames, size, seed)
+        _dataset_frames(dataset, split, root, frames, size, seed, options)
         if dataset
         else _synthetic_frames(frames, size[0], size[1], seed)
     )
@@ -459,11 +472,21 @@ def build_parser() -> argparse.ArgumentParser:
     make.add_argument("--depth-encoding", choices=("32FC1", "16UC1"), default="32FC1")
     make.add_argument(
         "--dataset",
-        choices=("synthetic", "nyudv2", "cityscapes"),
+        choices=("synthetic", "nyudv2", "cityscapes", "labelled"),
         help="write samples of a dataset split instead of a synthetic trajectory",
     )
     make.add_argument("--split", default="test", help="dataset split (with --dataset)")
-    make.add_argument("--root", help="dataset file or folder (nyudv2 .mat, cityscapes root)")
+    make.add_argument(
+        "--root",
+        help="dataset file or folder (nyudv2 .mat, cityscapes root, labelled: rgb/ + label*/)",
+    )
+    make.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="dataset option (YAML value), repeatable, e.g. class_map=nyu40_to_nyu12",
+    )
 
     ev = sub.add_parser(
         "eval",
@@ -514,6 +537,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _dataset_options(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise BagError(f"--option {item!r}: expected KEY=VALUE, e.g. class_map=nyu40_to_nyu12")
+        out[key.strip()] = yaml.safe_load(value) if value else None
+    return out
+
+
 def _cmd_make(args: argparse.Namespace) -> int:
     counts = write_synthetic_bag(
         args.out,
@@ -528,6 +561,7 @@ def _cmd_make(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         split=args.split,
         root=args.root,
+        options=_dataset_options(args.option),
     )
     print(f"wrote {args.out} ({args.storage}, {args.distro}):")
     for topic, n in counts.items():

@@ -1,6 +1,7 @@
 # SPDX-FileCopyrightText: 2026 mmed maintainers
 # SPDX-License-Identifier: Apache-2.0
-"""Datasets of mmed: synthetic rooms (the default), NYUDv2 and Cityscapes, behind one factory.
+"""Datasets of mmed: synthetic rooms (the default), NYUDv2, Cityscapes and your own labelled
+frames (``labelled``: :mod:`mmed_core.data.labelled_folder`), behind one factory.
 
     from mmed_core.data import build_dataset
     ds = build_dataset("synthetic", "train", size=(96, 96))
@@ -22,7 +23,7 @@ from mmed_core.errors import ConfigError
 
 __all__ = ["DATASETS", "SPLITS", "OPTIONS", "DatasetInfo", "build_dataset", "build_source"]
 
-DATASETS = ("synthetic", "nyudv2", "cityscapes")
+DATASETS = ("synthetic", "nyudv2", "cityscapes", "labelled")
 SPLITS = ("train", "val", "test", "extra")
 # Valid options per dataset, with their defaults. Common to all: "progress" shows a bar while a
 # cache builds, "workers" > 1 decodes/renders in that many processes (results do not change).
@@ -53,6 +54,16 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "progress": True,
         "workers": 1,
     },
+    "labelled": {
+        "class_map": None,
+        "rgb_dir": "rgb",
+        "label_dir": None,
+        "depth_dir": None,
+        "depth_scale": 0.001,
+        "seed": 0,
+        "progress": True,
+        "workers": 1,
+    },
 }
 
 
@@ -68,7 +79,10 @@ def _options(name: str, options: dict[str, Any] | None) -> dict[str, Any]:
 
 def _need_root(name: str, root: str | os.PathLike[str] | None) -> str:
     if root is None:
-        what = "the nyu_depth_v2_labeled.mat file" if name == "nyudv2" else "the dataset folder"
+        what = {
+            "nyudv2": "the nyu_depth_v2_labeled.mat file",
+            "labelled": "the folder holding rgb/ and label*/",
+        }.get(name, "the dataset folder")
         raise ConfigError(f"dataset {name!r} needs root= {what}")
     return os.fspath(root)
 
@@ -94,6 +108,18 @@ def build_source(
         if n < 0:
             raise ConfigError(f"synthetic option n_{split} must be >= 0, got {n}")
         return SyntheticSource(split, size, n, seed=int(opts["seed"]))
+    if name == "labelled":
+        from mmed_core.data.labelled_folder import LabelledFolderSource
+
+        return LabelledFolderSource(
+            _need_root(name, root),
+            split,
+            class_map=opts["class_map"],
+            rgb_dir=str(opts["rgb_dir"]),
+            label_dir=opts["label_dir"],
+            depth_dir=opts["depth_dir"],
+            depth_scale=float(opts["depth_scale"]),
+        )
     from mmed_core.data.folders import ImageFolderSource
 
     if name == "nyudv2":

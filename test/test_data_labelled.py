@@ -1,0 +1,102 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
+"""The labelled-folder dataset: RGB + label PNG + optional depth PNG (mm) + a class map.
+
+Run: pytest test/test_data_labelled.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from mmed_core.data import build_dataset, build_source
+from mmed_core.data.classes import IGNORE_INDEX, NYU12_CLASSES
+from mmed_core.data.labelled_folder import CLASS_MAP_DIR, load_class_map
+from mmed_core.errors import ConfigError, DatasetError
+
+WALL, FLOOR = NYU12_CLASSES.index("wall"), NYU12_CLASSES.index("floor")
+
+
+def _write(folder: Path, n: int = 3, depth_for: tuple[int, ...] = (1,), jpeg: bool = False):
+    """Frames 32x40 whose top half is NYU-40 wall (1), bottom half floor (2), a void stripe."""
+    rng = np.random.default_rng(0)
+    for sub in ("rgb", "label40", "depth_mm"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        stem = f"{i + 1:04d}"
+        rgb = rng.integers(0, 255, (32, 40, 3), dtype=np.uint8)
+        cv2.imwrite(str(folder / "rgb" / f"{stem}.{'jpg' if jpeg else 'png'}"), rgb)
+        label = np.ones((32, 40), np.uint8)
+        label[16:] = 2
+        label[:, :4] = 0  # void
+        label[:, 4:8] = 5  # chair: not one of the 12
+        cv2.imwrite(str(folder / "label40" / f"{stem}.png"), label)
+        if i in depth_for:
+            depth = np.full((32, 40), 2500, np.uint16)
+            depth[0, 0] = 0
+            cv2.imwrite(str(folder / "depth_mm" / f"{stem}.png"), depth)
+    return folder
+
+
+def test_class_map_nyu40_to_nyu12_is_shipped_and_complete():
+    classes, _, lut = load_class_map("nyu40_to_nyu12")
+    assert classes == NYU12_CLASSES
+    assert lut[1] == WALL and lut[2] == FLOOR and lut[25] == NYU12_CLASSES.index("tv")
+    assert lut[0] == IGNORE_INDEX and lut[5] == IGNORE_INDEX  # void, chair
+    assert sorted(set(lut.tolist()) - {IGNORE_INDEX}) == list(range(12))
+    assert load_class_map(CLASS_MAP_DIR / "nyu40_to_nyu12.yaml")[2][22] == NYU12_CLASSES.index(
+        "ceiling"
+    )
+
+
+def test_samples_are_mapped_resized_and_depth_is_metres(tmp_path):
+    root = _write(tmp_path / "real")
+    ds = build_dataset(
+        "labelled", "test", root=root, size=(16, 20), options={"class_map": "nyu40_to_nyu12"}
+    )
+    assert len(ds) == 3 and ds.info.class_names == NYU12_CLASSES
+    s = ds[1]
+    assert s["rgb"].shape == (3, 16, 20) and s["label"].shape == (16, 20)
+    label = s["label"].numpy()
+    assert (label[:8, 4:] == WALL).all() and (label[8:, 4:] == FLOOR).all()
+    assert (label[:, :4] == IGNORE_INDEX).all()
+    depth = s["depth"].numpy()[0]
+    assert depth.max() == pytest.approx(2.5) and (depth > 0).mean() > 0.99
+    # A frame without a depth PNG has no valid depth (0), but keeps its labels.
+    assert float(ds[0]["depth"].max()) == 0.0 and bool(ds[0]["paired"])
+    extra = build_dataset("labelled", "extra", root=root, size=(16, 20))
+    assert not bool(extra[0]["paired"]) and (extra[0]["label"] == IGNORE_INDEX).all()
+
+
+def test_jpeg_rgb_and_identity_labels_without_a_map(tmp_path):
+    root = _write(tmp_path / "j", n=2, jpeg=True)
+    src = build_source("labelled", "test", root=root)
+    rgb, depth, label = src.load(0)
+    assert rgb.shape == (32, 40, 3) and depth is None
+    # No map: values are taken as the 12 class ids (1 = cabinet, 2 = ceiling, 0 = book).
+    assert label[0, 10] == 1 and label[20, 10] == 2 and label[0, 0] == 0
+
+
+def test_bad_inputs_name_the_file(tmp_path):
+    with pytest.raises(ConfigError, match="needs root"):
+        build_source("labelled", "test")
+    with pytest.raises(DatasetError, match="rgb/"):
+        build_source("labelled", "test", root=tmp_path)
+    root = _write(tmp_path / "a", n=2)
+    (root / "label40" / "0002.png").unlink()
+    with pytest.raises(DatasetError, match="0002"):
+        build_source("labelled", "test", root=root)
+    root = _write(tmp_path / "b", n=1)
+    cv2.imwrite(str(root / "label40" / "0001.png"), np.zeros((8, 8), np.uint8))
+    with pytest.raises(DatasetError, match="label is 8x8"):
+        build_source("labelled", "test", root=root).load(0)
+    with pytest.raises(ConfigError, match="shipped: .*nyu40_to_nyu12"):
+        build_source("labelled", "test", root=root, options={"class_map": "nope"})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("wall: 1\n")
+    with pytest.raises(ConfigError, match="label ids"):
+        build_source("labelled", "test", root=root, options={"class_map": str(bad)})
