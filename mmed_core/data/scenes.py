@@ -3,30 +3,100 @@
 """Random but plausible indoor rooms with the paper's 12 NYUDv2 classes, as boxes.
 
 Furniture stands on the floor against the walls (bed, sofa, cabinets) or in the middle
-(table and chairs); windows with blinds, pictures and sometimes the tv hang on the walls;
-books lie on tables and cabinets; clutter of no target class (chairs, boxes, lamps, doors)
-gets label 255, as NYUDv2's 'other' pixels do. Preview with
-``mmed-data synth --out /tmp/s --n-train 16 && mmed-data inspect /tmp/s``.
+(tables); windows with blinds or curtains, pictures and tvs at real sizes hang on the walls;
+books stand on shelves, tables and cabinets. About half of a real NYUDv2 frame is of no target
+class, so the rooms are cluttered with objects that get label 255 as NYUDv2's 'other' pixels
+do: chairs, people, bookshelves, boxes, bins, clothes, plants, lamps, pillows, rugs, doors,
+whiteboards, things on every surface. Appearance is decoupled from class: every object draws
+its material and colour from the same broad distributions (:func:`surface`), so only shape,
+size, place and context tell the classes apart, as in real rooms. The knobs are the fields of
+:class:`RoomConfig`. Preview with ``mmed-data inspect synthetic --split val``.
 """
 
 from __future__ import annotations
+
+import colorsys
+from dataclasses import dataclass
 
 import numpy as np
 
 from mmed_core.data.classes import IGNORE_INDEX, NYU12_CLASSES
 from mmed_core.data.raycast import Material, Scene
 
-__all__ = ["random_room", "CLASS_ID"]
+__all__ = ["random_room", "CLASS_ID", "RoomConfig", "surface"]
 
 CLASS_ID = {name: k for k, name in enumerate(NYU12_CLASSES)}
 _WOODS = np.array([[0.55, 0.38, 0.22], [0.7, 0.55, 0.38], [0.36, 0.24, 0.15], [0.8, 0.7, 0.55]])
+# Materials any piece of furniture or clutter may have (appearance decoupled from class).
+_OBJECT_MATERIALS = (
+    Material.WOOD,
+    Material.PLAIN,
+    Material.FABRIC,
+    Material.CABINET,
+    Material.PAINT,
+    Material.BUSY,
+)
+
+
+@dataclass(frozen=True)
+class RoomConfig:
+    """Knobs of the room generator (see the module doc)."""
+
+    size_min: float = 3.0  # metres, shortest room side
+    size_max: float = 7.5  # metres, longest room side
+    decoupled: bool = True  # every class draws material and colour from the same distributions
+    clutter: tuple[int, int] = (4, 14)  # objects of no target class on the floor (min, max)
+    surface_items: float = 0.8  # chance of small objects on each table / low cabinet
+    bookshelves: tuple[int, int] = (0, 2)  # shelves full of books (the shelf itself: label 255)
+    people: float = 0.25  # chance of a person in the room
+    alcove: float = 0.4  # chance of a wall-coloured pillar / alcove (rooms not a plain box)
+    ceiling_tiles: float = 0.35  # chance of a suspended tile ceiling
+    night: float = 0.2  # chance that windows are dark (night / no view)
+    lights: tuple[int, int] = (1, 4)  # point lights
+
+
+def _hsv(h: float, s: float, v: float) -> np.ndarray:
+    return np.array(colorsys.hsv_to_rgb(h % 1.0, s, v))
+
+
+def colour(rng: np.random.Generator) -> np.ndarray:
+    """An object colour: woods, neutrals, muted and saturated colours (one broad mixture)."""
+    k = rng.random()
+    if k < 0.3:
+        return _WOODS[rng.integers(len(_WOODS))] * rng.uniform(0.6, 1.2)
+    if k < 0.6:
+        return np.full(3, rng.uniform(0.04, 0.95)) * rng.uniform(0.95, 1.05, 3)
+    if k < 0.85:
+        return _hsv(rng.random(), rng.uniform(0.1, 0.45), rng.uniform(0.2, 0.9))
+    return _hsv(rng.random(), rng.uniform(0.45, 0.95), rng.uniform(0.25, 0.95))
+
+
+def wall_colour(rng: np.random.Generator) -> np.ndarray:
+    """Walls: mostly off-white and light neutrals, some painted colours."""
+    k = rng.random()
+    if k < 0.65:
+        return _hsv(rng.uniform(0.05, 0.17), rng.uniform(0.0, 0.18), rng.uniform(0.7, 0.97))
+    if k < 0.9:
+        return _hsv(rng.random(), rng.uniform(0.1, 0.35), rng.uniform(0.5, 0.9))
+    return colour(rng)
+
+
+def surface(rng: np.random.Generator, decoupled: bool, default: tuple[int, np.ndarray]):
+    """(material, colour) of an object: drawn from the shared distributions when ``decoupled``,
+    else the class's own ``default``."""
+    if not decoupled:
+        return default
+    return int(_OBJECT_MATERIALS[rng.integers(len(_OBJECT_MATERIALS))]), colour(rng)
 
 
 class _Builder:
     """Collects boxes and remembers what occupies the floor and the walls, to avoid overlaps."""
 
-    def __init__(self, size: np.ndarray, rng: np.random.Generator) -> None:
+    def __init__(
+        self, size: np.ndarray, rng: np.random.Generator, config: RoomConfig | None = None
+    ) -> None:
         self.size, self.rng = size, rng
+        self.config = config or RoomConfig()
         self.boxes: list[tuple] = []
         self.footprints: list[tuple[float, float, float, float]] = []
         self.wall_items: list[tuple[int, float, float, float, float]] = []
@@ -43,6 +113,9 @@ class _Builder:
                 self.rng.random(),
             )
         )
+
+    def surf(self, default_material: int, default_colour) -> tuple[int, np.ndarray]:
+        return surface(self.rng, self.config.decoupled, (default_material, default_colour))
 
     def wall_length(self, wall: int) -> float:
         return float(self.size[1] if wall < 2 else self.size[0])
@@ -120,124 +193,256 @@ class _Builder:
             room_color=np.asarray(room_color, np.float32),
             lights=lights,
             light_power=power,
-            ambient=float(self.rng.uniform(0.25, 0.45)),
+            ambient=float(self.rng.uniform(0.2, 0.5)),
         )
 
 
-def _books(b: _Builder, x0: float, x1: float, y0: float, y1: float, z: float) -> None:
+def _books(b: _Builder, x0: float, x1: float, y0: float, y1: float, z: float, fill: float = 0.5):
     """A row of upright books along x (or along y if the surface is deeper than wide) at height
-    z."""
+    z; ``fill`` is about the fraction of the length they take."""
     rng = b.rng
     along_x = (x1 - x0) >= (y1 - y0)
     start, stop = (x0, x1) if along_x else (y0, y1)
     other0, other1 = (y0, y1) if along_x else (x0, x1)
-    pos = float(rng.uniform(start, start + 0.4 * (stop - start)))
-    end = min(stop - 0.02, pos + rng.uniform(0.2, 0.7))
-    depth = min(other1 - other0 - 0.02, rng.uniform(0.14, 0.22))
+    span = stop - start
+    pos = float(rng.uniform(start, start + max(0.0, 1 - fill) * span))
+    end = min(stop - 0.02, pos + fill * span * rng.uniform(0.6, 1.2))
+    depth = min(other1 - other0 - 0.02, rng.uniform(0.14, 0.24))
+    if depth <= 0.02:
+        return
     c0 = (
         float(rng.uniform(other0 + 0.01, other1 - depth - 0.01))
         if other1 - other0 > depth + 0.02
         else other0
     )
+    top = rng.uniform(0.18, 0.3)
     while pos < end:
-        thick, height = rng.uniform(0.02, 0.05), rng.uniform(0.15, 0.28)
-        colour = rng.uniform(0.1, 0.9, 3) * rng.uniform(0.6, 1.0)
-        if along_x:
-            b.add(
-                (pos, c0, z), (pos + thick, c0 + depth, z + height), "book", Material.BOOK, colour
-            )
+        thick, height = rng.uniform(0.015, 0.06), top * rng.uniform(0.75, 1.0)
+        mat = Material.BOOK if rng.random() < 0.7 else Material.BUSY
+        c = colour(b.rng)
+        lo = (pos, c0, z) if along_x else (c0, pos, z)
+        hi = (
+            (pos + thick, c0 + depth, z + height)
+            if along_x
+            else (c0 + depth, pos + thick, z + height)
+        )
+        b.add(lo, hi, "book", mat, c)
+        pos += thick + (0.002 if rng.random() < 0.9 else rng.uniform(0.05, 0.2))
+
+
+def _book_pile(b: _Builder, x: float, y: float, z: float) -> None:
+    """A few books lying flat, stacked."""
+    rng = b.rng
+    for _ in range(int(rng.integers(1, 5))):
+        w, d, t = rng.uniform(0.15, 0.3), rng.uniform(0.2, 0.3), rng.uniform(0.02, 0.05)
+        b.add((x, y, z), (x + w, y + d, z + t), "book", Material.BOOK, colour(rng))
+        z += t
+
+
+def _small_items(b: _Builder, x0: float, x1: float, y0: float, y1: float, z: float) -> None:
+    """Cups, boxes, papers, a monitor or lamp on a surface (label 255), sometimes books."""
+    rng = b.rng
+    if x1 - x0 < 0.25 or y1 - y0 < 0.25:
+        return
+    for _ in range(int(rng.integers(1, 5))):
+        w, d = rng.uniform(0.06, 0.4), rng.uniform(0.06, 0.35)
+        w, d = min(w, x1 - x0 - 0.02), min(d, y1 - y0 - 0.02)
+        x, y = rng.uniform(x0, x1 - w), rng.uniform(y0, y1 - d)
+        kind = rng.random()
+        if kind < 0.25:  # papers
+            b.add((x, y, z), (x + w, y + d, z + 0.005), None, Material.BUSY, np.full(3, 0.9))
+        elif kind < 0.4:
+            _book_pile(b, x, y, z)
+        elif kind < 0.55:  # a monitor or lamp: thin and tall
+            h = rng.uniform(0.25, 0.5)
+            b.add((x, y, z), (x + w, y + min(d, 0.05), z + h), None, *b.surf(Material.PLAIN, 0.1))
         else:
-            b.add(
-                (c0, pos, z), (c0 + depth, pos + thick, z + height), "book", Material.BOOK, colour
-            )
-        pos += thick + 0.003
+            h = rng.uniform(0.05, 0.35)
+            mat = Material.BUSY if rng.random() < 0.5 else Material.PLAIN
+            b.add((x, y, z), (x + w, y + d, z + h), None, mat, colour(rng))
 
 
 def _furniture(b: _Builder) -> None:
-    rng = b.rng
+    rng, cfg = b.rng, b.config
     wood = _WOODS[rng.integers(len(_WOODS))] * rng.uniform(0.8, 1.1)
-    spot = b.place_on_wall(rng.uniform(1.3, 1.8), 2.05)
-    if spot:  # bed: mattress, headboard, pillow
-        w, a, e = spot
-        sheet = rng.uniform(0.4, 1.0, 3)
-        b.add(*b.wall_box(w, a, e, 0, rng.uniform(0.45, 0.6), 2.0), "bed", Material.FABRIC, sheet)
-        b.add(*b.wall_box(w, a, e, 0, rng.uniform(0.9, 1.2), 0.08), "bed", Material.WOOD, wood)
-        b.add(
-            *b.wall_box(w, a + 0.1, e - 0.1, 0.55, 0.68, 0.45), "bed", Material.FABRIC, sheet * 1.1
-        )
-    spot = b.place_on_wall(rng.uniform(1.6, 2.4), 0.9)
-    if spot:  # sofa: seat, back, two arms
-        w, a, e = spot
-        cloth = rng.uniform(0.15, 0.8, 3)
-        b.add(*b.wall_box(w, a, e, 0, 0.45, 0.9), "sofa", Material.FABRIC, cloth)
-        b.add(
-            *b.wall_box(w, a, e, 0, rng.uniform(0.8, 0.95), 0.25), "sofa", Material.FABRIC, cloth
-        )
-        b.add(*b.wall_box(w, a, a + 0.2, 0, 0.65, 0.9), "sofa", Material.FABRIC, cloth * 0.9)
-        b.add(*b.wall_box(w, e - 0.2, e, 0, 0.65, 0.9), "sofa", Material.FABRIC, cloth * 0.9)
-    for _ in range(int(rng.integers(1, 4))):  # cabinets, books or a tv on the low ones
-        depth, height = rng.uniform(0.4, 0.6), rng.uniform(0.5, 2.0)
-        spot = b.place_on_wall(rng.uniform(0.6, 1.6), depth)
+    if rng.random() < 0.6:
+        spot = b.place_on_wall(rng.uniform(0.9, 1.9), 2.05)
+        if spot:  # bed: mattress, headboard; pillows and clothes (label 255) on it
+            w, a, e = spot
+            sheet_mat, sheet = b.surf(Material.FABRIC, rng.uniform(0.4, 1.0, 3))
+            top = rng.uniform(0.4, 0.65)
+            b.add(*b.wall_box(w, a, e, 0, top, 2.0), "bed", sheet_mat, sheet)
+            if rng.random() < 0.8:
+                b.add(
+                    *b.wall_box(w, a, e, 0, rng.uniform(0.8, 1.3), 0.08),
+                    "bed",
+                    *b.surf(Material.WOOD, wood),
+                )
+            pill_mat, pill = b.surf(Material.FABRIC, sheet * 1.1)
+            b.add(*b.wall_box(w, a + 0.1, e - 0.1, top, top + 0.14, 0.45), None, pill_mat, pill)
+            if rng.random() < 0.5:
+                lo, hi = b.wall_box(w, a, e, top, top + 0.08, 2.0)
+                cx, cy = rng.uniform(lo[0], hi[0] - 0.5), rng.uniform(lo[1], hi[1] - 0.5)
+                b.add(
+                    (cx, cy, top),
+                    (cx + 0.5, cy + 0.5, top + 0.08),
+                    None,
+                    Material.BUSY,
+                    colour(rng),
+                )
+    if rng.random() < 0.6:
+        spot = b.place_on_wall(rng.uniform(1.4, 2.4), 0.9)
+        if spot:  # sofa: seat, back, two arms
+            w, a, e = spot
+            mat, cloth = b.surf(Material.FABRIC, rng.uniform(0.15, 0.8, 3))
+            seat = rng.uniform(0.35, 0.5)
+            b.add(*b.wall_box(w, a, e, 0, seat, 0.9), "sofa", mat, cloth)
+            b.add(*b.wall_box(w, a, e, 0, rng.uniform(0.75, 1.0), 0.25), "sofa", mat, cloth)
+            b.add(*b.wall_box(w, a, a + 0.2, 0, seat + 0.2, 0.9), "sofa", mat, cloth * 0.9)
+            b.add(*b.wall_box(w, e - 0.2, e, 0, seat + 0.2, 0.9), "sofa", mat, cloth * 0.9)
+            if rng.random() < 0.5:  # cushions (label 255)
+                c = a + rng.uniform(0.3, max(0.31, e - a - 0.7))
+                b.add(
+                    *b.wall_box(w, c, c + 0.4, seat, seat + 0.4, 0.4),
+                    None,
+                    Material.BUSY,
+                    colour(rng),
+                )
+    for _ in range(int(rng.integers(0, 4))):  # cabinets, books or a tv on the low ones
+        depth, height = rng.uniform(0.35, 0.65), rng.uniform(0.45, 2.1)
+        spot = b.place_on_wall(rng.uniform(0.5, 2.0), depth)
         if not spot:
             continue
         w, a, e = spot
-        colour = wood if rng.random() < 0.6 else rng.uniform(0.5, 0.95, 3)
+        mat, col = b.surf(Material.CABINET, wood if rng.random() < 0.6 else colour(rng))
+        if not cfg.decoupled or rng.random() < 0.6:
+            mat = Material.CABINET  # doors and drawers are what makes a cabinet
         lo, hi = b.wall_box(w, a, e, 0, height, depth)
-        b.add(lo, hi, "cabinet", Material.CABINET, colour)
-        if height < 1.3 and rng.random() < 0.5:
-            tw = min(e - a - 0.1, rng.uniform(0.6, 1.1))
+        b.add(lo, hi, "cabinet", mat, col)
+        if height < 1.3 and rng.random() < 0.45:
+            tw = min(e - a - 0.1, rng.uniform(0.5, 1.2))
             c = (a + e) / 2
             b.add(
                 *b.wall_box(
-                    w, c - tw / 2, c + tw / 2, height, height + tw * 0.58, 0.1 + depth / 3
+                    w, c - tw / 2, c + tw / 2, height, height + tw * 0.58, 0.06 + depth / 3
                 ),
                 "tv",
                 Material.TV,
-                rng.uniform(0.05, 0.4) * np.ones(3),
+                colour(rng) if cfg.decoupled else rng.uniform(0.05, 0.4) * np.ones(3),
             )
         elif height < 1.7:
-            _books(b, lo[0], hi[0], lo[1], hi[1], height)
+            if rng.random() < 0.5:
+                _books(b, lo[0], hi[0], lo[1], hi[1], height)
+            elif rng.random() < cfg.surface_items:
+                _small_items(b, lo[0], hi[0], lo[1], hi[1], height)
+
+
+def _bookshelf(b: _Builder) -> None:
+    """An open shelf unit (label 255, like NYUDv2's 'bookshelf') full of books."""
+    rng = b.rng
+    depth, height = rng.uniform(0.25, 0.4), rng.uniform(0.9, 2.2)
+    spot = b.place_on_wall(rng.uniform(0.6, 1.5), depth)
+    if not spot:
+        return
+    w, a, e = spot
+    mat, col = b.surf(Material.WOOD, _WOODS[rng.integers(len(_WOODS))])
+    lo, hi = b.wall_box(w, a, e, 0, height, 0.02)  # back panel
+    b.add(lo, hi, None, mat, col)
+    for side in (a, e - 0.02):  # sides
+        b.add(*b.wall_box(w, side, side + 0.02, 0, height, depth), None, mat, col)
+    n_shelves = max(2, int(height / rng.uniform(0.3, 0.4)))
+    for k in range(n_shelves + 1):
+        z = k * (height - 0.02) / n_shelves
+        slo, shi = b.wall_box(w, a + 0.02, e - 0.02, z, z + 0.02, depth)
+        b.add(slo, shi, None, mat, col)
+        if k < n_shelves and rng.random() < 0.85:
+            _books(b, slo[0], shi[0], slo[1], shi[1], z + 0.02, fill=rng.uniform(0.5, 1.0))
 
 
 def _table(b: _Builder) -> None:
     rng = b.rng
     sx, sy = b.size[0], b.size[1]
     for _ in range(20):
-        tw, td = rng.uniform(0.8, 1.6), rng.uniform(0.6, 1.0)
+        tw, td = rng.uniform(0.6, 1.8), rng.uniform(0.5, 1.0)
+        if sx - tw - 1.2 <= 0 or sy - td - 1.2 <= 0:
+            return
         x0, y0 = rng.uniform(0.6, sx - tw - 0.6), rng.uniform(0.6, sy - td - 0.6)
         if b.free_floor(x0 - 0.5, y0 - 0.5, x0 + tw + 0.5, y0 + td + 0.5):
             break
     else:
         return
     b.footprints.append((x0 - 0.45, y0 - 0.45, x0 + tw + 0.45, y0 + td + 0.45))
-    wood = _WOODS[rng.integers(len(_WOODS))] * rng.uniform(0.8, 1.1)
-    h = rng.uniform(0.7, 0.78)
-    b.add((x0, y0, h - 0.04), (x0 + tw, y0 + td, h), "table", Material.WOOD, wood)
+    mat, wood = b.surf(Material.WOOD, _WOODS[rng.integers(len(_WOODS))] * rng.uniform(0.8, 1.1))
+    h = rng.uniform(0.4, 0.78) if rng.random() < 0.3 else rng.uniform(0.7, 0.78)
+    top = rng.uniform(0.02, 0.06)
+    b.add((x0, y0, h - top), (x0 + tw, y0 + td, h), "table", mat, wood)
+    leg = rng.uniform(0.03, 0.08)
     for lx, ly in (
         (x0, y0),
-        (x0 + tw - 0.05, y0),
-        (x0, y0 + td - 0.05),
-        (x0 + tw - 0.05, y0 + td - 0.05),
+        (x0 + tw - leg, y0),
+        (x0, y0 + td - leg),
+        (x0 + tw - leg, y0 + td - leg),
     ):
-        b.add((lx, ly, 0), (lx + 0.05, ly + 0.05, h - 0.04), "table", Material.WOOD, wood * 0.9)
-    _books(b, x0 + 0.05, x0 + tw - 0.05, y0 + 0.05, y0 + td - 0.05, h)
-    if rng.random() < 0.7:  # a cup or box on the table (no class)
-        cx, cy = rng.uniform(x0 + 0.1, x0 + tw - 0.2), rng.uniform(y0 + 0.1, y0 + td - 0.2)
-        b.add((cx, cy, h), (cx + 0.09, cy + 0.09, h + 0.12), None, Material.PLAIN, rng.random(3))
-    for side in range(int(rng.integers(0, 3))):  # chairs (no class) beside the table
-        cy = y0 - 0.45 if side == 0 else y0 + td + 0.05
-        cx = rng.uniform(x0, x0 + tw - 0.4)
-        colour = rng.uniform(0.1, 0.9, 3)
-        b.add((cx, cy, 0.42), (cx + 0.4, cy + 0.4, 0.46), None, Material.PLAIN, colour)
-        back = cy if side == 0 else cy + 0.36
-        b.add((cx, back, 0.0), (cx + 0.4, back + 0.04, 0.9), None, Material.PLAIN, colour)
+        b.add((lx, ly, 0), (lx + leg, ly + leg, h - top), "table", mat, wood * 0.9)
+    if rng.random() < 0.5:
+        _books(b, x0 + 0.05, x0 + tw - 0.05, y0 + 0.05, y0 + td - 0.05, h)
+    if rng.random() < b.config.surface_items:
+        _small_items(b, x0 + 0.05, x0 + tw - 0.05, y0 + 0.05, y0 + td - 0.05, h)
+    for side in range(int(rng.integers(0, 5))):  # chairs (no class) around the table
+        if side % 2 == 0:
+            cy = y0 - 0.45 if side == 0 else y0 + td + 0.05
+            _chair(b, rng.uniform(x0, x0 + tw - 0.45), cy, facing=1 if side == 0 else 3)
+        else:
+            cx = x0 - 0.45 if side == 1 else x0 + tw + 0.05
+            _chair(b, cx, rng.uniform(y0, y0 + td - 0.45), facing=0 if side == 1 else 2)
+
+
+def _chair(b: _Builder, x: float, y: float, facing: int) -> None:
+    """A chair (label 255): seat, four legs and a back on the side away from ``facing``
+    (0: +x, 1: +y, 2: -x, 3: -y)."""
+    rng = b.rng
+    s, h = rng.uniform(0.38, 0.5), rng.uniform(0.4, 0.5)
+    mat, col = b.surf(Material.PLAIN, colour(rng))
+    b.add((x, y, h), (x + s, y + s, h + 0.05), None, mat, col)
+    for lx, ly in ((x, y), (x + s - 0.03, y), (x, y + s - 0.03), (x + s - 0.03, y + s - 0.03)):
+        b.add((lx, ly, 0), (lx + 0.03, ly + 0.03, h), None, Material.PLAIN, col * 0.7)
+    top = h + rng.uniform(0.35, 0.55)
+    back = {
+        0: ((x, y, h), (x + 0.05, y + s, top)),
+        1: ((x, y, h), (x + s, y + 0.05, top)),
+        2: ((x + s - 0.05, y, h), (x + s, y + s, top)),
+        3: ((x, y + s - 0.05, h), (x + s, y + s, top)),
+    }[facing]
+    b.add(*back, None, mat, col)
+
+
+def _person(b: _Builder) -> None:
+    """A standing person (label 255): legs, body, head; clothes of any colour."""
+    rng = b.rng
+    for _ in range(10):
+        x, y = rng.uniform(0.4, b.size[0] - 0.9), rng.uniform(0.4, b.size[1] - 0.9)
+        if b.free_floor(x, y, x + 0.5, y + 0.35):
+            break
+    else:
+        return
+    b.footprints.append((x, y, x + 0.5, y + 0.35))
+    tall = rng.uniform(1.5, 1.9)
+    trousers, shirt = colour(rng), colour(rng)
+    skin = _hsv(rng.uniform(0.03, 0.1), rng.uniform(0.25, 0.6), rng.uniform(0.3, 0.9))
+    legs = tall * 0.47
+    b.add((x + 0.05, y + 0.08, 0), (x + 0.45, y + 0.27, legs), None, Material.FABRIC, trousers)
+    b.add((x, y + 0.05, legs), (x + 0.5, y + 0.3, tall - 0.25), None, Material.BUSY, shirt)
+    b.add(
+        (x + 0.15, y + 0.08, tall - 0.25), (x + 0.35, y + 0.27, tall), None, Material.PLAIN, skin
+    )
 
 
 def _walls(b: _Builder) -> None:
-    rng = b.rng
-    for _ in range(int(rng.integers(1, 3))):  # windows, most with blinds
-        width, z0 = rng.uniform(0.8, 1.6), rng.uniform(0.8, 1.0)
-        z1 = min(b.size[2] - 0.2, z0 + rng.uniform(1.0, 1.4))
+    rng, cfg = b.rng, b.config
+    night = rng.random() < cfg.night
+    for _ in range(int(rng.integers(0, 3))):  # windows: blinds, curtains or bare
+        width, z0 = rng.uniform(0.6, 1.8), rng.uniform(0.7, 1.1)
+        z1 = min(b.size[2] - 0.15, z0 + rng.uniform(0.9, 1.5))
         spot = b.hang(width, z0, z1)
         if not spot:
             continue
@@ -245,93 +450,197 @@ def _walls(b: _Builder) -> None:
         b.add(
             *b.wall_box(w, a, e, z0, z1, 0.05),
             "window",
-            Material.WINDOW,
-            np.full(3, rng.uniform(0.8, 1.0)),
+            Material.NIGHT_WINDOW if night else Material.WINDOW,
+            np.full(3, rng.uniform(0.6, 1.0)) if rng.random() < 0.7 else colour(rng),
         )
-        if rng.random() < 0.75:
-            low = z1 - (z1 - z0) * rng.uniform(0.2, 0.9)
+        k = rng.random()
+        if k < 0.5:
+            low = z1 - (z1 - z0) * rng.uniform(0.1, 1.0)
+            blind = (
+                _hsv(rng.uniform(0.05, 0.15), rng.uniform(0, 0.2), rng.uniform(0.6, 0.95))
+                if rng.random() < 0.6 or not cfg.decoupled
+                else colour(rng)
+            )
             b.add(
                 *b.wall_box(w, a - 0.05, e + 0.05, low, z1 + 0.05, 0.1),
                 "blinds",
                 Material.BLINDS,
-                rng.uniform(0.6, 0.95, 3),
+                blind,
             )
-    for _ in range(int(rng.integers(1, 4))):  # pictures
-        width, z0 = rng.uniform(0.3, 1.0), rng.uniform(1.2, 1.7)
-        spot = b.hang(width, z0, z0 + width * rng.uniform(0.6, 1.2))
+        elif k < 0.8:  # curtains either side (label 255)
+            mat, cloth = b.surf(Material.FABRIC, colour(rng))
+            cw = rng.uniform(0.2, 0.45)
+            for c0 in (a - cw * 0.7, e - cw * 0.3):
+                b.add(
+                    *b.wall_box(w, c0, c0 + cw, max(0.0, z0 - 0.6), z1 + 0.1, 0.12),
+                    None,
+                    mat,
+                    cloth,
+                )
+    for _ in range(int(rng.integers(0, 5))):  # pictures and posters
+        width = rng.uniform(0.2, 1.1)
+        height = width * rng.uniform(0.5, 1.4)
+        z0 = rng.uniform(0.9, max(0.95, min(1.9, b.size[2] - height - 0.1)))
+        spot = b.hang(width, z0, z0 + height)
         if spot:
             w, a, e = spot
+            mat = Material.PICTURE if rng.random() < 0.6 else Material.BUSY
             b.add(
-                *b.wall_box(w, a, e, z0, z0 + (e - a) * 0.8, 0.03),
+                *b.wall_box(w, a, e, z0, z0 + height, rng.uniform(0.005, 0.04)),
                 "picture",
-                Material.PICTURE,
-                rng.uniform(0.1, 1.0, 3),
+                mat,
+                colour(rng),
             )
-    if rng.random() < 0.5:  # a wall-mounted tv
-        width = rng.uniform(0.7, 1.3)
-        spot = b.hang(width, 1.1, 1.1 + width * 0.58)
+    if rng.random() < 0.35:  # a whiteboard or notice board (label 255)
+        width = rng.uniform(0.8, 2.2)
+        z0 = rng.uniform(0.8, 1.1)
+        spot = b.hang(width, z0, z0 + width * 0.5)
+        if spot:
+            w, a, e = spot
+            white = rng.random() < 0.6
+            b.add(
+                *b.wall_box(w, a, e, z0, z0 + width * 0.5, 0.02),
+                None,
+                Material.PLAIN if white else Material.BUSY,
+                np.full(3, 0.93) if white else colour(rng),
+            )
+    if rng.random() < 0.3:  # a wall-mounted tv
+        width = rng.uniform(0.6, 1.4)
+        spot = b.hang(width, 1.0, 1.0 + width * 0.58)
         if spot:
             w, a, e = spot
             b.add(
-                *b.wall_box(w, a, e, 1.1, 1.1 + width * 0.58, 0.06),
+                *b.wall_box(w, a, e, 1.0, 1.0 + width * 0.58, 0.06),
                 "tv",
                 Material.TV,
-                np.full(3, 0.1),
+                colour(rng) if cfg.decoupled else np.full(3, 0.1),
             )
-    spot = b.hang(0.85, 0.0, 2.05)  # a door (no class), kept clear of furniture
-    if spot:
+    for _ in range(int(rng.integers(1, 3))):  # doors (no class), kept clear of furniture
+        spot = b.hang(rng.uniform(0.75, 0.95), 0.0, 2.05)
+        if not spot:
+            continue
         w, a, e = spot
         lo, hi = b.wall_box(w, a, e, 0.0, 2.05, 0.04)
-        b.add(lo, hi, None, Material.WOOD, _WOODS[rng.integers(len(_WOODS))])
+        mat, col = b.surf(Material.WOOD, _WOODS[rng.integers(len(_WOODS))])
+        b.add(lo, hi, None, mat, col)
         flo, fhi = b.wall_box(w, a, e, 0, 1, 0.8)
         b.footprints.append((flo[0], flo[1], fhi[0], fhi[1]))
 
 
-def _clutter(b: _Builder) -> None:
+def _alcove(b: _Builder, wall_mat: int, wall_col: np.ndarray) -> None:
+    """A wall-coloured pillar or a corner block (label wall): the room is no plain box."""
     rng = b.rng
-    for _ in range(int(rng.integers(1, 5))):  # boxes, bins, a lamp: label 255
-        w, d, h = rng.uniform(0.2, 0.6), rng.uniform(0.2, 0.6), rng.uniform(0.2, 1.6)
+    w, d = rng.uniform(0.3, 1.2), rng.uniform(0.2, 0.8)
+    spot = b.place_on_wall(w, d)
+    if spot:
+        wall, a, e = spot
+        b.add(*b.wall_box(wall, a, e, 0, float(b.size[2]), d), "wall", wall_mat, wall_col)
+
+
+def _clutter(b: _Builder) -> None:
+    rng, cfg = b.rng, b.config
+    for _ in range(int(rng.integers(cfg.clutter[0], cfg.clutter[1] + 1))):
+        kind = rng.random()
+        w, d = rng.uniform(0.2, 0.7), rng.uniform(0.2, 0.7)
         x, y = rng.uniform(0, b.size[0] - w), rng.uniform(0, b.size[1] - d)
-        if b.free_floor(x, y, x + w, y + d):
-            b.footprints.append((x, y, x + w, y + d))
-            if h > 1.0:  # a standing lamp: thin pole and a shade
-                b.add(
-                    (x + w / 2 - 0.02, y + d / 2 - 0.02, 0),
-                    (x + w / 2 + 0.02, y + d / 2 + 0.02, h),
-                    None,
-                    Material.PLAIN,
-                    (0.2, 0.2, 0.2),
-                )
-                b.add(
-                    (x, y, h),
-                    (x + w, y + d, h + 0.3),
-                    None,
-                    Material.FABRIC,
-                    rng.uniform(0.7, 1.0, 3),
-                )
-            else:
-                b.add((x, y, 0), (x + w, y + d, h), None, Material.PLAIN, rng.uniform(0.1, 0.9, 3))
+        if not b.free_floor(x, y, x + w, y + d, margin=0.02):
+            continue
+        b.footprints.append((x, y, x + w, y + d))
+        if kind < 0.25:
+            _chair(b, x, y, int(rng.integers(4)))
+        elif kind < 0.35:  # a standing lamp: thin pole and a shade
+            h = rng.uniform(1.2, 1.7)
+            cx, cy = x + w / 2, y + d / 2
+            b.add(
+                (cx - 0.02, cy - 0.02, 0),
+                (cx + 0.02, cy + 0.02, h),
+                None,
+                Material.PLAIN,
+                colour(rng),
+            )
+            b.add(
+                (cx - 0.2, cy - 0.2, h),
+                (cx + 0.2, cy + 0.2, h + 0.3),
+                None,
+                Material.FABRIC,
+                rng.uniform(0.7, 1.0, 3),
+            )
+        elif kind < 0.45:  # a plant in a pot
+            h = rng.uniform(0.4, 1.4)
+            b.add(
+                (x + w / 4, y + d / 4, 0),
+                (x + 3 * w / 4, y + 3 * d / 4, 0.3),
+                None,
+                *b.surf(Material.PLAIN, colour(rng)),
+            )
+            green = _hsv(rng.uniform(0.2, 0.4), rng.uniform(0.4, 0.8), rng.uniform(0.2, 0.6))
+            b.add((x, y, 0.3), (x + w, y + d, 0.3 + h), None, Material.BUSY, green)
+        elif kind < 0.6:  # clothes or a bag on the floor
+            b.add(
+                (x, y, 0),
+                (x + w, y + d, rng.uniform(0.05, 0.25)),
+                None,
+                Material.BUSY,
+                colour(rng),
+            )
+        elif kind < 0.7:  # a rug
+            rw, rd = rng.uniform(1.0, 2.5), rng.uniform(0.8, 2.0)
+            rw, rd = min(rw, b.size[0] - x), min(rd, b.size[1] - y)
+            b.add(
+                (x, y, 0),
+                (x + rw, y + rd, 0.01),
+                None,
+                Material.BUSY if rng.random() < 0.5 else Material.CARPET,
+                colour(rng),
+            )
+        else:  # boxes, bins, appliances, desks of no class
+            h = rng.uniform(0.2, 1.3)
+            b.add((x, y, 0), (x + w, y + d, h), None, *b.surf(Material.PLAIN, colour(rng)))
+            if rng.random() < 0.3:
+                _small_items(b, x, x + w, y, y + d, h)
 
 
-def random_room(rng: np.random.Generator, *, min_size: float = 3.0) -> Scene:
+def random_room(
+    rng: np.random.Generator, *, min_size: float = 3.0, config: RoomConfig | None = None
+) -> Scene:
     """One furnished room; ``min_size`` (m) keeps large rooms for camera trajectories."""
-    size = np.array(
-        [rng.uniform(min_size, 6.5), rng.uniform(min_size, 7.0), rng.uniform(2.4, 3.0)]
-    )
-    b = _Builder(size, rng)
+    cfg = config or RoomConfig()
+    lo = max(min_size, cfg.size_min)
+    hi = max(lo + 0.5, cfg.size_max)
+    size = np.array([rng.uniform(lo, hi), rng.uniform(lo, hi), rng.uniform(2.4, 3.1)])
+    b = _Builder(size, rng, cfg)
+    if cfg.decoupled:
+        wall = wall_colour(rng)
+        wall_mat = int(Material.PAINT if rng.random() < 0.85 else Material.PLAIN)
+    else:
+        wall = rng.uniform(0.55, 0.95, 3) * [1.0, rng.uniform(0.9, 1.0), rng.uniform(0.8, 1.0)]
+        wall_mat = int(Material.PAINT)
+    if rng.random() < cfg.alcove:
+        _alcove(b, wall_mat, wall)
     _walls(b)
-    _furniture(b)
-    _table(b)
+    if rng.random() < 0.5:
+        _furniture(b)
+        for _ in range(int(rng.integers(cfg.bookshelves[0], cfg.bookshelves[1] + 1))):
+            _bookshelf(b)
+    else:
+        for _ in range(int(rng.integers(cfg.bookshelves[0], cfg.bookshelves[1] + 1))):
+            _bookshelf(b)
+        _furniture(b)
+    if rng.random() < 0.75:
+        _table(b)
+    if rng.random() < cfg.people:
+        _person(b)
     _clutter(b)
-    wall = rng.uniform(0.55, 0.95, 3) * [1.0, rng.uniform(0.9, 1.0), rng.uniform(0.8, 1.0)]
     floor_mat = int(rng.choice([Material.WOOD_FLOOR, Material.TILE, Material.CARPET]))
     floor = (
-        _WOODS[rng.integers(len(_WOODS))]
+        _WOODS[rng.integers(len(_WOODS))] * rng.uniform(0.7, 1.2)
         if floor_mat == Material.WOOD_FLOOR
-        else rng.uniform(0.2, 0.8, 3)
+        else (colour(rng) if cfg.decoupled else rng.uniform(0.2, 0.8, 3))
     )
-    ceiling = np.full(3, rng.uniform(0.85, 0.98))
-    n_lights = int(rng.integers(1, 3))
+    tiles = rng.random() < cfg.ceiling_tiles
+    ceiling_mat = int(Material.CEILING_TILE if tiles else Material.CEILING)
+    ceiling = np.full(3, rng.uniform(0.75, 0.98)) * rng.uniform(0.97, 1.03, 3)
+    n_lights = int(rng.integers(cfg.lights[0], cfg.lights[1] + 1))
     lights = np.column_stack(
         [
             rng.uniform(0.5, size[0] - 0.5, n_lights),
@@ -339,7 +648,14 @@ def random_room(rng: np.random.Generator, *, min_size: float = 3.0) -> Scene:
             np.full(n_lights, size[2] - 0.3),
         ]
     )
-    power = rng.uniform(1.2, 2.2, n_lights) / n_lights**0.5
-    return b.scene(
-        lights, power, (Material.PAINT, floor_mat, Material.CEILING), (wall, floor, ceiling)
-    )
+    for x, y, _ in lights[: int(rng.integers(0, n_lights + 1))]:  # visible fittings
+        h = 0.3 if tiles else 0.15
+        b.add(
+            (x - h, y - h, size[2] - 0.02),
+            (x + h, y + h, size[2]),
+            None,
+            Material.LIGHT,
+            np.full(3, 0.95),
+        )
+    power = rng.uniform(0.8, 2.4, n_lights) / n_lights**0.5
+    return b.scene(lights, power, (wall_mat, floor_mat, ceiling_mat), (wall, floor, ceiling))

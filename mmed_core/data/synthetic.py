@@ -4,6 +4,11 @@
 
 Rooms come from :mod:`mmed_core.data.scenes` and are ray cast by :mod:`mmed_core.data.raycast`,
 so depth (z-depth in metres, like NYUDv2) and labels (NYU12_CLASSES ids, 255 = other) are exact.
+The camera is NYUDv2's Kinect held by a person (height, pitch, roll), and its field of view is
+kept whatever the frame size: a 96x96 frame looks like a 640x480 NYUDv2 frame resized to 96x96.
+The RGB goes through a camera model (exposure, white balance, gamma, vignetting, blur, noise,
+JPEG); :func:`kinect_depth` makes a sensor-like depth with holes and noise. Every knob is a field
+of :class:`SyntheticConfig` (rooms: :class:`mmed_core.data.scenes.RoomConfig`).
 Frame ``i`` of seed ``s`` depends only on ``(s, i)``, so any frame can be rendered alone and
 every run gives the same bytes. Write a dataset with ``mmed-data synth --out DIR``; time it with
 ``python benchmarks/bench_synth.py``.
@@ -12,14 +17,15 @@ every run gives the same bytes. Write a dataset with ``mmed-data synth --out DIR
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+import cv2
 import numpy as np
 
 from mmed_core.data.base import DatasetInfo
 from mmed_core.data.classes import NYU12_CLASSES, NYU12_PALETTE
 from mmed_core.data.raycast import Scene, cast, shade
-from mmed_core.data.scenes import random_room
+from mmed_core.data.scenes import RoomConfig, random_room
 from mmed_core.errors import ConfigError
 
 __all__ = [
@@ -29,12 +35,16 @@ __all__ = [
     "generate_unpaired",
     "render_frame",
     "intrinsics",
+    "kinect_depth",
+    "photometric",
     "DEPTH_RANGE",
+    "RoomConfig",
 ]
 
 DEPTH_RANGE = (0.5, 10.0)
-# NYUDv2's Kinect focal length at 640 px width (≈ 63° horizontal field of view).
+# NYUDv2's Kinect focal lengths at 640x480 (≈ 63° x 50° field of view).
 _NYU_FOCAL_640 = 518.86
+_NYU_FOCAL_480 = 519.47
 _UNPAIRED_STREAM = 0x5EED
 
 
@@ -57,7 +67,21 @@ class SyntheticConfig:
     seed: int = 0
     sequence: bool = False  # one room, smooth camera path (for rosbags) instead of random views
     frames_per_loop: int = 240  # sequence: frames for one lap around the room
-    noise_std: float = 2.0  # sensor noise on RGB, in 0..255 units
+    # Camera pose of random views: hand-held height (m), pitch and roll (degrees).
+    camera_height: tuple[float, float] = (1.0, 1.65)
+    pitch_deg: tuple[float, float] = (-12.0, 9.0)  # mean, std (negative: looking down)
+    roll_deg: float = 3.0  # std
+    kinect_fov: bool = True  # NYUDv2's field of view in both axes (False: square pixels)
+    # Photometric camera model (all applied to RGB only).
+    exposure: tuple[float, float] = (0.55, 1.3)  # gain range
+    white_balance: float = 0.12  # per-channel gain spread
+    gamma: tuple[float, float] = (0.8, 1.25)
+    vignetting: tuple[float, float] = (0.0, 0.45)  # darkening at the corners
+    blur: tuple[float, float] = (0.0, 0.9)  # Gaussian sigma in pixels at 96 px width
+    noise_std: float | tuple[float, float] = (1.0, 6.0)  # sensor noise, 0..255 units
+    jpeg: tuple[int, int] = (35, 95)  # JPEG quality range
+    jpeg_prob: float = 0.6  # chance a frame is JPEG-compressed
+    room: RoomConfig = field(default_factory=RoomConfig)
 
     def __post_init__(self) -> None:
         if self.height < 8 or self.width < 8:
@@ -68,10 +92,12 @@ class SyntheticConfig:
             raise ConfigError(f"frames_per_loop must be >= 2, got {self.frames_per_loop}")
 
 
-def intrinsics(height: int, width: int) -> np.ndarray:
-    """Pinhole K with NYUDv2's field of view across the width and square pixels."""
+def intrinsics(height: int, width: int, kinect_fov: bool = False) -> np.ndarray:
+    """Pinhole K with NYUDv2's field of view across the width and square pixels, or with
+    ``kinect_fov`` NYUDv2's field of view in both axes (a 640x480 frame squeezed to the size)."""
     f = _NYU_FOCAL_640 * width / 640.0
-    return np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1]], np.float64)
+    fy = _NYU_FOCAL_480 * height / 480.0 if kinect_fov else f
+    return np.array([[f, 0, (width - 1) / 2], [0, fy, (height - 1) / 2], [0, 0, 1]], np.float64)
 
 
 def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
@@ -134,8 +160,14 @@ def _visible(scene: Scene, pose: np.ndarray, K: np.ndarray, height: int, width: 
 
 
 def _random_view(
-    scene: Scene, rng: np.random.Generator, K: np.ndarray, h: int, w: int
+    scene: Scene,
+    rng: np.random.Generator,
+    K: np.ndarray,
+    h: int,
+    w: int,
+    config: SyntheticConfig | None = None,
 ) -> np.ndarray:
+    cfg = config or SyntheticConfig()
     size = scene.size
     pose = None
     for _ in range(12):
@@ -144,26 +176,17 @@ def _random_view(
             [
                 rng.uniform(0.5, size[0] - 0.5),
                 rng.uniform(0.5, size[1] - 0.5),
-                rng.uniform(1.0, 1.7),
+                rng.uniform(*cfg.camera_height),
             ]
         )
-        target = np.array(
-            [
-                rng.uniform(0.3, size[0] - 0.3),
-                rng.uniform(0.3, size[1] - 0.3),
-                rng.uniform(0.4, 1.4),
-            ]
-        )
-        if np.linalg.norm(target[:2] - pos[:2]) < 1.5:
+        target = np.array([rng.uniform(0.3, size[0] - 0.3), rng.uniform(0.3, size[1] - 0.3)])
+        if np.linalg.norm(target - pos[:2]) < 1.5:
             continue
-        delta = target - pos
-        yaw = float(np.arctan2(delta[1], delta[0]))
+        yaw = float(np.arctan2(target[1] - pos[1], target[0] - pos[0]))
         pitch = float(
-            np.clip(
-                np.arctan2(delta[2], np.linalg.norm(delta[:2])) + rng.normal(0, 0.1), -0.6, 0.3
-            )
+            np.clip(np.radians(rng.normal(cfg.pitch_deg[0], cfg.pitch_deg[1])), -0.75, 0.35)
         )
-        pose = _pose(pos, yaw, pitch, float(rng.normal(0, 0.03)))
+        pose = _pose(pos, yaw, pitch, float(np.radians(rng.normal(0, cfg.roll_deg))))
         if _inside_box(scene, pos) or _min_depth(scene, pose, K, h, w) < 0.6:
             continue
         return pose
@@ -190,6 +213,66 @@ def _sequence_view(scene: Scene, phase: float, wobble: np.ndarray) -> np.ndarray
     return _pose(pos, yaw, pitch, 0.02 * np.sin(3 * phase + wobble[3]))
 
 
+def photometric(
+    colour: np.ndarray,
+    rng: np.random.Generator,
+    config: SyntheticConfig,
+    gain: np.ndarray | None = None,
+) -> np.ndarray:
+    """Linear colour (H, W, 3) in 0..~1 -> uint8 RGB through a random camera: exposure and white
+    balance (``gain`` fixes both), gamma, vignetting, blur, noise and JPEG."""
+    h, w = colour.shape[:2]
+    if gain is None:
+        gain = rng.uniform(*config.exposure) * rng.uniform(
+            1 - config.white_balance, 1 + config.white_balance, 3
+        )
+    img = np.clip(colour * gain.astype(np.float32), 0, None)
+    img = np.minimum(img, 1.0) ** np.float32(1.0 / rng.uniform(*config.gamma))
+    strength = rng.uniform(*config.vignetting)
+    if strength > 0:
+        v, u = np.mgrid[0:h, 0:w].astype(np.float32)
+        r2 = ((u - (w - 1) / 2) / (w / 2)) ** 2 + ((v - (h - 1) / 2) / (h / 2)) ** 2
+        img = img * (1 - strength * r2 / 2)[..., None]
+    img = img * 255.0
+    sigma = rng.uniform(*config.blur) * w / 96.0
+    if sigma > 0.2:
+        img = cv2.GaussianBlur(img, (0, 0), sigma)
+    std = config.noise_std
+    std = rng.uniform(*std) if isinstance(std, tuple) else float(std)
+    # Shot noise grows with brightness, read noise does not.
+    noise = rng.standard_normal(img.shape, np.float32)
+    img = img + noise * std * np.sqrt(0.3 + img / 255.0)
+    out = np.clip(img, 0, 255).astype(np.uint8)
+    if rng.random() < config.jpeg_prob:
+        quality = int(rng.integers(config.jpeg[0], config.jpeg[1] + 1))
+        ok, data = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+        out = np.ascontiguousarray(cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1])
+    return out
+
+
+def kinect_depth(
+    depth: np.ndarray, rgb: np.ndarray, rng: np.random.Generator, max_range: float = 4.5
+) -> np.ndarray:
+    """A Kinect-like measurement of exact ``depth`` (m, 0 = none): quantisation noise growing
+    with distance, holes at depth edges, on dark surfaces and beyond ``max_range`` (m). For
+    depth *inputs*; ground truth stays exact."""
+    d = depth.astype(np.float32).copy()
+    sigma = 0.0012 + 0.0019 * np.square(np.maximum(d - 0.4, 0))  # Nguyen et al. 2012
+    d = d + sigma * rng.standard_normal(d.shape, np.float32)
+    step = 2.85e-3 * np.square(d)  # disparity quantisation: steps grow with z^2
+    d = np.round(d / np.maximum(step, 1e-4)) * step
+    holes = depth <= 0
+    gy, gx = np.gradient(depth)
+    edge = np.hypot(gx, gy) > 0.08 * np.maximum(depth, 0.5)
+    edge = cv2.dilate(edge.astype(np.uint8), np.ones((2, 2), np.uint8)).astype(bool)
+    holes |= edge & (rng.random(d.shape) < 0.7)
+    holes |= (rgb.mean(2) < 25) & (rng.random(d.shape) < 0.5)
+    far = depth > max_range
+    holes |= far & (rng.random(d.shape) < np.clip((depth - max_range) / 2, 0.2, 1))
+    d[holes] = 0
+    return d
+
+
 def render(
     scene: Scene,
     pose: np.ndarray,
@@ -197,25 +280,24 @@ def render(
     height: int,
     width: int,
     rng: np.random.Generator,
-    noise_std: float = 2.0,
+    noise_std: float | tuple[float, float] | None = None,
     gain: np.ndarray | None = None,
+    config: SyntheticConfig | None = None,
 ) -> Frame:
-    """Ray cast ``scene`` from ``pose``; exposure (unless ``gain`` is given) and noise come from
-    ``rng``."""
+    """Ray cast ``scene`` from ``pose``; the camera model's random draws come from ``rng``."""
+    cfg = config or SyntheticConfig()
+    if noise_std is not None:
+        cfg = replace(cfg, noise_std=noise_std)
     origin = pose[:3, 3].astype(np.float32)
     dirs = _rays(K, pose, height, width)
     scene = _visible(scene, pose, K, height, width)
     t, idx, axis = cast(scene, origin, dirs)
     colour, label = shade(scene, origin, dirs, t, idx, axis)
-    if gain is None:  # exposure and white balance
-        gain = rng.uniform(0.85, 1.2) * rng.uniform(0.92, 1.08, 3)
-    rgb = colour * (gain * 255.0).astype(np.float32) + noise_std * rng.standard_normal(
-        colour.shape, np.float32
-    )
+    rgb = photometric(colour.reshape(height, width, 3), rng, cfg, gain)
     depth = t.astype(np.float32)
     depth[(depth < DEPTH_RANGE[0]) | (depth > DEPTH_RANGE[1])] = 0.0
     return Frame(
-        rgb=np.clip(rgb, 0, 255).astype(np.uint8).reshape(height, width, 3),
+        rgb=rgb,
         depth=depth.reshape(height, width),
         label=label.reshape(height, width),
         K=K.copy(),
@@ -225,14 +307,23 @@ def render(
 
 def render_frame(index: int, config: SyntheticConfig) -> Frame:
     """Frame ``index`` of the stream ``config`` describes, rendered on its own."""
-    K = intrinsics(config.height, config.width)
+    K = intrinsics(config.height, config.width, config.kinect_fov)
     if config.sequence:
         room_rng = np.random.default_rng([config.seed, 0xA11])
-        scene = random_room(room_rng, min_size=4.5)
+        scene = random_room(room_rng, min_size=4.5, config=config.room)
         wobble = room_rng.uniform(0, 2 * np.pi, 4)
         phase = room_rng.uniform(0, 2 * np.pi) + 2 * np.pi * index / config.frames_per_loop
-        # One room keeps one exposure, so a sequence does not flicker; only the noise changes.
+        # One room keeps one camera (exposure, blur, JPEG...), so a sequence does not flicker;
+        # only the noise changes.
         gain = room_rng.uniform(0.85, 1.2) * room_rng.uniform(0.92, 1.08, 3)
+        steady = replace(
+            config,
+            gamma=(1.0, 1.0),
+            vignetting=(0.15, 0.15),
+            blur=(0.0, 0.0),
+            jpeg_prob=0.0,
+            noise_std=2.0,
+        )
         return render(
             scene,
             _sequence_view(scene, phase, wobble),
@@ -240,13 +331,13 @@ def render_frame(index: int, config: SyntheticConfig) -> Frame:
             config.height,
             config.width,
             np.random.default_rng([config.seed, 0xA11, index]),
-            config.noise_std,
-            gain,
+            gain=gain,
+            config=steady,
         )
     rng = np.random.default_rng([config.seed, index])
-    scene = random_room(rng)
-    pose = _random_view(scene, rng, K, config.height, config.width)
-    return render(scene, pose, K, config.height, config.width, rng, config.noise_std)
+    scene = random_room(rng, config=config.room)
+    pose = _random_view(scene, rng, K, config.height, config.width, config)
+    return render(scene, pose, K, config.height, config.width, rng, config=config)
 
 
 def generate_frames(
@@ -284,7 +375,7 @@ def generate_unpaired(
 
 
 # Bump when the renderer's output changes, so caches of older frames are rebuilt.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 _SPLIT_STREAM = {"train": 1, "val": 2, "test": 3, "extra": 4}
 SPLIT_SIZES = {"train": 600, "val": 100, "test": 100, "extra": 600}
 

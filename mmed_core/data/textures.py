@@ -3,7 +3,8 @@
 """Procedural textures of the synthetic scenes, one small function per material.
 
 Each function maps face coordinates (metric u, v; normalised s, r in 0..1 across the face)
-to an albedo, so a class is recognisable by its pattern and not only by its colour. Used by
+to an albedo. Materials are not tied to classes: the scenes draw every object's material and
+colour from broad, overlapping distributions (see :mod:`mmed_core.data.scenes`). Used by
 :mod:`mmed_core.data.raycast`; try it with
 ``mmed-data synth --out /tmp/s && mmed-data inspect /tmp/s``.
 """
@@ -22,6 +23,7 @@ class Material:
 
     PAINT, WOOD_FLOOR, TILE, CARPET, CEILING, WOOD, FABRIC, CABINET = range(8)
     WINDOW, PICTURE, BLINDS, BOOK, TV, PLAIN = range(8, 14)
+    BUSY, CEILING_TILE, NIGHT_WINDOW, LIGHT = range(14, 18)
 
 
 Noise = Callable[[np.ndarray, np.ndarray, float], np.ndarray]
@@ -140,6 +142,41 @@ def _plain(c, u, v, s, r, p, axis, noise):
     return c * (0.85 + 0.15 * noise(u + p * 9, v, 8.0))[:, None]
 
 
+def _busy(c, u, v, s, r, p, axis, noise):
+    # Printed / cluttered surfaces (clothes, posters, papers, packaging): blotches of three
+    # colours derived from the albedo, with fine detail.
+    a = noise(u * 1.3 + p * 71, v * 1.3, 4.0 + 8 * p)
+    b = noise(v + p * 13, u, 11.0)
+    second = np.clip(1.0 - c, 0, 1) * 0.8 + 0.1
+    third = np.roll(c, 1, axis=1) * 0.7
+    out = _mix(c, second, (a > 0.55).astype(np.float32))
+    out = _mix(out, third, (b > 0.7).astype(np.float32))
+    return out * (0.85 + 0.15 * noise(u, v, 40.0))[:, None]
+
+
+def _ceiling_tile(c, u, v, s, r, p, axis, noise):
+    # Suspended acoustic tiles: a 0.6 m grid of metal bars, speckled tiles.
+    size = 0.6
+    gu, gv = np.abs(u / size - np.round(u / size)), np.abs(v / size - np.round(v / size))
+    bars = (gu < 0.03) | (gv < 0.03)
+    out = c * (0.9 + 0.1 * noise(u, v, 60.0))[:, None]
+    out[bars] = out[bars] * 0.8 + 0.1
+    return out
+
+
+def _night_window(c, u, v, s, r, p, axis, noise):
+    # A window at night or onto a dark outside: dark glass with faint reflections.
+    glass = (0.05 + 0.12 * noise(u, v, 1.5))[:, None] * np.array([0.9, 1.0, 1.1])
+    out = np.repeat(glass, 1, axis=0).astype(np.float32)
+    bars = _frame(s, r, 0.06) | (np.abs(s - 0.5) < 0.02)
+    out[bars] = c[bars]
+    return out
+
+
+def _light(c, u, v, s, r, p, axis, noise):
+    return np.clip(c * 1.4, 0, 1.5)
+
+
 _TEXTURES = {
     Material.PAINT: _paint,
     Material.WOOD_FLOOR: _wood_floor,
@@ -155,6 +192,10 @@ _TEXTURES = {
     Material.BOOK: _book,
     Material.TV: _tv,
     Material.PLAIN: _plain,
+    Material.BUSY: _busy,
+    Material.CEILING_TILE: _ceiling_tile,
+    Material.NIGHT_WINDOW: _night_window,
+    Material.LIGHT: _light,
 }
 
 
@@ -171,5 +212,5 @@ def apply_texture(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Textured albedo (n, 3) of the pixels of one material, and whether they emit light."""
     out = _TEXTURES[material](albedo, u, v, s, r, param, axis, noise)
-    emissive = np.full(len(albedo), material == Material.WINDOW)
+    emissive = np.full(len(albedo), material in (Material.WINDOW, Material.LIGHT))
     return out.astype(np.float32), emissive
