@@ -15,9 +15,11 @@ from mmed_core.data import DATASETS, build_dataset
 from mmed_core.data.classes import IGNORE_INDEX, NYU12_CLASSES
 from mmed_core.data.synthetic import (
     DEPTH_RANGE,
+    RoomConfig,
     SyntheticConfig,
     generate_frames,
     generate_unpaired,
+    kinect_depth,
     render_frame,
 )
 from mmed_core.errors import ConfigError
@@ -138,7 +140,7 @@ def test_build_dataset_synthetic_contract():
 @pytest.mark.parametrize(
     "kwargs, needle",
     [
-        ({"name": "kitti", "split": "train"}, "synthetic, nyudv2, cityscapes"),
+        ({"name": "kitti", "split": "train"}, "synthetic, nyudv2, cityscapes, labelled"),
         ({"name": "synthetic", "split": "dev"}, "train, val, test, extra"),
         ({"name": "synthetic", "split": "train", "options": {"n_trian": 3}}, "n_train"),
     ],
@@ -147,3 +149,55 @@ def test_bad_names_list_valid_values(kwargs, needle):
     name, split = kwargs.pop("name"), kwargs.pop("split")
     with pytest.raises(ConfigError, match=needle):
         build_dataset(name, split, **kwargs)
+
+
+def test_kinect_field_of_view_squeezes_a_640x480_view_into_any_size():
+    K = render_frame(0, SyntheticConfig(height=96, width=96)).K
+    # 96x96 holds NYUDv2's 63 x 50 degree view: fewer pixels per radian vertically.
+    assert K[0, 0] == pytest.approx(518.86 * 96 / 640) and K[1, 1] == pytest.approx(
+        519.47 * 96 / 480
+    )
+    square = render_frame(0, SyntheticConfig(kinect_fov=False)).K
+    assert square[0, 0] == square[1, 1]
+
+
+def test_clutter_of_no_class_and_appearance_decoupled_from_class(frames):
+    labels = np.stack([f.label for f in frames])
+    # Real NYUDv2 frames are about half 'other' pixels; the rooms are cluttered too.
+    assert 0.08 < (labels == IGNORE_INDEX).mean() < 0.6
+    bare = SyntheticConfig(
+        seed=3,
+        room=RoomConfig(clutter=(0, 0), bookshelves=(0, 0), people=0.0, surface_items=0.0),
+    )
+    bare_labels = np.stack([render_frame(i, bare).label for i in range(8)])
+    assert (bare_labels == IGNORE_INDEX).mean() < (labels[:8] == IGNORE_INDEX).mean()
+
+
+def test_photometric_camera_is_deterministic_and_varies():
+    plain = SyntheticConfig(
+        seed=5,
+        exposure=(1.0, 1.0),
+        white_balance=0.0,
+        gamma=(1.0, 1.0),
+        vignetting=(0.0, 0.0),
+        blur=(0.0, 0.0),
+        noise_std=0.0,
+        jpeg_prob=0.0,
+    )
+    a, b = render_frame(0, plain), render_frame(0, plain)
+    np.testing.assert_array_equal(a.rgb, b.rgb)
+    varied = [render_frame(i, SyntheticConfig(seed=5)).rgb.mean() for i in range(6)]
+    assert np.ptp(varied) > 10  # exposure and white balance differ between frames
+    np.testing.assert_array_equal(
+        render_frame(0, plain).depth, render_frame(0, SyntheticConfig(seed=5)).depth
+    )
+
+
+def test_kinect_depth_has_holes_and_noise_ground_truth_does_not(frames):
+    f = frames[0]
+    raw = kinect_depth(f.depth, f.rgb, np.random.default_rng(0))
+    valid = raw > 0
+    assert 0.5 < valid.mean() < (f.depth > 0).mean()
+    err = np.abs(raw[valid] - f.depth[valid])
+    assert 0 < err.mean() < 0.05
+    assert (f.depth > 0).mean() > 0.97  # the frame's own depth stays exact
