@@ -201,3 +201,15 @@ def test_kinect_depth_has_holes_and_noise_ground_truth_does_not(frames):
     err = np.abs(raw[valid] - f.depth[valid])
     assert 0 < err.mean() < 0.05
     assert (f.depth > 0).mean() > 0.97  # the frame's own depth stays exact
+
+
+def test_generator_knobs_through_the_dataset_option():
+    opts = {"n_val": 2, "generator": {"jpeg_prob": 0.0, "room": {"clutter": [0, 0]}}}
+    ds = build_dataset("synthetic", "val", size=(32, 32), options=opts)
+    assert len(ds) == 2
+    plain = build_dataset("synthetic", "val", size=(32, 32), options={"n_val": 2})
+    assert not np.array_equal(ds.rgb, plain.rgb)
+    with pytest.raises(ConfigError, match=r"room\.clutterr.*valid"):
+        build_dataset(
+            "synthetic", "val", options={"n_val": 1, "generator": {"room": {"clutterr": 1}}}
+        )

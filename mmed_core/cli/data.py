@@ -29,8 +29,11 @@ __all__ = ["main", "build_parser"]
 _EPILOG = (
     "datasets: synthetic (default, generated), nyudv2 (root = labeled .mat), cityscapes (root = "
     "dataset folder). Options per dataset (--option KEY=VALUE): synthetic n_train n_val n_test "
-    "n_extra seed; nyudv2 splits_mat class_mapping extra_dir seed depth_key; cityscapes depth "
-    "(disparity|metric) extra seed inpaint; all datasets: workers progress."
+    "n_extra seed generator (a mapping of generator knobs, e.g. generator='{jpeg_prob: 0, room: "
+    "{clutter: [0, 0]}}'; the knobs are printed by inspect); nyudv2 splits_mat class_mapping "
+    "extra_dir seed depth_key; cityscapes depth "
+    "(disparity|metric) extra seed inpaint; labelled (root = folder with rgb/ label*/ "
+    "[depth*/]) class_map rgb_dir label_dir depth_dir depth_scale; all datasets: workers progress."
 )
 
 
@@ -108,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="build the preprocessing cache of a dataset",
         description="Resize a dataset's splits once into memory-mapped arrays.",
     )
-    cache.add_argument("name", choices=("synthetic", "nyudv2", "cityscapes"))
+    cache.add_argument("name", choices=("synthetic", "nyudv2", "cityscapes", "labelled"))
     cache.add_argument("--cache-dir", required=True, help="folder of the caches")
     _common(cache, splits_default=("train", "val", "test"))
 
@@ -118,7 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="TARGET is a dataset name or a cache folder (one split's, or "
         "a folder holding several).",
     )
-    inspect.add_argument("target", help="synthetic | nyudv2 | cityscapes | path to a cache folder")
+    inspect.add_argument(
+        "target", help="synthetic | nyudv2 | cityscapes | labelled | path to a cache folder"
+    )
     inspect.add_argument("--cache-dir", help="use (or build) caches in this folder")
     inspect.add_argument(
         "--limit", type=int, default=None, help="look at the first N samples only"
@@ -216,6 +221,11 @@ def _inspect(args: argparse.Namespace) -> int:
         )
     for label, ds in datasets:
         print(summarise(label, ds, limit=args.limit))
+        if args.target == "synthetic":
+            from mmed_core.data.synthetic import config_from_dict, describe_config
+
+            knobs = _parse_options(args.option).get("generator") or {}
+            print(f"  generator: {describe_config(config_from_dict(knobs))}")
         path = _preview_path(args.preview, label, several=len(datasets) > 1)
         preview_grid(ds, path, rows=args.samples)
         print(f"  preview: {path}")

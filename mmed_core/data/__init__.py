@@ -34,6 +34,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "n_test": 100,
         "n_extra": 600,
         "seed": 0,
+        "generator": None,  # {SyntheticConfig field: value, room: {RoomConfig field: value}}
         "progress": True,
         "workers": 1,
     },
@@ -107,7 +108,7 @@ def build_source(
         n = int(opts[f"n_{split}"])
         if n < 0:
             raise ConfigError(f"synthetic option n_{split} must be >= 0, got {n}")
-        return SyntheticSource(split, size, n, seed=int(opts["seed"]))
+        return SyntheticSource(split, size, n, seed=int(opts["seed"]), generator=opts["generator"])
     if name == "labelled":
         from mmed_core.data.labelled_folder import LabelledFolderSource
 

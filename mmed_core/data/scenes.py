@@ -109,7 +109,7 @@ class _Builder:
                 np.asarray(hi, float),
                 label,
                 material,
-                np.clip(np.asarray(color, float), 0, 1),
+                np.clip(np.broadcast_to(np.asarray(color, float), (3,)), 0, 1),
                 self.rng.random(),
             )
         )

@@ -17,7 +17,7 @@ every run gives the same bytes. Write a dataset with ``mmed-data synth --out DIR
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import cv2
 import numpy as np
@@ -39,6 +39,8 @@ __all__ = [
     "photometric",
     "DEPTH_RANGE",
     "RoomConfig",
+    "config_from_dict",
+    "describe_config",
 ]
 
 DEPTH_RANGE = (0.5, 10.0)
@@ -90,6 +92,17 @@ class SyntheticConfig:
             )
         if self.frames_per_loop < 2:
             raise ConfigError(f"frames_per_loop must be >= 2, got {self.frames_per_loop}")
+
+
+def describe_config(config: SyntheticConfig) -> str:
+    """The generator's knobs as ``name=value`` text (printed by ``mmed-data inspect``)."""
+    values = asdict(config)
+    room = values.pop("room")
+    return (
+        " ".join(f"{k}={v}" for k, v in values.items())
+        + " room: "
+        + " ".join(f"{k}={v}" for k, v in room.items())
+    )
 
 
 def intrinsics(height: int, width: int, kinect_fov: bool = False) -> np.ndarray:
@@ -388,11 +401,20 @@ def split_seed(seed: int, split: str) -> int:
 class SyntheticSource:
     """One split of the synthetic dataset, rendered directly at the training size."""
 
-    def __init__(self, split: str, size: tuple[int, int], n: int, seed: int = 0) -> None:
-
+    def __init__(
+        self,
+        split: str,
+        size: tuple[int, int],
+        n: int,
+        seed: int = 0,
+        generator: dict | None = None,
+    ) -> None:
         self.split, self.n, self.seed = split, n, seed
         self.paired = split != "extra"
-        self.config = SyntheticConfig(height=size[0], width=size[1], seed=split_seed(seed, split))
+        self.generator = dict(generator or {})
+        self.config = config_from_dict(
+            self.generator, height=size[0], width=size[1], seed=split_seed(seed, split)
+        )
         self.info = DatasetInfo(
             name="synthetic",
             class_names=NYU12_CLASSES,
@@ -416,4 +438,36 @@ class SyntheticSource:
             "n": self.n,
             "seed": self.seed,
             "size": [self.config.height, self.config.width],
+            "generator_options": self.generator,
         }
+
+
+def config_from_dict(values: dict, **fixed) -> SyntheticConfig:
+    """A :class:`SyntheticConfig` from ``{field: value}`` (``room``: a dict of
+    :class:`RoomConfig` fields), e.g. the ``generator`` option of the synthetic dataset;
+    unknown names raise ConfigError listing the valid ones."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"synthetic generator options must be a mapping, got {values!r}")
+    names = {f.name for f in fields(SyntheticConfig)} - {"height", "width", "seed"}
+    room_names = {f.name for f in fields(RoomConfig)}
+    unknown = sorted(set(values) - names)
+    room = values.get("room") or {}
+    if not isinstance(room, dict):
+        raise ConfigError(f"synthetic generator option room must be a mapping, got {room!r}")
+    unknown += [f"room.{k}" for k in sorted(set(room) - room_names)]
+    if unknown:
+        raise ConfigError(
+            f"unknown synthetic generator option(s) {unknown}; valid: "
+            f"{', '.join(sorted(names))}; room.{{{', '.join(sorted(room_names))}}}"
+        )
+
+    def _value(v):
+        return tuple(v) if isinstance(v, list) else v
+
+    kwargs = {k: _value(v) for k, v in values.items() if k != "room"}
+    try:
+        return SyntheticConfig(
+            **kwargs, **fixed, room=RoomConfig(**{k: _value(v) for k, v in room.items()})
+        )
+    except TypeError as exc:
+        raise ConfigError(f"synthetic generator options {values}: {exc}") from exc
