@@ -100,3 +100,15 @@ def test_bad_inputs_name_the_file(tmp_path):
     bad.write_text("wall: 1\n")
     with pytest.raises(ConfigError, match="label ids"):
         build_source("labelled", "test", root=root, options={"class_map": str(bad)})
+
+
+def test_bag_make_and_eval_accept_a_labelled_folder(tmp_path, capsys):
+    pytest.importorskip("rosbags")
+    from mmed_ros import bag_cli
+
+    root = _write(tmp_path / "real", n=2)
+    out = tmp_path / "bag"
+    argv = ["make", str(out), "--dataset", "labelled", "--root", str(root), "--frames", "2"]
+    assert bag_cli.main([*argv, "--option", "class_map=nyu40_to_nyu12"]) == 0
+    printed = capsys.readouterr().out
+    assert "/gt/label: 2" in printed and "/gt/depth: 1" in printed
