@@ -207,7 +207,7 @@ def _cast_tiled(
             pix = grid[r0:r1, c0:c1].ravel()
             tt, ii, aa = cast(sub, origin, dirs[pix])
             t[pix], axis[pix] = tt, aa
-            idx[pix] = np.where(ii >= 0, keep[np.maximum(ii, 0)], -1)
+            idx[pix] = np.where(ii >= 0, keep[np.maximum(ii, 0)], -1) if len(keep) else -1
     return t, idx, axis
 
 
