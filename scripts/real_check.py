@@ -54,6 +54,14 @@ def _tile(image: np.ndarray, height: int) -> np.ndarray:
     return cv2.resize(image, (round(w * height / h), height), interpolation=cv2.INTER_NEAREST)
 
 
+def _header(titles: list[str], width: int) -> np.ndarray:
+    bar = np.full((22, width, 3), 255, np.uint8)
+    step = width // len(titles)
+    for k, title in enumerate(titles):
+        cv2.putText(bar, title, (k * step + 4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1)
+    return bar
+
+
 @torch.no_grad()
 def check(
     folder: str, checkpoint: str, out: str, class_map: str | None, tile: int, depth_max: float
@@ -75,6 +83,7 @@ def check(
         )
     seg, dep = SegmentationMetrics(cfg.num_classes, cfg.class_names), DepthMetrics()
     frames, rows = [], []
+    titles = ["real RGB"]
     display = (ds.info.depth_range[0], depth_max)
     for i in range(len(ds)):
         s = ds[i]
@@ -91,7 +100,9 @@ def check(
             one.update(pred[None], s["label"][None])
             entry["miou"] = one.compute()["miou"]
             row.append(colourise_label(pred.numpy().astype(np.uint8), ds.info.palette))
+            titles.append("predicted labels")
         row.append(colourise_label(gt_label, ds.info.palette))
+        titles.append("true labels")
         if ("rgb", "depth") in y:
             pred_d = postprocess("depth", y[("rgb", "depth")], cfg)[0, 0].numpy()
             if (gt_depth > 0).any():
@@ -101,7 +112,9 @@ def check(
                 entry["rel"] = one_d.compute()["rel"]
             entry["pred_depth_median_m"] = float(np.median(pred_d))
             row.append(colourise_depth(pred_d, display))
+            titles.append("predicted depth")
         row.append(colourise_depth(gt_depth, display))
+        titles.append(f"true depth 0-{depth_max:g} m")
         rows.append(np.concatenate([_tile(r, tile) for r in row], 1))
         frames.append(entry)
     segm, depm = seg.compute(), dep.compute()
@@ -120,7 +133,7 @@ def check(
     }
     out_dir = Path(out)
     atomic_write_json(out_dir / "metrics.json", result)
-    grid = np.concatenate(rows, 0)
+    grid = np.concatenate([_header(titles[: len(row)], rows[0].shape[1]), *rows], 0)
     with atomic_path(out_dir / "grid.png") as tmp:
         tmp.write_bytes(cv2.imencode(".png", grid[..., ::-1])[1].tobytes())
     return result
@@ -135,9 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     except MmedError as exc:
         print(f"real_check: error: {exc}", file=sys.stderr)
         return 2
-    iou = ", ".join(
-        f"{k} {v:.2f}" for k, v in res["iou"].items() if v is not None and v == v
-    )
+    iou = ", ".join(f"{k} {v:.2f}" for k, v in res["iou"].items() if v is not None and v == v)
     print(f"{res['frames']} frames of {args.folder}: mIoU {res['miou']:.3f} ({iou})")
     if res["frames_with_depth"]:
         d = res["depth"]

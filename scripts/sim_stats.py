@@ -79,8 +79,9 @@ def _print(name: str, s: dict) -> None:
             f"  {c:<12s} {100 * s['share'][c]:7.2f} {100 * s['present'][c]:8.0f} "
             f"{100 * s['size'][c]:10.2f}"
         )
-    print(f"  depth valid {100 * s['depth_valid']:.0f}%, percentiles 5/25/50/75/95: "
-          f"{s['depth_pct']}")
+    print(
+        f"  depth valid {100 * s['depth_valid']:.0f}%, percentiles 5/25/50/75/95: {s['depth_pct']}"
+    )
     print(
         f"  rgb mean {s['rgb_mean']} std {s['rgb_std']} luminance 5/50/95 {s['lum_pct']} "
         f"saturation {s['saturation_mean']:.1f} sharpness {s['sharpness']:.1f}"
