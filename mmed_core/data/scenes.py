@@ -45,9 +45,9 @@ class RoomConfig:
     size_min: float = 3.0  # metres, shortest room side
     size_max: float = 7.5  # metres, longest room side
     decoupled: bool = True  # every class draws material and colour from the same distributions
-    clutter: tuple[int, int] = (4, 14)  # objects of no target class on the floor (min, max)
-    surface_items: float = 0.8  # chance of small objects on each table / low cabinet
-    bookshelves: tuple[int, int] = (0, 2)  # shelves full of books (the shelf itself: label 255)
+    clutter: tuple[int, int] = (6, 18)  # objects of no target class on the floor (min, max)
+    surface_items: float = 0.9  # chance of small objects on each table / low cabinet
+    bookshelves: tuple[int, int] = (0, 3)  # shelves full of books (the shelf itself: label 255)
     people: float = 0.25  # chance of a person in the room
     alcove: float = 0.4  # chance of a wall-coloured pillar / alcove (rooms not a plain box)
     ceiling_tiles: float = 0.35  # chance of a suspended tile ceiling
@@ -527,6 +527,21 @@ def _walls(b: _Builder) -> None:
         b.footprints.append((flo[0], flo[1], fhi[0], fhi[1]))
 
 
+def _wall_clutter(b: _Builder) -> None:
+    """Small things on the walls of no class: switches, clocks, shelves, boards, vents."""
+    rng = b.rng
+    for _ in range(int(rng.integers(1, 7))):
+        w = rng.uniform(0.08, 0.6)
+        h = w * rng.uniform(0.3, 1.5)
+        z0 = rng.uniform(0.3, max(0.35, float(b.size[2]) - h - 0.2))
+        spot = b.hang(w, z0, z0 + h, tries=5)
+        if spot:
+            wall, a, e = spot
+            mat = Material.BUSY if rng.random() < 0.4 else Material.PLAIN
+            depth = rng.uniform(0.01, 0.25)
+            b.add(*b.wall_box(wall, a, e, z0, z0 + h, depth), None, mat, colour(rng))
+
+
 def _alcove(b: _Builder, wall_mat: int, wall_col: np.ndarray) -> None:
     """A wall-coloured pillar or a corner block (label wall): the room is no plain box."""
     rng = b.rng
@@ -542,8 +557,11 @@ def _clutter(b: _Builder) -> None:
     for _ in range(int(rng.integers(cfg.clutter[0], cfg.clutter[1] + 1))):
         kind = rng.random()
         w, d = rng.uniform(0.2, 0.7), rng.uniform(0.2, 0.7)
-        x, y = rng.uniform(0, b.size[0] - w), rng.uniform(0, b.size[1] - d)
-        if not b.free_floor(x, y, x + w, y + d, margin=0.02):
+        for _ in range(6):  # find free floor
+            x, y = rng.uniform(0, b.size[0] - w), rng.uniform(0, b.size[1] - d)
+            if b.free_floor(x, y, x + w, y + d, margin=0.02):
+                break
+        else:
             continue
         b.footprints.append((x, y, x + w, y + d))
         if kind < 0.25:
@@ -631,6 +649,7 @@ def random_room(
     if rng.random() < cfg.people:
         _person(b)
     _clutter(b)
+    _wall_clutter(b)
     floor_mat = int(rng.choice([Material.WOOD_FLOOR, Material.TILE, Material.CARPET]))
     floor = (
         _WOODS[rng.integers(len(_WOODS))] * rng.uniform(0.7, 1.2)

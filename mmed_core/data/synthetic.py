@@ -73,13 +73,14 @@ class SyntheticConfig:
     camera_height: tuple[float, float] = (1.0, 1.65)
     pitch_deg: tuple[float, float] = (-12.0, 9.0)  # mean, std (negative: looking down)
     roll_deg: float = 3.0  # std
+    look_at_objects: float = 0.6  # chance a view is aimed at an object, not a random point
     kinect_fov: bool = True  # NYUDv2's field of view in both axes (False: square pixels)
     # Photometric camera model (all applied to RGB only).
     exposure: tuple[float, float] = (0.55, 1.3)  # gain range
     white_balance: float = 0.12  # per-channel gain spread
     gamma: tuple[float, float] = (0.8, 1.25)
     vignetting: tuple[float, float] = (0.0, 0.45)  # darkening at the corners
-    blur: tuple[float, float] = (0.0, 0.9)  # Gaussian sigma in pixels at 96 px width
+    blur: tuple[float, float] = (0.0, 0.6)  # Gaussian sigma in pixels at 96 px width
     noise_std: float | tuple[float, float] = (1.0, 6.0)  # sensor noise, 0..255 units
     jpeg: tuple[int, int] = (35, 95)  # JPEG quality range
     jpeg_prob: float = 0.6  # chance a frame is JPEG-compressed
@@ -232,6 +233,9 @@ def _random_view(
             ]
         )
         target = np.array([rng.uniform(0.3, size[0] - 0.3), rng.uniform(0.3, size[1] - 0.3)])
+        if len(scene.lo) and rng.random() < cfg.look_at_objects:
+            k = int(rng.integers(len(scene.lo)))
+            target = (scene.lo[k, :2] + scene.hi[k, :2]) / 2
         if np.linalg.norm(target - pos[:2]) < 1.5:
             continue
         yaw = float(np.arctan2(target[1] - pos[1], target[0] - pos[0]))
@@ -427,7 +431,7 @@ def generate_unpaired(
 
 
 # Bump when the renderer's output changes, so caches of older frames are rebuilt.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 _SPLIT_STREAM = {"train": 1, "val": 2, "test": 3, "extra": 4}
 SPLIT_SIZES = {"train": 600, "val": 100, "test": 100, "extra": 600}
 
