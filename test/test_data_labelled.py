@@ -112,3 +112,14 @@ def test_bag_make_and_eval_accept_a_labelled_folder(tmp_path, capsys):
     assert bag_cli.main([*argv, "--option", "class_map=nyu40_to_nyu12"]) == 0
     printed = capsys.readouterr().out
     assert "/gt/label: 2" in printed and "/gt/depth: 1" in printed
+
+
+def test_inspect_a_labelled_folder(tmp_path, capsys):
+    from mmed_core.cli.data import main
+
+    root = _write(tmp_path / "real", n=2)
+    argv = ["inspect", "labelled", "--root", str(root), "--split", "test", "--size", "16", "20"]
+    png = tmp_path / "p.png"
+    assert main([*argv, "--option", "class_map=nyu40_to_nyu12", "--preview", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "labelled-test: 2 samples" in out and "wall" in out and png.is_file()
