@@ -123,3 +123,26 @@ def test_inspect_a_labelled_folder(tmp_path, capsys):
     assert main([*argv, "--option", "class_map=nyu40_to_nyu12", "--preview", str(png)]) == 0
     out = capsys.readouterr().out
     assert "labelled-test: 2 samples" in out and "wall" in out and png.is_file()
+
+
+def test_real_check_scores_and_draws_a_labelled_folder(tmp_path):
+    import importlib.util
+    import json
+
+    from mmed_ros.testing import tiny_checkpoint
+
+    spec = importlib.util.spec_from_file_location(
+        "real_check", Path(__file__).resolve().parents[1] / "scripts" / "real_check.py"
+    )
+    real_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(real_check)
+    root = _write(tmp_path / "real", n=2)
+    ckpt = tiny_checkpoint(tmp_path / "m.safetensors")
+    out = tmp_path / "out"
+    assert real_check.main([str(root), "--checkpoint", str(ckpt), "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["frames"] == 2 and metrics["frames_with_depth"] == 1
+    assert 0 <= metrics["miou"] <= 1 and metrics["depth"]["rel"] >= 0
+    grid = cv2.imread(str(out / "grid.png"))
+    assert grid.shape[0] > 2 * 100 and grid.shape[1] >= 5 * 100  # 2 rows of 5 tiles + titles
+    assert real_check.main([str(tmp_path), "--checkpoint", str(ckpt), "--out", str(out)]) == 2
