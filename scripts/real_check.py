@@ -58,7 +58,8 @@ def _header(titles: list[str], width: int) -> np.ndarray:
     bar = np.full((22, width, 3), 255, np.uint8)
     step = width // len(titles)
     for k, title in enumerate(titles):
-        cv2.putText(bar, title, (k * step + 4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1)
+        scale = min(0.42, 0.42 * step / (9 * len(title)))  # fit the title into its column
+        cv2.putText(bar, title, (k * step + 3, 15), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1)
     return bar
 
 
