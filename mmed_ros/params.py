@@ -24,12 +24,14 @@ __all__ = [
     "parse_path",
     "parse_paths",
     "validate_params",
+    "cross_check",
     "parameter_table",
 ]
 
 MODALITIES: tuple[str, ...] = ("rgb", "depth", "label")
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16")
 RELIABILITIES: tuple[str, ...] = ("best_effort", "reliable")
+INPUT_RELIABILITIES: tuple[str, ...] = ("auto", "best_effort", "reliable")
 _DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 _PATH_RE = re.compile(r"^\s*(\w+)\s*->\s*(\w+)\s*$")
 
@@ -171,10 +173,10 @@ PERCEPTION_PARAMS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec(
         "qos_reliability",
-        "best_effort",
-        "Input reliability (sensor-data QoS = "
-        "best_effort); reliable to match a reliable-only driver.",
-        choices=RELIABILITIES,
+        "auto",
+        "Input reliability: auto = what the publishers offer (reliable when all of them offer "
+        "it, else best_effort), re-checked every qos_recheck_period s.",
+        choices=INPUT_RELIABILITIES,
     ),
     ParamSpec("qos_depth", 5, "Input queue depth (keep-last).", min_value=1, max_value=100),
     ParamSpec(
@@ -183,7 +185,13 @@ PERCEPTION_PARAMS: tuple[ParamSpec, ...] = (
         "Output reliability; reliable also serves best-effort subscribers.",
         choices=RELIABILITIES,
     ),
-    ParamSpec("output_depth", 2, "Output queue depth (keep-last).", min_value=1, max_value=100),
+    ParamSpec(
+        "output_depth",
+        10,
+        "Output queue depth (keep-last): frames a slow reliable subscriber may lag behind.",
+        min_value=1,
+        max_value=100,
+    ),
     ParamSpec(
         "publish_color",
         True,
@@ -231,6 +239,67 @@ PERCEPTION_PARAMS: tuple[ParamSpec, ...] = (
         "Seconds between /diagnostics messages.",
         min_value=0.1,
         max_value=60.0,
+    ),
+    # --- runtime behaviour on a robot (issue 11: transport, health, RGB-D sync, lifecycle)
+    ParamSpec(
+        "autostart",
+        True,
+        "Configure and activate at start; false = wait for lifecycle transitions "
+        "(ros2 lifecycle set).",
+    ),
+    ParamSpec(
+        "qos_recheck_period",
+        2.0,
+        "Seconds between checks of the input publishers' QoS (qos_reliability auto) and of "
+        "silent topics.",
+        min_value=0.1,
+        max_value=60.0,
+    ),
+    ParamSpec(
+        "expected_rate",
+        0.0,
+        "Input rate (Hz) each source should arrive at; /diagnostics warns below 90% of it. "
+        "0 = no expectation.",
+        read_only=False,
+        min_value=0.0,
+        max_value=1000.0,
+    ),
+    ParamSpec(
+        "silence_warn",
+        3.0,
+        "Seconds without a message on a subscribed topic before /diagnostics warns (naming "
+        "the topic and the QoS its publishers offer).",
+        read_only=False,
+        min_value=0.1,
+        max_value=3600.0,
+    ),
+    ParamSpec(
+        "silence_error",
+        10.0,
+        "Seconds without a message before the warning becomes an error (>= silence_warn).",
+        read_only=False,
+        min_value=0.1,
+        max_value=3600.0,
+    ),
+    ParamSpec(
+        "rgbd_sync",
+        True,
+        "With both rgb and depth inputs: process them as pairs of the same instant (stamps "
+        "within sync_slop); unpaired frames are dropped and counted.",
+    ),
+    ParamSpec(
+        "sync_slop",
+        0.015,
+        "Largest stamp difference (s) of an RGB-D pair; keep it below half the frame period.",
+        min_value=0.0,
+        max_value=1.0,
+    ),
+    ParamSpec(
+        "sync_queue",
+        5,
+        "Frames per source waiting for their partner; older ones are dropped as no_partner.",
+        min_value=1,
+        max_value=100,
     ),
 )
 
@@ -289,6 +358,18 @@ EVALUATOR_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("output_json", "", "Also write the final metrics to this JSON file (atomically)."),
     ParamSpec("qos_reliability", "reliable", "Subscription reliability.", choices=RELIABILITIES),
 )
+
+
+def cross_check(values: Mapping[str, Any]) -> list[str]:
+    """Reasons a set of perception parameters is inconsistent (rules across parameters)."""
+    reasons = []
+    warn, error = values.get("silence_warn"), values.get("silence_error")
+    if warn is not None and error is not None and error < warn:
+        reasons.append(
+            f"silence_error: expected >= silence_warn ({warn}), got {error} "
+            "(an error that comes before the warning)"
+        )
+    return reasons
 
 
 def validate_params(specs: Sequence[ParamSpec], values: Mapping[str, Any]) -> list[str]:
