@@ -8,6 +8,7 @@ python -m pytest test/test_ros_sync.py
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -201,7 +202,7 @@ def test_fastdds_profile_is_used_only_when_nothing_else_is_chosen(tmp_path) -> N
     env: dict[str, str] = {}
     path = use_fastdds_profile(env, tmp_path)
     assert path and env["FASTDDS_DEFAULT_PROFILES_FILE"] == path
-    assert open(path, encoding="utf-8").read() == FASTDDS_PROFILE_XML
+    assert Path(path).read_text(encoding="utf-8") == FASTDDS_PROFILE_XML
     assert use_fastdds_profile({"FASTDDS_DEFAULT_PROFILES_FILE": "/x.xml"}, tmp_path) is None
     assert use_fastdds_profile({"RMW_IMPLEMENTATION": "rmw_cyclonedds_cpp"}, tmp_path) is None
     assert use_fastdds_profile({"MMED_FASTDDS_PROFILE": "off"}, tmp_path) is None
