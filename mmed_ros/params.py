@@ -285,7 +285,8 @@ PERCEPTION_PARAMS: tuple[ParamSpec, ...] = (
         "rgbd_sync",
         True,
         "With both rgb and depth inputs: process them as pairs of the same instant (stamps "
-        "within sync_slop); unpaired frames are dropped and counted.",
+        "within sync_slop); unpaired frames are dropped and counted. While one source is "
+        "silent (silence_warn) the other is processed alone.",
     ),
     ParamSpec(
         "sync_slop",

@@ -412,12 +412,14 @@ class PerceptionNode(LifecycleNode):
         self.stats.count("received", src)
         self._health[src].arrived(stamp)
         pairer = self._pairer
-        if pairer is not None and src in pairer.keys:
+        other = next((k for k in pairer.keys if k != src), "") if pairer else ""
+        # A silent partner (silence_warn) does not stop this source: it goes alone meanwhile.
+        if other and self._health[other].silent_for() < self._options["silence_warn"]:
+            assert pairer is not None
             result = pairer.add(src, stamp, (msg, now))
             for drop in result.drops:
                 self._dropped(drop.key, drop.reason)
                 if drop.reason == OVERFLOW:
-                    other = next(k for k in pairer.keys if k != drop.key)
                     self.get_logger().warning(
                         f"{drop.key} frames find no {other} frame within sync_slop="
                         f"{self._options['sync_slop']} s (check {other}'s topic and that both "

@@ -106,6 +106,8 @@ def node(ckpt: Path, probe: Probe, tmp_path_factory: pytest.TempPathFactory) -> 
             "publish_confidence:=true",
             "-p",
             "diagnostics_period:=0.5",
+            "-p",
+            "rgbd_sync:=false",  # sources one by one here; pairs: test_ros_node_runtime.py
             "--log-level",
             "info",
         ],
