@@ -141,7 +141,13 @@ def _f(text: str | None) -> str:
         return "?"
 
 
-def run(quick: bool = False) -> Section:
+def run(
+    quick: bool = False, robot: bool = False, seconds: float = 0.0, only: str = ""
+) -> Section:
+    if robot:
+        from .bench_robot import run as run_robot
+
+        return run_robot(seconds or (8.0 if quick else 20.0), only)
     try:
         import rclpy  # noqa: F401
     except ImportError as exc:
@@ -312,9 +318,50 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument(
+        "--robot",
+        action="store_true",
+        help="camera process -> node process -> counter (benchmarks/bench_robot.py) instead",
+    )
+    ap.add_argument("--seconds", type=float, default=0.0, help="--robot: seconds per row")
+    ap.add_argument("--only", default="", help="--robot: rows whose setting contains this")
+    ap.add_argument(
+        "--write",
+        metavar="MD",
+        help="--robot: put the section (and its targets) into this markdown file, replacing "
+        "the previous one (e.g. docs/BENCHMARKS.md)",
+    )
     args = ap.parse_args(argv)
-    print(run(args.quick).markdown())
+    sec = run(args.quick, robot=args.robot, seconds=args.seconds, only=args.only)
+    print(sec.markdown())
+    if args.write:
+        write_section(Path(args.write), sec)
     return 0
+
+
+_BEGIN, _END = "<!-- node-robot:begin (benchmarks/bench_robot.py) -->", "<!-- node-robot:end -->"
+
+
+def write_section(path: Path, sec: Section) -> None:
+    """Replace the marked robot section of ``path`` (or add it before '## GPU'), atomically."""
+    from mmed_core.atomic import atomic_write_text
+
+    verdict = {True: "met", False: "**not met**", None: "-"}
+    block = (
+        f"{_BEGIN}\n{sec.markdown()}\nTargets (issue 11):\n\n"
+        + table(["target", "measured", "verdict"], [[a, b, verdict[c]] for a, b, c in sec.targets])
+        + f"\n{_END}"
+    )
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if _BEGIN in text and _END in text:
+        head, rest = text.split(_BEGIN, 1)
+        text = head + block + rest.split(_END, 1)[1]
+    elif "## GPU" in text:
+        head, tail = text.split("## GPU", 1)
+        text = head + block + "\n\n## GPU" + tail
+    else:
+        text = text + "\n" + block + "\n"
+    atomic_write_text(path, text)
 
 
 if __name__ == "__main__":
