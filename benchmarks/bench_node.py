@@ -141,9 +141,7 @@ def _f(text: str | None) -> str:
         return "?"
 
 
-def run(
-    quick: bool = False, robot: bool = False, seconds: float = 0.0, only: str = ""
-) -> Section:
+def run(quick: bool = False, robot: bool = False, seconds: float = 0.0, only: str = "") -> Section:
     if robot:
         from .bench_robot import run as run_robot
 
@@ -326,26 +324,36 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=0.0, help="--robot: seconds per row")
     ap.add_argument("--only", default="", help="--robot: rows whose setting contains this")
     ap.add_argument(
+        "--soak",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="--robot: instead, the main 640x480 RGB-D row for S seconds (RSS, latency drift)",
+    )
+    ap.add_argument(
         "--write",
         metavar="MD",
         help="--robot: put the section (and its targets) into this markdown file, replacing "
         "the previous one (e.g. docs/BENCHMARKS.md)",
     )
     args = ap.parse_args(argv)
-    sec = run(args.quick, robot=args.robot, seconds=args.seconds, only=args.only)
+    if args.robot and args.soak:
+        from .bench_robot import soak
+
+        sec = soak(args.soak)
+    else:
+        sec = run(args.quick, robot=args.robot, seconds=args.seconds, only=args.only)
     print(sec.markdown())
     if args.write:
-        write_section(Path(args.write), sec)
+        write_section(Path(args.write), sec, "node-soak" if args.soak else "node-robot")
     return 0
 
 
-_BEGIN, _END = "<!-- node-robot:begin (benchmarks/bench_robot.py) -->", "<!-- node-robot:end -->"
-
-
-def write_section(path: Path, sec: Section) -> None:
-    """Replace the marked robot section of ``path`` (or add it before '## GPU'), atomically."""
+def write_section(path: Path, sec: Section, key: str = "node-robot") -> None:
+    """Replace the section marked ``key`` in ``path`` (or add it before '## GPU'), atomically."""
     from mmed_core.atomic import atomic_write_text
 
+    _BEGIN, _END = f"<!-- {key}:begin (benchmarks/bench_robot.py) -->", f"<!-- {key}:end -->"
     verdict = {True: "met", False: "**not met**", None: "-"}
     block = (
         f"{_BEGIN}\n{sec.markdown()}\nTargets (issue 11):\n\n"

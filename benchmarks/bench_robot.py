@@ -78,6 +78,13 @@ def _checkpoint(folder: Path) -> Path:
     return path
 
 
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
 def _backend() -> str:
     try:
         import onnxruntime  # noqa: F401
@@ -190,7 +197,12 @@ def _one(sc: Scenario, idx: int, ckpt: Path, tmp: Path, probe: Any, seconds: flo
         finally:
             os.environ.pop("FASTDDS_DEFAULT_PROFILES_FILE", None)
             os.environ.update(saved)
-        probe.spin_until(lambda: camera.poll() is not None, seconds + 60.0)
+        t0, rss = time.monotonic(), []
+        while camera.poll() is None and time.monotonic() - t0 < seconds + 60.0:
+            probe.spin_until(lambda: camera.poll() is not None, 1.0)
+            if node is not None and node.poll() is None:
+                rss.append((time.monotonic() - t0, _rss_mib(node.pid)))
+        result["rss"] = rss
         probe.spin_until(lambda: False, 3.0)  # last outputs and a fresh /diagnostics
         sent = json.loads(report.read_text(encoding="utf-8"))
         result["sent"] = {k: len(v) for k, v in sent.items()}
@@ -206,7 +218,7 @@ def _one(sc: Scenario, idx: int, ckpt: Path, tmp: Path, probe: Any, seconds: flo
         for src, stamps in sent.items():
             s = set(stamps)
             outs = counter.got.get(src, {})
-            lat = [(outs[t] - t) / 1e6 for t in outs if t in s]
+            lat = [(outs[t] - t) / 1e6 for t in sorted(outs) if t in s]
             lat_all += lat
             reasons = {
                 k.split(":", 1)[1].rstrip("]"): int(v)
@@ -225,6 +237,10 @@ def _one(sc: Scenario, idx: int, ckpt: Path, tmp: Path, probe: Any, seconds: flo
                 "outputs_received": len(lat),
                 "latency_p50_ms": float(np.percentile(lat, 50)) if lat else float("nan"),
                 "latency_p95_ms": float(np.percentile(lat, 95)) if lat else float("nan"),
+                "latency_p95_halves_ms": [
+                    float(np.percentile(h, 95)) if len(h) else float("nan")
+                    for h in (lat[: len(lat) // 2], lat[len(lat) // 2 :])
+                ],
             }
         result["latency_p95_ms"] = float(np.percentile(lat_all, 95)) if lat_all else float("nan")
         return result
@@ -263,6 +279,59 @@ def _rows(results: list[dict]) -> list[list[Any]]:
                 ]
             )
     return rows
+
+
+def soak(seconds: float = 600.0) -> Section:
+    """The main 640x480 RGB-D row for ``seconds``: RSS and latency over time."""
+    from mmed_ros.testing import Probe
+
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="mmed-bench-soak-") as folder:
+        tmp = Path(folder)
+        ckpt = _checkpoint(tmp)
+        probe = Probe("mmed_bench_soak")
+        try:
+            sc = next(s for s in SCENARIOS if s.name == "node, driver profile")
+            r = _one(sc, 90, ckpt, tmp, probe, seconds)
+        finally:
+            probe.close()
+    print(json.dumps({k: v for k, v in r.items() if k != "rss"}), flush=True)
+    t, m = np.array(r["rss"]).T if len(r["rss"]) > 4 else (np.zeros(2), np.zeros(2))
+    half = t >= t[-1] / 2
+    slope = float(np.polyfit(t[half], m[half], 1)[0] * 60.0) if half.sum() > 2 else float("nan")
+    rows = [
+        [
+            src,
+            n,
+            _pct(x["received"], n),
+            _pct(x["processed"], n),
+            x["unaccounted"] + (n - x["received"]),
+            " -> ".join(f"{v:.0f} ms" for v in x["latency_p95_halves_ms"]),
+        ]
+        for src, n in r["sent"].items()
+        for x in [r["node"][src]]
+    ]
+    body = (
+        f"`python -m benchmarks.bench_node --robot --soak {seconds:g}`: the 'node, driver "
+        f"profile' row (640x480 RGB + depth, 30 Hz) for {seconds / 60:.0f} min; load average "
+        f"{load:.1f} at start (shared 2-core VM, other sessions training).\n\n"
+        + table(
+            [
+                "source",
+                "published",
+                "reached node",
+                "processed",
+                "unaccounted",
+                "latency p95, 1st half -> 2nd half",
+            ],
+            rows,
+        )
+        + f"\n\nNode RSS: {m[0]:.0f} MiB after 1 s, {m.max():.0f} MiB peak, {m[-1]:.0f} MiB "
+        f"at the end; slope over the second half {slope:+.2f} MiB/min.\n"
+    )
+    sec = Section("Node soak (issue 11)", body)
+    sec.targets.append(("soak: flat RSS (second half)", f"{slope:+.2f} MiB/min", abs(slope) < 1.0))
+    return sec
 
 
 def run(seconds: float = 20.0, only: str = "") -> Section:
