@@ -161,7 +161,6 @@ def _one(sc: Scenario, idx: int, ckpt: Path, tmp: Path, probe: Any, seconds: flo
                 "device": "cpu",
                 "backend": _backend(),
                 "rgb_topic": f"{cam}/color/image_raw",
-                "depth_topic": f"{cam}/depth/image_rect_raw" if sc.depth else "",
                 "paths": "[rgb->label,rgb->depth,depth->label]"
                 if sc.depth
                 else "[rgb->label,rgb->depth]",
@@ -169,6 +168,8 @@ def _one(sc: Scenario, idx: int, ckpt: Path, tmp: Path, probe: Any, seconds: flo
                 "diagnostics_period": "0.5",
                 **sc.params,
             }
+            if sc.depth:
+                params["depth_topic"] = f"{cam}/depth/image_rect_raw"
             args = ["--ros-args", "-r", f"__ns:={ns}"]
             for k, v in params.items():
                 args += ["-p", f"{k}:={v}"]
