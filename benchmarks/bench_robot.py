@@ -43,6 +43,7 @@ class Scenario:
     depth: bool = True
     driver_profile: bool = True
     node: bool = True
+    reliable: bool = False  # the driver offers reliable instead of sensor-data QoS
     params: dict[str, str] = field(default_factory=dict)
 
 
@@ -52,6 +53,7 @@ SCENARIOS = (
     Scenario("node, driver default", driver_profile=False),
     Scenario("node, driver profile", driver_profile=True),
     Scenario("node, driver profile, output_depth 2", params={"output_depth": "2"}),
+    Scenario("node, driver reliable, driver default", driver_profile=False, reliable=True),
     Scenario("node 2048x1024 RGB 15 Hz, driver profile", size=(1024, 2048), rate=15, depth=False),
     Scenario(
         "node 2048x1024 RGB 15 Hz, driver default",
@@ -193,6 +195,7 @@ def _one(sc: Scenario, idx: int, ckpt: Path, tmp: Path, probe: Any, seconds: flo
         cam_args = ["--ns", cam, "--rate", str(sc.rate), "--seconds", str(seconds)]
         cam_args += ["--size", str(sc.size[0]), str(sc.size[1]), "--report", str(report)]
         cam_args += ["--delay", "1.5"] + (["--depth"] if sc.depth else [])
+        cam_args += ["--reliable"] if sc.reliable else []
         try:
             camera = start_module("benchmarks.fake_camera", cam_args, log=tmp / f"cam{idx}.log")
         finally:
