@@ -25,6 +25,7 @@ __all__ = [
     "parse_paths",
     "validate_params",
     "cross_check",
+    "empty_overrides",
     "parameter_table",
 ]
 
@@ -371,6 +372,18 @@ def cross_check(values: Mapping[str, Any]) -> list[str]:
             "(an error that comes before the warning)"
         )
     return reasons
+
+
+def empty_overrides(args: Sequence[str]) -> list[str]:
+    """Names in ``-p NAME:=`` overrides without a value (rcl rejects them with an unreadable
+    error; an empty string is written ``-p "NAME:=''"``)."""
+    bad, it = [], iter(args)
+    for arg in it:
+        if arg in ("-p", "--param"):
+            rule = next(it, "")
+            if rule.endswith(":=") and rule.count(":=") == 1:
+                bad.append(rule[:-2])
+    return bad
 
 
 def validate_params(specs: Sequence[ParamSpec], values: Mapping[str, Any]) -> list[str]:

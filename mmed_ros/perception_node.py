@@ -43,7 +43,7 @@ from mmed_core.errors import ConfigError, MmedError
 from mmed_ros.conversions import depth_from_msg, image_fields, mono8_from_msg, rgb_from_msg
 from mmed_ros.health import ERROR, OK, WARN, HealthStatus, SourceHealth
 from mmed_ros.node_utils import declare_specs, make_qos
-from mmed_ros.params import PERCEPTION_PARAMS, cross_check, parse_paths
+from mmed_ros.params import PERCEPTION_PARAMS, cross_check, empty_overrides, parse_paths
 from mmed_ros.pipeline import (
     FrameProcessor,
     PipelineStats,
@@ -607,17 +607,6 @@ class PerceptionNode(LifecycleNode):
     def destroy_node(self) -> None:
         self._deactivate()
         super().destroy_node()
-
-
-def empty_overrides(args: Sequence[str]) -> list[str]:
-    """``-p name:=`` overrides without a value (rcl rejects them with an unreadable error)."""
-    bad, it = [], iter(args)
-    for arg in it:
-        if arg in ("-p", "--param"):
-            rule = next(it, "")
-            if rule.endswith(":=") and rule.count(":=") == 1:
-                bad.append(rule[:-2])
-    return bad
 
 
 def main(args: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mmed_ros.health import ERROR, OK, WARN, SourceHealth, StampGaps
-from mmed_ros.params import PERCEPTION_PARAMS, cross_check, validate_params
+from mmed_ros.params import PERCEPTION_PARAMS, cross_check, empty_overrides, validate_params
 from mmed_ros.qos import (
     FASTDDS_PROFILE_XML,
     OfferedQoS,
@@ -219,3 +219,9 @@ def test_new_parameters_are_validated_with_a_reason() -> None:
     assert "sync_queue" in validate_params(PERCEPTION_PARAMS, {"sync_queue": 0})[0]
     assert cross_check({"silence_warn": 5.0, "silence_error": 10.0}) == []
     assert "silence_error" in cross_check({"silence_warn": 5.0, "silence_error": 1.0})[0]
+
+
+def test_overrides_without_a_value_are_found() -> None:
+    args = ["--ros-args", "-p", "rgb_topic:=", "--param", "depth_topic:=''", "-p", "x:=1"]
+    assert empty_overrides(args) == ["rgb_topic"]
+    assert empty_overrides(["-p"]) == []
