@@ -50,6 +50,12 @@ class Scenario:
 SCENARIOS = (
     Scenario("transport only, driver default", node=False, driver_profile=False),
     Scenario("transport only, driver default, 5 Hz", node=False, driver_profile=False, rate=5),
+    Scenario(
+        "transport only, driver default, 320x240",
+        node=False,
+        driver_profile=False,
+        size=(240, 320),
+    ),
     Scenario("transport only, driver profile", node=False),
     Scenario("node, driver default", driver_profile=False),
     Scenario("node, driver profile", driver_profile=True),
