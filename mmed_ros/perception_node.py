@@ -52,7 +52,13 @@ from mmed_ros.pipeline import (
     require_metric_depth,
     scale_intrinsics,
 )
-from mmed_ros.qos import OfferedQoS, choose_reliability, describe_offered, use_fastdds_profile
+from mmed_ros.qos import (
+    Handover,
+    OfferedQoS,
+    choose_reliability,
+    describe_offered,
+    use_fastdds_profile,
+)
 from mmed_ros.sync import OVERFLOW, ApproxTimePairer, FairMailbox
 
 __all__ = ["PerceptionNode", "main"]
@@ -110,6 +116,8 @@ class PerceptionNode(LifecycleNode):
         self._infos: dict[str, CameraInfo] = {}
         self._pubs: dict[str, Any] = {}
         self._subs: dict[str, list[Any]] = {}
+        self._old_subs: dict[str, list[Any]] = {}  # image subscriptions being replaced
+        self._handover: dict[str, Handover] = {}
         self._sub_reliability: dict[str, str] = {}
         self._health: dict[str, SourceHealth] = {}
         self._pairer: ApproxTimePairer[tuple[Image, float]] | None = None
@@ -315,9 +323,10 @@ class PerceptionNode(LifecycleNode):
         if self._recheck_timer is not None:
             self.destroy_timer(self._recheck_timer)
             self._recheck_timer = None
-        for src in list(self._subs):
-            for sub in self._subs.pop(src):
-                self.destroy_subscription(sub)
+        for subs in (self._subs, self._old_subs):
+            for src in list(subs):
+                for sub in subs.pop(src):
+                    self.destroy_subscription(sub)
         self._stop.set()
         self._mailbox.close()
         if self._worker is not None:
@@ -365,15 +374,18 @@ class PerceptionNode(LifecycleNode):
         """(Re)create the subscriptions of ``src`` with the reliability its publishers offer."""
         p = self._options
         reliability = choose_reliability(p["qos_reliability"], self._offered(src))
-        for sub in self._subs.pop(src, []):
+        handover = self._handover.setdefault(src, Handover())
+        gen = handover.begin()
+        for sub in self._old_subs.pop(src, []):
             self.destroy_subscription(sub)
+        old = self._subs.pop(src, [])
         topic = self._topics[src]
         info_topic = camera_info_topic(topic, p["camera_info_suffix"])
         self._subs[src] = [
             self.create_subscription(
                 Image,
                 topic,
-                lambda msg, s=src: self._on_image(s, msg),
+                lambda msg, s=src, g=gen: self._on_image(s, msg, g),
                 make_qos(reliability, p["qos_depth"]),
             ),
             # best effort matches every publisher; camera_info is small and sent per frame
@@ -384,10 +396,18 @@ class PerceptionNode(LifecycleNode):
                 make_qos("best_effort", p["qos_depth"]),
             ),
         ]
+        if old:  # the old image subscription delivers until the new one does (Handover)
+            self._old_subs[src] = old[:1]
+            for sub in old[1:]:
+                self.destroy_subscription(sub)
         self._sub_reliability[src] = reliability
 
     def _recheck(self) -> None:
         """qos_reliability auto: follow the publishers as they come and go."""
+        for src, handover in self._handover.items():
+            if handover.switched and src in self._old_subs:
+                for sub in self._old_subs.pop(src):
+                    self.destroy_subscription(sub)
         if self._options["qos_reliability"] != "auto":
             return
         for src in list(self._subs):
@@ -406,9 +426,12 @@ class PerceptionNode(LifecycleNode):
         if health is not None:
             health.drop(reason)
 
-    def _on_image(self, src: str, msg: Image) -> None:
+    def _on_image(self, src: str, msg: Image, generation: int = 0) -> None:
         now = time.monotonic()
         stamp = _stamp_ns(msg)
+        handover = self._handover.get(src)
+        if handover is not None and not handover.accept(generation, stamp):
+            return  # the same frame from the subscription being replaced
         self.stats.count("received", src)
         self._health[src].arrived(stamp)
         pairer = self._pairer

@@ -37,6 +37,7 @@ __all__ = [
     "FASTDDS_PROFILE_XML",
     "SHM_SEGMENT_BYTES",
     "use_fastdds_profile",
+    "Handover",
 ]
 
 BEST_EFFORT, RELIABLE = "best_effort", "reliable"
@@ -116,6 +117,41 @@ def describe_offered(requested: str, offered: Sequence[OfferedQoS]) -> str:
     text = f"{len(offered)} publisher(s): " + "; ".join(parts) + f"; subscribed {requested}"
     why = incompatibility(requested, offered)
     return f"{text}; INCOMPATIBLE: {why}" if why else f"{text} (compatible: publisher silent)"
+
+
+class Handover:
+    """Switch a subscription (new QoS) without losing or doubling a frame.
+
+    The new subscription is created before the old one goes, so both may deliver for a moment.
+    Until the new one delivers its first message the old one's are accepted; that first message
+    is a duplicate when its stamp is not newer than the old one's last; after it, the old
+    subscription's messages are ignored (and it can be destroyed: :attr:`switched`).
+    """
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.switched = True
+        self._last_old: int | None = None
+
+    def begin(self) -> int:
+        """A new subscription is being created; returns the generation its callback carries."""
+        self.generation += 1
+        self.switched = False
+        self._last_old = None
+        return self.generation
+
+    def accept(self, generation: int, stamp_ns: int) -> bool:
+        """Whether a message with ``stamp_ns`` from subscription ``generation`` is new."""
+        if generation == self.generation:
+            if not self.switched:
+                self.switched = True
+                if self._last_old is not None and stamp_ns <= self._last_old:
+                    return False
+            return True
+        if self.switched:
+            return False
+        self._last_old = stamp_ns if self._last_old is None else max(self._last_old, stamp_ns)
+        return True
 
 
 def use_fastdds_profile(

@@ -16,6 +16,7 @@ from mmed_ros.health import ERROR, OK, WARN, SourceHealth, StampGaps
 from mmed_ros.params import PERCEPTION_PARAMS, cross_check, empty_overrides, validate_params
 from mmed_ros.qos import (
     FASTDDS_PROFILE_XML,
+    Handover,
     OfferedQoS,
     choose_reliability,
     describe_offered,
@@ -225,3 +226,16 @@ def test_overrides_without_a_value_are_found() -> None:
     args = ["--ros-args", "-p", "rgb_topic:=", "--param", "depth_topic:=''", "-p", "x:=1"]
     assert empty_overrides(args) == ["rgb_topic"]
     assert empty_overrides(["-p"]) == []
+
+
+def test_handover_neither_loses_nor_doubles_a_frame() -> None:
+    h = Handover()
+    first = h.begin()
+    assert h.accept(first, 1) and h.accept(first, 1)  # a resent frame on one subscription: kept
+    second = h.begin()  # QoS changed: new subscription, the old one still delivers
+    assert h.accept(first, 2) and h.accept(first, 3)
+    assert not h.switched
+    assert not h.accept(second, 3)  # the new one's first message: frame 3 again
+    assert h.switched
+    assert not h.accept(first, 4)  # the old one is ignored from now on
+    assert h.accept(second, 4) and h.accept(second, 5)
