@@ -263,13 +263,16 @@ class PerceptionNode(LifecycleNode):
             )
             return
         qos = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        self._label_info_pub = self.create_publisher(LabelInfo, "~/label_info", qos)
-        msg = LabelInfo(
-            class_map=[VisionClass(class_id=i, class_name=n) for i, n in enumerate(names)],
-            threshold=threshold,
-        )
-        msg.header.stamp = self.get_clock().now().to_msg()
-        self._label_info_pub.publish(msg)
+        try:  # an older vision_msgs without LabelInfo must not stop the node
+            msg = LabelInfo(
+                class_map=[VisionClass(class_id=i, class_name=n) for i, n in enumerate(names)],
+                threshold=threshold,
+            )
+            msg.header.stamp = self.get_clock().now().to_msg()
+            self._label_info_pub = self.create_publisher(LabelInfo, "~/label_info", qos)
+            self._label_info_pub.publish(msg)
+        except Exception as exc:  # noqa: BLE001 - optional output
+            self.get_logger().warning(f"~/label_info not published: {exc}")
 
     def _activate(self) -> None:
         from mmed_core.deploy.inference import InferenceEngine
