@@ -169,12 +169,13 @@ def test_auto_qos_resubscribes_reliable_when_only_reliable_publishers_exist(pair
     probe = paired.probe
 
     def node_reliability() -> Any:
+        # The replaced subscription stays until the new one delivers (Handover): any of them.
         subs = [
-            s
+            s.qos_profile.reliability
             for s in probe.node.get_subscriptions_info_by_topic("/rt/cam/rgb")
             if s.node_name == "perception"
         ]
-        return subs[0].qos_profile.reliability if subs else None
+        return ReliabilityPolicy.RELIABLE if ReliabilityPolicy.RELIABLE in subs else None
 
     pub = probe.node.create_publisher(
         Image, "/rt/cam/rgb", QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
@@ -184,6 +185,26 @@ def test_auto_qos_resubscribes_reliable_when_only_reliable_publishers_exist(pair
             paired.text()
         )
         assert "now call for reliable" in paired.text()
+        # The first frame on the new subscription completes the handover: taken once, and the
+        # replaced subscription goes at the next re-check.
+        rgb = np.zeros((24, 32, 3), np.uint8)
+        probe.spin_until(lambda: False, 2.0)  # both ends of the new match discovered
+        sent = []
+        for k in range(10):  # a new stamp each time: a resend must not look like a duplicate
+            sent.append(90 * 10**9 + k * MS)
+            pub.publish(image_msg(rgb, "rgb8", sent[-1], "c"))
+            if probe.spin_until(lambda: bool(set(sent) & paired.stamps("rgb/label")), 1.5):
+                break
+        assert set(sent) & paired.stamps("rgb/label"), paired.statuses.values("inference")
+        probe.spin_until(lambda: False, 1.0)
+        outs = [m for m in paired.messages("rgb/label") if m.header.stamp.sec == 90]
+        assert len(outs) == len({(m.header.stamp.sec, m.header.stamp.nanosec) for m in outs})
+
+        def node_subs() -> int:
+            infos = probe.node.get_subscriptions_info_by_topic("/rt/cam/rgb")
+            return sum(1 for s in infos if s.node_name == "perception")
+
+        assert probe.spin_until(lambda: node_subs() == 1, 10.0), node_subs()
     finally:
         probe.node.destroy_publisher(pub)
 
