@@ -22,6 +22,7 @@ with its reason on /diagnostics. Topics and parameters are listed in docs/ROS.md
 from __future__ import annotations
 
 import array
+import functools
 import gc
 import sys
 import threading
@@ -477,7 +478,7 @@ class PerceptionNode(LifecycleNode):
         statuses = []
         worst = OK
         for src, health in self._health.items():
-            st = health.status(lambda s=src: self._qos_note(s))
+            st = health.status(functools.partial(self._qos_note, src))
             if src not in self._subs:  # inactive: silence is expected
                 st = HealthStatus(OK, f"{src}: not subscribed (node inactive)", st.values)
             st.values["qos"] = self._sub_reliability.get(src, "-")
