@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 from mmed_core.cli import demo as core_demo
 from mmed_core.cli.demo import DemoContext, Stage
+from mmed_ros.node_processes import apply_ros_env, start_module, stop_process
 
 __all__ = ["STAGES", "main"]
 
@@ -55,7 +56,6 @@ def _node(ctx: DemoContext) -> None:
         )
         return
     from mmed_ros.bag_cli import main as bag_main
-    from mmed_ros.testing import apply_ros_env, start_module, stop_process
 
     apply_ros_env()  # loopback only, private domain: see the module docstring
     report = ctx.out_dir / "node_metrics.json"

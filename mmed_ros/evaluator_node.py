@@ -23,6 +23,7 @@ from std_srvs.srv import Trigger
 
 from mmed_core.atomic import atomic_write_json
 from mmed_core.data.classes import NYU12_CLASSES
+from mmed_core.deploy.checkpoint import read_card
 from mmed_core.errors import MmedError
 from mmed_ros.conversions import depth_from_msg, mono8_from_msg
 from mmed_ros.evaluation import ReplayEvaluation, StampMatcher, format_report
@@ -42,8 +43,6 @@ class EvaluatorNode(Node):
         self._params = p
         names = tuple(n for n in p["class_names"] if n) or NYU12_CLASSES
         if p["weights"]:
-            from mmed_core.deploy.checkpoint import read_card  # imports torch: only when asked
-
             # The card alone (no weights loaded): the evaluator needs no model.
             names = tuple(read_card(p["weights"])["class_names"])
         self.evaluation = ReplayEvaluation(names)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mmed_ros.testing import ros_env
+from mmed_ros.node_processes import ros_env
 
 ROOT = Path(__file__).resolve().parents[1]
 COLCON = shutil.which("colcon") or str(Path(sys.executable).with_name("colcon"))

@@ -9,6 +9,7 @@ the cache (:mod:`mmed_core.data.cache`). Exercised by ``pytest test/test_data_ca
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -151,8 +152,6 @@ def materialize(
     )
     jobs = ((source, size, i) for i in range(n))
     if workers > 1 and n > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
         with ProcessPoolExecutor(workers) as pool:
             # Results come back in order, so the arrays do not depend on the number of workers.
             results = pool.map(_load_resized, jobs, chunksize=max(1, min(32, n // (4 * workers))))

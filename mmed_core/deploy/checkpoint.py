@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from mmed_core.atomic import atomic_path
@@ -64,8 +66,6 @@ def save_checkpoint(
 
     ``extras`` (dataset, metrics, epoch, ...) are stored in the card as given (JSON types).
     """
-    from safetensors.torch import save_file
-
     weights, card_path = checkpoint_paths(path)
     config: ModelConfig = model.config
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
@@ -143,9 +143,6 @@ def load_checkpoint(
     The weights' sha256 must match the card, and every tensor's name, shape and dtype must match
     the config. ``expect`` (optional) must equal the stored config, e.g. when resuming.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     weights, card_path = checkpoint_paths(path)
     card = read_card(path)
     if not weights.is_file():

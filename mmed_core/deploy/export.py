@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 
 from mmed_core.atomic import atomic_path, atomic_write_bytes, atomic_write_json
 from mmed_core.deploy.backends import (
@@ -168,8 +169,6 @@ def export_checkpoint(
 def load_model_config(path: str | os.PathLike[str]) -> ModelConfig:
     """A ModelConfig from YAML/JSON: its fields at top level (``preset: small`` allowed), a
     training config's ``model`` section, or a model card's ``config`` entry."""
-    import yaml
-
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))  # YAML is a superset of JSON
