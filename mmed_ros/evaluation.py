@@ -4,7 +4,7 @@
 
 Used by evaluator_node (live replay) and ``mmed-bag eval`` (offline)::
 
-    python -m pytest test/test_ros_evaluation.py
+    python -m pytest test/test_ros_pipeline.py
 
 Estimates and ground truth arrive on separate topics in any order; :class:`StampMatcher` keeps
 the unmatched ones per stream (bounded) and pairs messages whose stamps differ by at most a

@@ -1,6 +1,6 @@
 # SPDX-FileCopyrightText: 2026 mmed maintainers
 # SPDX-License-Identifier: Apache-2.0
-"""`colcon build` of a copy of the repository installs what `ros2 launch/run mmed_ros` needs."""
+"""`colcon build` of a copy of the repository installs what `ros2 launch` and `ros2 run` need."""
 
 from __future__ import annotations
 
