@@ -35,6 +35,8 @@ Sample = tuple[np.ndarray, "np.ndarray | None", "np.ndarray | None"]
 
 @dataclass(frozen=True)
 class DatasetInfo:
+    """What a dataset is: its name, class names and colours, depth range and units."""
+
     name: str
     class_names: tuple[str, ...]
     palette: tuple[tuple[int, int, int], ...]
