@@ -115,6 +115,7 @@ def _train(ctx: DemoContext) -> None:
 def _evaluate(ctx: DemoContext) -> None:
     from mmed_core.evaluation.evaluator import evaluate_checkpoint
 
+    assert ctx.checkpoint is not None, "the train stage runs before the evaluate stage"
     res = evaluate_checkpoint(
         ctx.checkpoint, split="test", out_dir=ctx.out_dir / "eval", figure_samples=4
     )

@@ -23,6 +23,7 @@ from mmed_core.data.resize import resize_depth, resize_label, resize_rgb
 __all__ = [
     "DatasetInfo",
     "Source",
+    "MmedDataset",
     "Sample",
     "ArrayDataset",
     "LazyDataset",
@@ -123,6 +124,10 @@ class LazyDataset(Dataset):
                 f"index {index} out of range for {self.info.name} ({len(self)} samples)"
             )
         return to_sample(*_resized(self.source.load(index % len(self)), self.size), self.paired)
+
+
+# What build_dataset returns: in-memory (or memory-mapped) arrays, or a source read on the fly.
+MmedDataset = ArrayDataset | LazyDataset
 
 
 def _load_resized(

@@ -24,10 +24,10 @@ from typing import Any
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
-from torch import nn
 
 from mmed_core.atomic import atomic_path
 from mmed_core.errors import CheckpointError, ConfigError
+from mmed_core.network.base import MultiModalModel
 from mmed_core.network.config import ModelConfig
 from mmed_core.network.factory import create_model
 
@@ -60,7 +60,7 @@ def _sha256(path: Path) -> str:
 
 
 def save_checkpoint(
-    path: str | os.PathLike[str], model: nn.Module, **extras: Any
+    path: str | os.PathLike[str], model: MultiModalModel, **extras: Any
 ) -> dict[str, Any]:
     """Write ``path`` (.safetensors) and its model card atomically; return the card.
 
@@ -137,7 +137,7 @@ def load_checkpoint(
     path: str | os.PathLike[str],
     map_location: str | torch.device = "cpu",
     expect: ModelConfig | None = None,
-) -> tuple[nn.Module, dict[str, Any]]:
+) -> tuple[MultiModalModel, dict[str, Any]]:
     """Rebuild the model from ``path`` alone; returns (model in eval mode, card).
 
     The weights' sha256 must match the card, and every tensor's name, shape and dtype must match

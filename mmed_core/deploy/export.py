@@ -46,6 +46,7 @@ from mmed_core.deploy.backends import (
 )
 from mmed_core.deploy.checkpoint import load_checkpoint, save_checkpoint
 from mmed_core.errors import CheckpointError, ConfigError
+from mmed_core.network.base import MultiModalModel
 from mmed_core.network.config import PRESETS, ModelConfig
 from mmed_core.network.factory import create_model
 from mmed_core.network.modalities import get_modality
@@ -83,7 +84,7 @@ def parse_paths(text: str) -> tuple[tuple[str, str], ...]:
 
 
 def export_model(
-    model: torch.nn.Module,
+    model: MultiModalModel,
     fmt: str,
     out: str | os.PathLike[str],
     paths: Iterable[tuple[str, str]] = DEFAULT_PATHS,
