@@ -4,7 +4,8 @@
 
     python -m pytest test/test_architecture.py
 
-Imports are read with ``ast`` (nothing is imported): no import cycle between modules of
+Imports are read with ``ast`` (nothing is imported): each layer (folder) of ``mmed_core``
+imports only the layers :data:`LAYER_DEPS` allows, no import cycle between modules of
 ``mmed_core``/``mmed_ros`` (function-level imports included), ``mmed_core`` never imports ROS
 or ``mmed_ros``, no shipped module imports the test support ``mmed_ros.testing``, and
 function-level imports only where :data:`LAZY_IMPORTS` gives the reason (optional dependencies)
@@ -278,6 +279,45 @@ def test_known_cycles_still_exist() -> None:
     present = {frozenset(c) for c in strongly_connected(import_graph())}
     stale = [sorted(c) for c in KNOWN_CYCLES if c not in present]
     assert not stale, f"remove from KNOWN_CYCLES (the cycle is gone): {stale}"
+
+
+# The layers of mmed_core (its folders) and the layers each may import, as README "Layout"
+# describes them; errors.py and atomic.py sit below every layer and import none.
+LAYER_DEPS = {
+    "data": set(),
+    "network": {"data"},  # the class tables (data/classes.py)
+    "deploy": {"data", "network"},
+    "training": {"data", "network", "deploy"},
+    "evaluation": {"data", "network", "deploy"},
+    "cli": {"data", "network", "deploy", "training", "evaluation"},
+}
+BASE_MODULES = {"mmed_core.errors", "mmed_core.atomic"}
+
+
+def _layer(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "mmed_core" and len(parts) > 2 else None
+
+
+def test_layers_import_only_the_layers_below() -> None:
+    layers = {m.split(".")[1] for m in project_modules() if _layer(m)}
+    assert layers == set(LAYER_DEPS), (
+        f"mmed_core's folders {sorted(layers)} differ from LAYER_DEPS {sorted(LAYER_DEPS)}: "
+        "say what a new layer may import (and README 'Layout' what it is)"
+    )
+    bad = []
+    for imp in all_imports():
+        target = _project_target(imp.target)
+        if target is None or imp.type_checking or not target.startswith("mmed_core"):
+            continue
+        src, dst = _layer(imp.module), _layer(target)
+        if imp.module in BASE_MODULES and target not in BASE_MODULES:
+            bad.append(f"{imp.file}:{imp.line} imports {target} (base modules import no layer)")
+        elif src and dst and src != dst and dst not in LAYER_DEPS[src]:
+            bad.append(f"{imp.file}:{imp.line}: layer {src} imports {target} (layer {dst})")
+    assert not bad, "imports against the layering (LAYER_DEPS, README 'Layout'):\n" + "\n".join(
+        bad
+    )
 
 
 def test_mmed_core_never_imports_ros() -> None:
