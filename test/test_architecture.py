@@ -329,6 +329,36 @@ def test_mmed_core_never_imports_ros() -> None:
     assert not bad, "mmed_core must run without ROS (README 'Layout'):\n" + "\n".join(bad)
 
 
+# The mmed_ros modules that talk to ROS; every other one (conversions, params, pipeline,
+# evaluation, the bag tools, the demo driver) must import without rclpy, for the offline tools
+# (mmed-bag eval) and the tests on machines without ROS.
+ROS_NODE_MODULES = {"mmed_ros.perception_node", "mmed_ros.evaluator_node", "mmed_ros.node_utils"}
+
+
+def test_ros_free_modules_load_no_ros() -> None:
+    graph = import_graph(functions=False)
+    bad = []
+    for start in sorted(m for m in project_modules() if m not in ROS_NODE_MODULES):
+        seen, todo = {start}, [start]
+        while todo:  # everything importing ``start`` loads at module level
+            m = todo.pop()
+            for imp in imports_of(m):
+                if imp.in_function or imp.type_checking:
+                    continue
+                if imp.target.split(".")[0] in ROS_ONLY - {"mmed_ros"}:
+                    bad.append(f"{start} loads {imp.target} ({imp.file}:{imp.line})")
+            for t in graph[m] - seen:
+                if t in ROS_NODE_MODULES:
+                    bad.append(f"{start} loads the node module {t} (via {m})")
+                else:
+                    seen.add(t)
+                    todo.append(t)
+    assert not bad, (
+        "only the node modules may import ROS at module level (the rest runs without it):\n"
+        + "\n".join(sorted(set(bad)))
+    )
+
+
 def test_no_shipped_module_imports_the_test_support() -> None:
     bad = [
         f"{i.file}:{i.line} imports {i.target}"
