@@ -8,7 +8,7 @@ The tiny checkpoint writer, an rclpy probe node (:class:`Probe`), a recorder of 
 under test publishes (:class:`NodeRecorder`) and an Image builder for publishers. The node
 processes themselves start on a private, loopback-only graph through
 ``mmed_ros.node_processes`` (re-exported here: :func:`ros_env`, :func:`start_module`, ...),
-which the demo uses too; no shipped module imports this one (test/test_architecture.py checks).
+which the demo uses too; no node, tool or demo module imports this one (test_architecture checks).
 Importing it loads no rclpy; only :class:`Probe`, :class:`NodeRecorder` and :func:`image_msg`
 do, when used, so tests without ROS can still use :func:`tiny_checkpoint`.
 """
