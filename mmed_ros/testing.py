@@ -15,7 +15,6 @@ do, when used, so tests without ROS can still use :func:`tiny_checkpoint`.
 
 from __future__ import annotations
 
-import array as pyarray
 import contextlib
 import os
 import subprocess
@@ -29,7 +28,6 @@ import torch
 from mmed_core.deploy.checkpoint import save_checkpoint
 from mmed_core.network.config import ModelConfig
 from mmed_core.network.factory import create_model
-from mmed_ros.conversions import image_fields
 from mmed_ros.node_processes import apply_ros_env, ros_env, start_module, stop_process
 
 __all__ = [
@@ -150,7 +148,11 @@ class NodeRecorder:
 
 def image_msg(array: Any, encoding: str, stamp_ns: int, frame_id: str) -> Any:
     """An rclpy sensor_msgs/Image of ``array`` (for publishers in tests)."""
+    import array as pyarray
+
     from sensor_msgs.msg import Image
+
+    from mmed_ros.conversions import image_fields
 
     f = image_fields(array, encoding)
     msg = Image(

@@ -18,17 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
 
 from mmed_core.atomic import atomic_write_json, atomic_write_text
 from mmed_core.data import build_dataset
-from mmed_core.data.base import MmedDataset
 from mmed_core.data.collate import collate
 from mmed_core.deploy.checkpoint import load_checkpoint
 from mmed_core.errors import ConfigError
 from mmed_core.evaluation.figures import render_figure, save_png
 from mmed_core.evaluation.metrics import DEPTH_KEYS, DepthMetrics, SegmentationMetrics
-from mmed_core.network.base import MultiModalModel
 from mmed_core.network.modalities import postprocess, prepare_inputs
 
 __all__ = [
@@ -70,14 +69,14 @@ def path_key(path: tuple[str, str]) -> str:
     return f"{path[0]}->{path[1]}"
 
 
-def _scored_paths(model: MultiModalModel) -> list[tuple[str, str]]:
+def _scored_paths(model: nn.Module) -> list[tuple[str, str]]:
     return [p for p in model.config.paths() if p[1] in ("depth", "label")]
 
 
 @torch.no_grad()
 def evaluate(
-    model: MultiModalModel,
-    dataset: MmedDataset,
+    model: nn.Module,
+    dataset: Dataset,
     *,
     batch_size: int = 16,
     device: str | torch.device = "cpu",
@@ -128,8 +127,8 @@ def evaluate(
     result: dict[str, Any] = {"num_samples": n, "paths": {}}
     for p, m in depth.items():
         result["paths"][path_key(p)] = m.compute()
-    for p, s in seg.items():
-        result["paths"][path_key(p)] = s.compute()
+    for p, m in seg.items():
+        result["paths"][path_key(p)] = m.compute()
     main_d, main_l = result["paths"].get("rgb->depth", {}), result["paths"].get("rgb->label", {})
     result["table1"] = {k: main_d.get(k) for k in DEPTH_KEYS} | {"miou": main_l.get("miou")}
     return result
@@ -216,7 +215,7 @@ def evaluate_checkpoint(
     batch_size: int = 16,
     device: str = "cpu",
     figure_samples: int = 4,
-    dataset_factory: Callable[..., MmedDataset] | None = None,
+    dataset_factory: Callable[..., Dataset] | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``checkpoint`` on a split; write metrics.json, tables.md and figure.png to
     ``out_dir`` (default: ``<checkpoint folder>/eval-<split>``). The data settings default to those
@@ -235,7 +234,7 @@ def evaluate_checkpoint(
         name,
         split,
         root=root,
-        size=(cfg.input_size[0], cfg.input_size[1]),
+        size=tuple(cfg.input_size),
         cache_dir=data.get("cache_dir") if same else None,
         options=opts,
     )
@@ -281,7 +280,7 @@ def evaluate_checkpoint(
 
 @torch.no_grad()
 def _with_cross_paths(
-    model: MultiModalModel, samples: list[dict[str, Any]], device: str
+    model: nn.Module, samples: list[dict[str, Any]], device: str
 ) -> list[dict[str, Any]]:
     """Add the decoders to RGB (not scored, but shown in the figure like Fig. 4 right)."""
     cfg = model.config
