@@ -35,7 +35,7 @@ from launch_ros.actions import (
 from launch_ros.descriptions import ComposableNode
 
 from launch import LaunchDescription
-from mmed_ros.launch_support import configure_perception, on_perception_exit
+from mmed_ros.launch_support import configure_perception, on_required_exit
 
 SHARE = get_package_share_directory("mmed_ros")
 
@@ -190,7 +190,7 @@ def generate_launch_description() -> LaunchDescription:
                 ]
             ),
             RegisterEventHandler(
-                OnProcessExit(target_action=perception, on_exit=on_perception_exit)
+                OnProcessExit(target_action=perception, on_exit=on_required_exit)
             ),
         ]
     )

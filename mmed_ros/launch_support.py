@@ -33,7 +33,7 @@ __all__ = [
     "resolve_perception",
     "configure_perception",
     "configure_evaluation",
-    "on_perception_exit",
+    "on_required_exit",
     "on_player_exit",
     "check_arguments",
     "rviz_config",
@@ -449,6 +449,10 @@ def configure_evaluation(context: Any, declared: Sequence[str]) -> None:
             f"bag:={cfg.get('bag', '')}: not a rosbag2 directory (no metadata.yaml); "
             "write one with `mmed-bag make DIR`"
         )
+    if str(cfg.get("rgb_topic", "")).strip().lower() in (*NONE_WORDS, ""):
+        raise LaunchArgumentError(
+            "rgb_topic: the evaluation scores rgb->depth and rgb->label; give the bag's RGB topic"
+        )
     try:
         rate = float(cfg.get("rate", "1.0"))
     except ValueError:
@@ -457,22 +461,23 @@ def configure_evaluation(context: Any, declared: Sequence[str]) -> None:
         raise LaunchArgumentError(f"rate:={cfg.get('rate')}: expected a positive speed factor")
 
 
-def on_perception_exit(event: Any, context: Any) -> Any:
-    """OnProcessExit handler of perception_node: the launch exists for this node, so its end
-    ends the launch. Non-zero (a start-up failure: bad weights, device, parameters) ends it
-    with code 1 and the reason on screen; with respawn:=true only exit code 1 (cannot start:
-    respawning cannot help) does."""
+def on_required_exit(event: Any, context: Any) -> Any:
+    """OnProcessExit handler of a node the launch exists for (perception_node, evaluator_node):
+    its end ends the launch. Non-zero (a start-up failure: bad weights, device, parameters)
+    ends it with code 1 and the reason on screen; with respawn:=true only exit code 1 (cannot
+    start: respawning cannot help) does."""
     if getattr(context, "is_shutdown", False):
         return None  # Ctrl-C / the launch is already ending: the exit is expected
     code = int(event.returncode)
+    name = str(getattr(event, "process_name", "") or "the node")
     respawn = context.launch_configurations.get("respawn", "false").lower() == "true"
     if code != 0 and (not respawn or code == 1):
         raise LaunchArgumentError(
-            f"perception_node exited with code {code} (its log above says why, e.g. "
+            f"{name} exited with code {code} (its log above says why, e.g. "
             "'cannot start: ...'); stopping the launch"
         )
     if code == 0 and not respawn:
-        return _shutdown("perception_node ended")
+        return _shutdown(f"{name} ended")
     return None
 
 
