@@ -156,8 +156,7 @@ def _topic(args: Mapping[str, str], name: str) -> str | None:
 def _check_weights(weights: str) -> Path:
     if not weights:
         raise LaunchArgumentError(
-            f"weights: no checkpoint given and the package's default model ({DEFAULT_MODEL}) "
-            "is not installed; pass weights:=/path/model.safetensors"
+            "weights: no checkpoint given; pass weights:=/path/model.safetensors"
         )
     path = Path(weights).expanduser()
     if path.suffix not in (".safetensors", ".json", ""):
@@ -167,7 +166,13 @@ def _check_weights(weights: str) -> Path:
     stem = path.with_suffix("") if path.suffix else path
     tensors, card = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
     if not tensors.is_file():
-        raise LaunchArgumentError(f"weights:={weights}: weights file {tensors} not found")
+        hint = ""
+        if tensors.name == DEFAULT_MODEL:
+            hint = (
+                f"; the package's default model {DEFAULT_MODEL} is not installed (models/ "
+                "held none when it was built): pass weights:=/path/model.safetensors"
+            )
+        raise LaunchArgumentError(f"weights:={weights}: weights file {tensors} not found{hint}")
     if not card.is_file():
         raise LaunchArgumentError(
             f"weights:={weights}: model card {card} not found (it must lie next to the "
@@ -511,7 +516,7 @@ def launch_argument_table(launch_file: str | os.PathLike[str]) -> str:
     import ast
 
     tree = ast.parse(Path(launch_file).read_text(encoding="utf-8"))
-    rows = ["| argument | default | description |", "|---|---|---|"]
+    rows = ["| argument | default | description |", "| --- | --- | --- |"]
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and _call_name(node) == "DeclareLaunchArgument"):
             continue
