@@ -446,7 +446,9 @@ def test_point_cloud_loads_into_a_running_container_under_the_namespace(
     }
 
 
-def test_evaluation_bringup_replays_and_reports(ws: Workspace) -> None:
+def test_evaluation_bringup_replays_and_reports(ws: Workspace, probe: Probe) -> None:
+    from rosgraph_msgs.msg import Clock
+
     from mmed_ros.bag_cli import write_synthetic_bag
 
     bag = ws.root / "bag"
@@ -463,9 +465,14 @@ def test_evaluation_bringup_replays_and_reports(ws: Workspace) -> None:
         ],
         file="evaluation.launch.py",
     )
-    rc = launch.wait(150)
+    clock: list[Clock] = []
+    probe.node.create_subscription(Clock, "/clock", clock.append, 10)
+    probe.spin_until(lambda: launch.proc.poll() is not None, 150)
+    rc = launch.wait(5)
     text = launch.text()
     assert rc == 0, text
+    # the replay drove sim time: the bag's stamps came out on /clock
+    assert clock and clock[-1].clock.sec > 0
     assert "played 30 messages" in text and "mmed evaluator_node" in text
     results = json.loads(metrics.read_text())
     # every frame scored: the player waits for the subscribers, then half speed
