@@ -69,15 +69,16 @@ except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
     pass
 """
 
-FAKE_CONTAINER = """
-# Stand-in for a running component container: answers LoadNode and logs the request.
+FAKE_CONTAINER = """#!{python}
+# Stand-in for a component container: answers LoadNode and saves the request.
 import json, sys, rclpy, rclpy.executors
 from composition_interfaces.srv import ListNodes, LoadNode, UnloadNode
-rclpy.init(); node = rclpy.create_node('fake_container')
+rclpy.init(args=sys.argv); node = rclpy.create_node('fake_container')
 def load(req, resp):
-    with open(sys.argv[1], 'w') as f:
-        json.dump({'plugin': req.plugin_name, 'name': req.node_name, 'ns': req.node_namespace,
-                   'remaps': list(req.remap_rules)}, f)
+    with open({out!r}, 'w') as f:
+        json.dump({{'plugin': req.plugin_name, 'name': req.node_name,
+                   'ns': req.node_namespace, 'remaps': list(req.remap_rules),
+                   'container': node.get_fully_qualified_name()}}, f)
     resp.success = True; resp.unique_id = 1
     resp.full_node_name = req.node_namespace.rstrip('/') + '/' + req.node_name
     return resp
@@ -126,14 +127,14 @@ class Workspace:
         pairs = (item.split("=", 1) for item in dump.stdout.decode().split("\0") if "=" in item)
         return dict(pairs)
 
-    def add_fake_package(self, name: str, executable: str | None = None) -> None:
+    def add_fake_package(self, name: str, executables: dict[str, str] | None = None) -> None:
         marker = self.fake / "share" / "ament_index" / "resource_index" / "packages" / name
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()
-        if executable is not None:
-            exe = self.fake / "lib" / name / name
+        for exe_name, text in (executables or {}).items():
+            exe = self.fake / "lib" / name / exe_name
             exe.parent.mkdir(parents=True, exist_ok=True)
-            exe.write_text(executable)
+            exe.write_text(text)
             exe.chmod(0o755)
 
     def env_with_fakes(self) -> dict[str, str]:
@@ -281,7 +282,9 @@ def test_namespace_sim_time_rviz_and_frames_through(ws: Workspace, probe: Probe)
     ends everything with code 0."""
     from sensor_msgs.msg import Image
 
-    ws.add_fake_package("rviz2", FAKE_RVIZ.format(python=sys.executable, out=str(ws.out)))
+    ws.add_fake_package(
+        "rviz2", {"rviz2": FAKE_RVIZ.format(python=sys.executable, out=str(ws.out))}
+    )
     launch = Launch(
         ws,
         [
@@ -326,6 +329,7 @@ def test_namespace_sim_time_rviz_and_frames_through(ws: Workspace, probe: Probe)
         rc = launch.stop()
     assert rc == 0, launch.text()
     assert "process has finished cleanly" in launch.text()
+    assert "[DEBUG]" in launch.text()  # log_level:=debug reached the node
 
 
 def test_depth_only_from_the_command_line(ws: Workspace, probe: Probe) -> None:
@@ -405,27 +409,26 @@ def test_unknown_argument_is_rejected(ws: Workspace) -> None:
     assert "unknown launch argument(s) ['rgb_topc']" in launch.text()
 
 
-def test_point_cloud_loads_into_a_running_container_under_the_namespace(
-    ws: Workspace,
-) -> None:
-    ws.add_fake_package("depth_image_proc")  # the container, not this machine, loads it
-    script = ws.root / "fake_container.py"
-    script.write_text(FAKE_CONTAINER)
-    request = ws.out / "load_node.json"
+@pytest.mark.parametrize("mode", ["own", "existing"])
+def test_point_cloud_follows_the_namespace(ws: Workspace, mode: str) -> None:
+    """The point-cloud component lands in /robot1 and reads /robot1/perception/rgb/depth,
+    whether the launch starts its container or loads it into a running one (container:=)."""
+    request = ws.out / f"load_node_{mode}.json"
+    fake = FAKE_CONTAINER.format(python=sys.executable, out=str(request))
+    ws.add_fake_package("depth_image_proc")  # loaded by the container, not by the launch
     env = ws.env_with_fakes()
-    container = subprocess.Popen(
-        [sys.executable, str(script), str(request)], env=env, start_new_session=True
-    )
-    launch = Launch(
-        ws,
-        [
-            f"weights:={ws.weights}",
-            "namespace:=robot1",
-            "point_cloud:=true",
-            "container:=/fake_container",
-        ],
-        env=env,
-    )
+    args = [f"weights:={ws.weights}", "namespace:=robot1", "point_cloud:=true"]
+    container = None
+    if mode == "own":  # launch starts rclcpp_components' component_container
+        ws.add_fake_package("rclcpp_components", {"component_container": fake})
+    else:
+        script = ws.root / "fake_container.py"
+        script.write_text(fake)
+        container = subprocess.Popen(
+            [sys.executable, str(script)], env=env, start_new_session=True
+        )
+        args.append("container:=/fake_container")
+    launch = Launch(ws, args, env=env)
     try:
         end = time.monotonic() + 60
         while not request.is_file() and time.monotonic() < end and launch.proc.poll() is None:
@@ -435,9 +438,11 @@ def test_point_cloud_loads_into_a_running_container_under_the_namespace(
         got = json.loads(request.read_text())
     finally:
         rc = launch.stop()
-        container.send_signal(signal.SIGINT)
-        container.wait(20)
+        if container is not None:
+            container.send_signal(signal.SIGINT)
+            container.wait(20)
     assert rc == 0, launch.text()
+    assert got["container"] == ("/robot1/mmed_point_cloud" if mode == "own" else "/fake_container")
     assert got["plugin"] == "depth_image_proc::PointCloudXyzNode" and got["ns"] == "/robot1"
     assert set(got["remaps"]) == {
         "image_rect:=/robot1/perception/rgb/depth",
