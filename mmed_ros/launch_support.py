@@ -48,6 +48,7 @@ NONE_WORDS: tuple[str, ...] = ("none", "off", "''", '""')
 # The model the package ships (installed to share/mmed_ros/models/ from models/).
 DEFAULT_MODEL = "nyu12-synthetic.safetensors"
 BOOLEANS = ("true", "false")
+OWN_CONTAINER = "<own>"  # point_cloud without container:=: the launch starts one (not a name)
 BOOLEANS_ARGS = ("use_sim_time", "rviz", "point_cloud")
 LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
 # Kept equal to mmed_ros.params (a test checks); not imported: params pulls in torch.
@@ -213,7 +214,7 @@ class PerceptionLaunch:
     paths: list[tuple[str, str]]  # the conversion paths the node will run
     options: dict[str, Any]  # publish_color / publish_overlay
     camera_frame: str
-    point_cloud: str  # '' = off, 'own' = own container, else the container to load into
+    point_cloud: str  # '' = off, OWN_CONTAINER, else the running container to load into
     rviz: bool
     use_sim_time: bool
 
@@ -290,7 +291,12 @@ def resolve_perception(
                 "point_cloud:=true builds the cloud of the rgb->depth estimate, but this "
                 f"launch runs only {[f'{s}->{d}' for s, d in paths]} (rgb_topic is off?)"
             )
-        point_cloud = container or "own"
+        if container and (not _NAME_RE.match(container) or container.startswith("~")):
+            raise LaunchArgumentError(
+                f"container:={container}: expected the node name of a running component "
+                "container, e.g. /camera/camera_container"
+            )
+        point_cloud = container or OWN_CONTAINER
     camera_frame = str(args.get("camera_frame", "")).strip()
     if flags["rviz"] and not re.match(r"^[A-Za-z_][\w/]*$", camera_frame):
         raise LaunchArgumentError(
@@ -302,7 +308,7 @@ def resolve_perception(
         needed.append(("rviz2", "rviz:=true"))
     if point_cloud:
         needed.append(("depth_image_proc", "point_cloud:=true"))
-    if point_cloud == "own":
+    if point_cloud == OWN_CONTAINER:
         needed.append(("rclcpp_components", "point_cloud:=true without container:=NAME"))
     missing = [(pkg, why) for pkg, why in needed if not exists(pkg)]
     if missing:
@@ -433,8 +439,8 @@ def configure_perception(
     cfg["_mmed_params"] = _write_temp(
         "mmed_perception_", ".yaml", {"/**": {"ros__parameters": launch.overrides}}
     )
-    cfg["_mmed_cloud_own"] = str(launch.point_cloud == "own").lower()
-    cfg["_mmed_cloud_load"] = str(launch.point_cloud not in ("", "own")).lower()
+    cfg["_mmed_cloud_own"] = str(launch.point_cloud == OWN_CONTAINER).lower()
+    cfg["_mmed_cloud_load"] = str(launch.point_cloud not in ("", OWN_CONTAINER)).lower()
     for key, topic in launch.cloud_topics.items():
         cfg[f"_mmed_cloud_{key}"] = topic
     cfg["_mmed_rviz_config"] = ""
@@ -542,4 +548,4 @@ def _shown_default(default: Any) -> str:
 
 def _call_name(call: Any) -> str:
     func = call.func
-    return getattr(func, "id", None) or getattr(func, "attr", "")
+    return str(getattr(func, "id", None) or getattr(func, "attr", ""))

@@ -136,6 +136,7 @@ def test_a_custom_config_is_read_for_topics_and_outputs(weights: Path, tmp_path:
         ({"rgb_topic": "none"}, "no input"),
         ({"rgb_topic": "none", "depth_topic": "/d", "point_cloud": "true"}, "rgb->depth"),
         ({"config": "/nonexistent.yaml"}, "config:=/nonexistent.yaml: parameter file not found"),
+        ({"point_cloud": "true", "container": "a container"}, "container:=a container"),
     ],
 )
 def test_bad_values_are_named(weights: Path, given: dict[str, str], message: str) -> None:
