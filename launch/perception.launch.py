@@ -164,7 +164,6 @@ def generate_launch_description() -> LaunchDescription:
                 [
                     PushRosNamespace(LaunchConfiguration("namespace")),
                     SetParameter("use_sim_time", LaunchConfiguration("use_sim_time")),
-                    perception,
                     ComposableNodeContainer(
                         name="mmed_point_cloud",
                         namespace="",
@@ -187,6 +186,8 @@ def generate_launch_description() -> LaunchDescription:
                         arguments=["-d", LaunchConfiguration("_mmed_rviz_config")],
                         condition=IfCondition(LaunchConfiguration("rviz")),
                     ),
+                    # last: should an optional part fail to start, nothing is left running
+                    perception,
                 ]
             ),
             RegisterEventHandler(

@@ -234,10 +234,13 @@ class PerceptionLaunch:
 def resolve_perception(
     args: Mapping[str, str],
     *,
-    package_exists: Callable[[str], bool] | None = None,
+    package_exists: Callable[[str, str | None], bool] | None = None,
 ) -> PerceptionLaunch:
     """Check the perception launch arguments and derive the launch; LaunchArgumentError on a
-    bad value or a missing optional package (before anything is started)."""
+    bad value or a missing optional package (before anything is started).
+
+    ``package_exists(package, executable)``: whether the ROS package is installed (with that
+    executable, if not None); default: looked up in the ament index."""
     exists = package_exists or _package_exists
     flags = {n: _choice(args, n, BOOLEANS, False) == "true" for n in BOOLEANS_ARGS}
     _choice(args, "respawn", BOOLEANS, False)
@@ -303,14 +306,18 @@ def resolve_perception(
             f"camera_frame:={camera_frame}: expected a TF frame id such as "
             "camera_color_optical_frame"
         )
-    needed = []
+    # Checked here, before anything starts: launch_ros fails on a missing package or executable
+    # only when it reaches that action, and a node started before it is then left running.
+    needed: list[tuple[str, str | None, str]] = []
     if flags["rviz"]:
-        needed.append(("rviz2", "rviz:=true"))
+        needed.append(("rviz2", "rviz2", "rviz:=true"))
     if point_cloud:
-        needed.append(("depth_image_proc", "point_cloud:=true"))
+        needed.append(("depth_image_proc", None, "point_cloud:=true"))
     if point_cloud == OWN_CONTAINER:
-        needed.append(("rclcpp_components", "point_cloud:=true without container:=NAME"))
-    missing = [(pkg, why) for pkg, why in needed if not exists(pkg)]
+        needed.append(
+            ("rclcpp_components", "component_container", "point_cloud:=true without container:=")
+        )
+    missing = [(pkg, why) for pkg, exe, why in needed if not exists(pkg, exe)]
     if missing:
         raise LaunchArgumentError(
             "; ".join(
@@ -335,16 +342,17 @@ def resolve_perception(
     )
 
 
-def _package_exists(name: str) -> bool:
+def _package_exists(name: str, executable: str | None = None) -> bool:
     try:
         from ament_index_python.packages import PackageNotFoundError, get_package_prefix
     except ImportError:  # no ament index at all: nothing optional is installed
         return False
     try:
-        get_package_prefix(name)
+        prefix = Path(get_package_prefix(name))
     except PackageNotFoundError:
         return False
-    return True
+    # where launch_ros looks for a package's executables
+    return executable is None or os.access(prefix / "lib" / name / executable, os.X_OK)
 
 
 # ---------------------------------------------------------------------------- RViz
@@ -426,7 +434,7 @@ def configure_perception(
     context: Any,
     declared: Sequence[str],
     share: str,
-    package_exists: Callable[[str], bool] | None = None,
+    package_exists: Callable[[str, str | None], bool] | None = None,
 ) -> None:
     """OpaqueFunction body of perception.launch.py: check the arguments (unknown ones too,
     unless a parent launch file did), then set the derived launch configurations

@@ -378,22 +378,35 @@ def test_missing_weights_are_named_before_anything_starts(ws: Workspace) -> None
     assert "process started" not in text
 
 
-def test_missing_optional_part_leaves_no_orphan(ws: Workspace) -> None:
-    """point_cloud:=true on a machine without rclcpp_components / depth_image_proc (and rviz
-    without rviz2): a clear failure before perception_node starts, nothing left running."""
-    launch = Launch(ws, [f"weights:={ws.weights}", "point_cloud:=true"])
+@pytest.mark.parametrize("part", ["point_cloud", "rviz"])
+def test_missing_optional_part_leaves_no_orphan(ws: Workspace, part: str) -> None:
+    """point_cloud:=true on a machine without rclcpp_components / depth_image_proc, rviz:=true
+    with an rviz2 package that lacks its executable: a clear failure before perception_node
+    starts, nothing left running."""
+    env = ws.env
+    if part == "rviz":
+        broken = ws.root / "broken"
+        marker = broken / "share" / "ament_index" / "resource_index" / "packages" / "rviz2"
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        env = {**ws.env, "AMENT_PREFIX_PATH": f"{broken}{os.pathsep}{ws.env['AMENT_PREFIX_PATH']}"}
+    launch = Launch(ws, [f"weights:={ws.weights}", f"{part}:=true"], env=env)
     assert launch.wait(60) == 1
     text = launch.text()
-    assert "'rclcpp_components', which is not installed" in text, text
-    assert "depth-image-proc" in text and "Nothing was started" in text
-    assert "process started" not in text
+    if part == "point_cloud":
+        assert "'rclcpp_components', which is not installed" in text, text
+        assert "depth-image-proc" in text
+    else:
+        assert "'rviz2', which is not installed (apt install ros-$ROS_DISTRO-rviz2)" in text
+    assert "Nothing was started" in text and "process started" not in text
     # Nothing anywhere runs with this launch's weights (an orphan would be re-parented to 1).
+    time.sleep(1.0)
     leftovers = [
         p
         for p in Path("/proc").glob("[0-9]*/cmdline")
         if str(ws.weights).encode() in _read(p) and b"perception_node" in _read(p)
     ]
-    assert not leftovers
+    assert not [p for p in leftovers if _alive(int(p.parent.name))]
 
 
 def _read(path: Path) -> bytes:

@@ -72,11 +72,11 @@ def _declared(path: Path) -> dict[str, ast.AST | None]:
     return out
 
 
-def _everything(name: str) -> bool:
+def _everything(name: str, executable: str | None) -> bool:
     return True
 
 
-def _nothing(name: str) -> bool:
+def _nothing(name: str, executable: str | None) -> bool:
     return False
 
 
@@ -168,12 +168,35 @@ def test_missing_optional_packages_are_named_with_their_apt_package(weights: Pat
     for pkg in ("rviz2", "depth-image-proc", "rclcpp-components"):
         assert f"ros-$ROS_DISTRO-{pkg}" in text
     assert "Nothing was started" in text
+
     # Into a running container: rclcpp_components is that container's business.
-    has = {"depth_image_proc"}.__contains__
+    def has(name: str, executable: str | None) -> bool:
+        return name == "depth_image_proc"
+
     launch = resolve_perception(
         _args(weights, point_cloud="true", container="/cam/container"), package_exists=has
     )
     assert launch.point_cloud == "/cam/container"
+
+
+def test_a_package_without_its_executable_counts_as_missing(
+    weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A package whose executable is missing would make launch_ros fail only when it reaches
+    that action, after perception_node started (the orphan of #12): caught up front."""
+    marker = tmp_path / "share" / "ament_index" / "resource_index" / "packages" / "rviz2"
+    marker.parent.mkdir(parents=True)
+    marker.touch()
+    monkeypatch.setenv("AMENT_PREFIX_PATH", str(tmp_path))
+    pytest.importorskip("ament_index_python")
+    assert ls._package_exists("rviz2") and not ls._package_exists("rviz2", "rviz2")
+    with pytest.raises(LaunchArgumentError, match="'rviz2', which is not installed"):
+        resolve_perception(_args(weights, rviz="true"))
+    exe = tmp_path / "lib" / "rviz2" / "rviz2"
+    exe.parent.mkdir(parents=True)
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    assert resolve_perception(_args(weights, rviz="true")).rviz
 
 
 def test_unknown_arguments_are_rejected() -> None:
