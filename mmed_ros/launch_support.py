@@ -14,6 +14,8 @@ start fast, and the tests run it without ROS): the launch context and events are
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import re
 import tempfile
@@ -422,11 +424,18 @@ def rviz_subscriptions(config: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _write_temp(prefix: str, suffix: str, data: Any) -> str:
-    """A new file in the temp dir (launch_ros writes its parameter files the same way)."""
+    """A new file in the temp dir, removed when the launch process exits (a respawned node
+    reads it again, so not earlier)."""
     fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         yaml.safe_dump(data, out, sort_keys=False)
+    atexit.register(_remove, name)
     return name
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 # ---------------------------------------------------------------------------- launch glue

@@ -21,8 +21,10 @@ from mmed_ros import launch_support as ls
 from mmed_ros.launch_support import (
     LaunchArgumentError,
     check_arguments,
+    configure_evaluation,
     configure_perception,
     launch_argument_table,
+    on_player_exit,
     on_required_exit,
     resolve_perception,
     rviz_config,
@@ -292,6 +294,39 @@ def test_the_node_exit_decides_the_launch_result() -> None:
     pytest.importorskip("launch.actions")
     (action,) = _exit(0)  # ended by itself: the launch ends, cleanly
     assert type(action).__name__ == "EmitEvent"
+
+
+def test_evaluation_checks_its_arguments_before_anything_starts(tmp_path: Path) -> None:
+    declared = list(_declared(LAUNCH_FILES["evaluation"]))
+    bag = tmp_path / "bag"
+    bag.mkdir()
+    (bag / "metadata.yaml").write_text("rosbag2_bagfile_information: {}\n")
+    cfg = {"bag": str(bag), "rate": "0.5", "rgb_topic": "/camera/color/image_raw"}
+
+    def run(argv: list[str], **given: str) -> None:
+        context = SimpleNamespace(launch_configurations={**cfg, **given}, argv=argv)
+        configure_evaluation(context, declared)
+
+    run([f"bag:={bag}"])
+    with pytest.raises(LaunchArgumentError, match="not a rosbag2 directory"):
+        run([], bag=str(tmp_path))
+    with pytest.raises(LaunchArgumentError, match="rate:=0: expected a positive"):
+        run([], rate="0")
+    with pytest.raises(LaunchArgumentError, match="rgb_topic: the evaluation scores"):
+        run([], rgb_topic="none")
+    # perception arguments the evaluation does not forward are refused, not ignored
+    with pytest.raises(LaunchArgumentError, match=r"\['namespace'\]"):
+        run(["namespace:=r1"])
+
+
+def test_the_player_exit_ends_the_evaluation() -> None:
+    context = SimpleNamespace(is_shutdown=False, launch_configurations={"settle": "2.5"})
+    with pytest.raises(LaunchArgumentError, match="bag replay failed"):
+        on_player_exit(SimpleNamespace(returncode=1), context)
+    assert on_player_exit(SimpleNamespace(returncode=1), SimpleNamespace(is_shutdown=True)) is None
+    pytest.importorskip("launch.actions")
+    (timer,) = on_player_exit(SimpleNamespace(returncode=0), context)
+    assert type(timer).__name__ == "TimerAction"
 
 
 # ---------------------------------------------------------------------------- files
