@@ -339,7 +339,7 @@ def test_depth_only_from_the_command_line(ws: Workspace, probe: Probe) -> None:
             launch.text()
         )
         assert _param(probe, "/perception", "rgb_topic") == ""
-        assert _subscribers(probe, "/cam/depth") == 1
+        assert _wait_graph(probe, lambda: _subscribers(probe, "/cam/depth") == 1)
         assert _subscribers(probe, "/camera/color/image_raw") == 0
         assert _publishers(probe, "/perception/rgb/label") == 0
     finally:
