@@ -67,16 +67,12 @@ OPTIONAL_PACKAGES: dict[str, str] = {
 }
 # Output leaves of perception_node per destination modality (mirrors mmed_ros.pipeline; a test
 # checks every RViz topic against pipeline.output_topics).
-_LEAVES: dict[str, tuple[tuple[str, str | None, str], ...]] = {
-    "label": (
-        ("label_color", "publish_color", "rviz_default_plugins/Image"),
-        ("label_overlay", "publish_overlay", "rviz_default_plugins/Image"),
-    ),
-    "depth": (("depth", None, "rviz_default_plugins/Image"),),
-    "rgb": (("rgb", None, "rviz_default_plugins/Image"),),
+# (leaf, the option that enables it or None); the class ids (`label`) are not images to look at.
+_LEAVES: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "label": (("label_color", "publish_color"), ("label_overlay", "publish_overlay")),
+    "depth": (("depth", None),),
+    "rgb": (("rgb", None),),
 }
-# Node parameters a launch argument may override; '' = keep the config file's value.
-_OVERRIDABLE = ("device", "precision", "backend", "qos_reliability", "rgb_topic", "depth_topic")
 _NODE_DEFAULTS: dict[str, Any] = {
     "rgb_topic": "rgb/image_raw",
     "depth_topic": "",
@@ -84,7 +80,6 @@ _NODE_DEFAULTS: dict[str, Any] = {
     "paths": ["rgb->label", "rgb->depth", "depth->label"],
     "publish_color": True,
     "publish_overlay": False,
-    "camera_info_suffix": "camera_info",
 }
 
 
@@ -97,11 +92,13 @@ class LaunchArgumentError(ValueError):
 
 
 # ---------------------------------------------------------------------------- names
-def absolute_name(name: str, namespace: str) -> str:
-    """ROS name resolution of a topic (no '~'): '/a' stays, 'a' -> '/<ns>/a'."""
+def absolute_name(name: str, namespace: str, node: str = "perception") -> str:
+    """ROS name resolution of a topic: '/a' stays, 'a' -> '/<ns>/a', '~/a' -> '/<ns>/<node>/a'."""
     if name.startswith("/"):
         return name
     ns = namespace.strip("/")
+    if name.startswith("~"):
+        name = f"{node}/{name[1:].lstrip('/')}"
     return f"/{ns}/{name}" if ns else f"/{name}"
 
 
@@ -112,11 +109,6 @@ def _node_namespace(namespace: str) -> str:
             f"namespace:={namespace}: expected a ROS namespace such as 'robot1' or '/robot1/cam'"
         )
     return f"/{ns}" if ns else ""
-
-
-def _camera_info(image_topic: str, suffix: str) -> str:
-    head, sep, _ = image_topic.rpartition("/")
-    return f"{head}{sep}{suffix}"
 
 
 # ---------------------------------------------------------------------------- arguments
@@ -389,9 +381,10 @@ def rviz_config(launch: PerceptionLaunch, template: str | os.PathLike[str]) -> d
     displays = []
     for src, topic in launch.inputs.items():
         if any(s == src for s, _ in launch.paths):
-            displays.append(_image_display(f"Input {src}", topic, depth=src == "depth"))
+            # inputs normalised: a depth input may be metres or millimetres
+            displays.append(_image_display(f"Input {src}", topic))
     for src, dst in launch.paths:
-        for leaf, option, _ in _LEAVES[dst]:
+        for leaf, option in _LEAVES[dst]:
             if option and not launch.options.get(option, False):
                 continue
             if leaf == "label_overlay" and src != "rgb":

@@ -97,6 +97,8 @@ def test_namespace_resolves_every_name(weights: Path) -> None:
     assert resolve_perception(_args(weights, namespace="/a/b/"), package_exists=_nothing).node == (
         "/a/b/perception"
     )
+    assert ls.absolute_name("~/in", "/r1") == "/r1/perception/in"
+    assert ls.absolute_name("~in", "") == "/perception/in"
 
 
 def test_none_switches_an_input_off_and_empty_keeps_the_config(weights: Path) -> None:
