@@ -98,7 +98,6 @@ def play_bag(
                     f"it has {sorted({c.topic for c in all_conns})}"
                 )
             qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-            clock_pub = node.create_publisher(Clock, "/clock", qos) if clock else None
             pubs = {
                 c.id: node.create_publisher(message_class(c.msgtype), c.topic, qos) for c in conns
             }
@@ -106,6 +105,7 @@ def play_bag(
             for topic in [wait_for] if isinstance(wait_for, str) else (wait_for or []):
                 _wait_for_subscriber(node, topic, pubs, conns, max(0.0, end - time.monotonic()))
             time.sleep(max(0.0, delay))
+            clock_pub = node.create_publisher(Clock, "/clock", qos) if clock else None
             start_wall, start_bag = time.monotonic(), None
             for conn, stamp, raw in _messages(reader, bag, connections=conns):
                 start_bag = stamp if start_bag is None else start_bag
