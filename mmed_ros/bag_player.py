@@ -85,6 +85,8 @@ def play_bag(
         raise BagError(f"{bag}: not a rosbag2 directory (no metadata.yaml)")
     rclpy.init()
     node = rclpy.create_node("mmed_bag_player")
+    # created first, so the nodes on sim time discover it while the player waits for them
+    clock_pub = node.create_publisher(Clock, "/clock", 10) if clock else None
     count = 0
     try:
         with contextlib.ExitStack() as stack:
@@ -105,7 +107,6 @@ def play_bag(
             for topic in [wait_for] if isinstance(wait_for, str) else (wait_for or []):
                 _wait_for_subscriber(node, topic, pubs, conns, max(0.0, end - time.monotonic()))
             time.sleep(max(0.0, delay))
-            clock_pub = node.create_publisher(Clock, "/clock", qos) if clock else None
             start_wall, start_bag = time.monotonic(), None
             for conn, stamp, raw in _messages(reader, bag, connections=conns):
                 start_bag = stamp if start_bag is None else start_bag
