@@ -53,11 +53,10 @@ BOOLEANS = ("true", "false")
 OWN_CONTAINER = "<own>"  # point_cloud without container:=: the launch starts one (not a name)
 BOOLEANS_ARGS = ("use_sim_time", "rviz", "point_cloud")
 LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
-# Kept equal to mmed_ros.params (a test checks); not imported: params pulls in torch.
-BACKENDS = ("eager", "torchscript", "onnxruntime", "compile")
-RELIABILITIES = ("best_effort", "reliable")
-PRECISIONS = ("fp32", "fp16", "bf16")
-_DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+# Node parameters a launch argument sets only when given ('' = the config file's value). Their
+# values are the node's to check (mmed_ros.params): a bad one stops it with "cannot start: ..."
+# naming the value, and that ends the launch with code 1.
+NODE_ARGUMENTS = ("device", "precision", "backend", "qos_reliability")
 _NAME_RE = re.compile(r"^[~/]?[A-Za-z_][\w/]*$")
 # Optional run-time packages (package.xml: conditional exec_depends) and the apt package name.
 OPTIONAL_PACKAGES: dict[str, str] = {
@@ -241,21 +240,10 @@ def resolve_perception(
     _choice(args, "log_level", LOG_LEVELS, False)
     namespace = _node_namespace(str(args.get("namespace", "")))
     overrides: dict[str, Any] = {}
-    for name, choices in (
-        ("precision", PRECISIONS),
-        ("backend", BACKENDS),
-        ("qos_reliability", RELIABILITIES),
-    ):
-        value = _choice(args, name, choices, True)
+    for name in NODE_ARGUMENTS:
+        value = str(args.get(name, "")).strip()
         if value:
             overrides[name] = value
-    device = str(args.get("device", "")).strip()
-    if device:
-        if not _DEVICE_RE.match(device):
-            raise LaunchArgumentError(
-                f"device:={device}: expected 'auto', 'cpu', 'cuda' or 'cuda:N'"
-            )
-        overrides["device"] = device
     for name in ("rgb_topic", "depth_topic"):
         topic = _topic(args, name)
         if topic is not None:

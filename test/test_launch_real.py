@@ -361,12 +361,19 @@ def test_config_file_wins_over_unset_arguments(ws: Workspace, probe: Probe) -> N
         assert launch.stop() == 0, launch.text()
 
 
-def test_node_that_cannot_start_fails_the_launch(ws: Workspace) -> None:
-    launch = Launch(ws, [f"weights:={ws.bad}"])
+@pytest.mark.parametrize("fault", ["weights", "qos_reliability"])
+def test_node_that_cannot_start_fails_the_launch(ws: Workspace, fault: str) -> None:
+    """A corrupt checkpoint, or a value only the node can judge: its reason on screen, the
+    launch exits 1 (scripts and systemd see it)."""
+    if fault == "qos_reliability":
+        launch = Launch(ws, [f"weights:={ws.weights}", "qos_reliability:=fast"])
+    else:
+        launch = Launch(ws, [f"weights:={ws.bad}"])
     rc = launch.wait(90)
     text = launch.text()
-    assert rc != 0, text
+    assert rc == 1, text
     assert "cannot start" in text and "exited with code 1" in text
+    assert ("fast" if fault == "qos_reliability" else "sha256") in text
     assert not [pid for pid in launch.children() if _alive(pid)]
 
 
