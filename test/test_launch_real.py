@@ -377,6 +377,24 @@ def test_node_that_cannot_start_fails_the_launch(ws: Workspace, fault: str) -> N
     assert not [pid for pid in launch.children() if _alive(pid)]
 
 
+@pytest.mark.parametrize("respawn", ["false", "true"])
+def test_a_crash_ends_the_launch_unless_respawn(ws: Workspace, respawn: str) -> None:
+    launch = Launch(ws, [f"weights:={ws.weights}", f"respawn:={respawn}"])
+    _wait_log(launch, r"rgb: /camera/color/image_raw", 60)  # up and subscribed
+    first = launch.children()[0]
+    os.kill(first, signal.SIGKILL)  # a crash (segfault, OOM killer)
+    if respawn == "false":
+        assert launch.wait(30) == 1, launch.text()
+        assert "exited with code -9" in launch.text()
+        return
+    end = time.monotonic() + 60
+    while len(launch.children()) < 2 and time.monotonic() < end:
+        time.sleep(0.2)
+    assert len(launch.children()) == 2, launch.text()
+    assert _alive(launch.children()[1]) and launch.proc.poll() is None
+    assert launch.stop() == 0, launch.text()
+
+
 def test_missing_weights_are_named_before_anything_starts(ws: Workspace) -> None:
     launch = Launch(ws, [f"weights:={ws.root / 'nothing.safetensors'}"])
     assert launch.wait(60) == 1
