@@ -125,7 +125,6 @@ def generate_launch_description() -> LaunchDescription:
                     "use_sim_time": "true",
                     # the player is reliable; best effort drops fragments of large images
                     "qos_reliability": "reliable",
-                    "_mmed_parent_checked": "true",
                 }.items(),
             ),
             evaluator,

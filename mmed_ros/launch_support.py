@@ -18,6 +18,7 @@ import atexit
 import contextlib
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ __all__ = [
     "on_required_exit",
     "on_player_exit",
     "check_arguments",
+    "launched_file",
     "rviz_config",
     "rviz_subscriptions",
     "absolute_name",
@@ -111,6 +113,21 @@ def _node_namespace(namespace: str) -> str:
 
 
 # ---------------------------------------------------------------------------- arguments
+def launched_file(argv: Sequence[str] | None = None) -> str | None:
+    """Base name of the launch file `ros2 launch` was started with, else None.
+
+    The command-line arguments (``context.argv``) belong to that file: a launch file included
+    by another (a robot's bringup, evaluation.launch.py) must not judge them, as the parent
+    declares its own."""
+    args = list(sys.argv if argv is None else argv)
+    if len(args) < 3 or Path(args[0]).name != "ros2" or args[1] != "launch":
+        return None
+    for arg in args[2:]:
+        if ":=" not in arg and arg.endswith((".py", ".xml", ".yaml", ".yml")):
+            return Path(arg).name
+    return None
+
+
 def check_arguments(argv: Iterable[str], declared: Iterable[str]) -> None:
     """Reject ``name:=value`` command-line arguments that no launch file declares."""
     known = set(declared)
@@ -426,11 +443,11 @@ def configure_perception(
     share: str,
     package_exists: Callable[[str, str | None], bool] | None = None,
 ) -> None:
-    """OpaqueFunction body of perception.launch.py: check the arguments (unknown ones too,
-    unless a parent launch file did), then set the derived launch configurations
+    """OpaqueFunction body of perception.launch.py: check the arguments (unknown ones when it
+    is the file `ros2 launch` runs), then set the derived launch configurations
     ``_mmed_params`` (parameter file), ``_mmed_rviz_config``, ``_mmed_cloud_*``."""
     cfg = context.launch_configurations
-    if cfg.get("_mmed_parent_checked", "") != "true":
+    if launched_file() == "perception.launch.py":
         check_arguments(getattr(context, "argv", []) or [], declared)
     launch = resolve_perception(cfg, package_exists=package_exists)
     # '/**': the node's name may be changed by remapping; these values are meant for it.
@@ -450,7 +467,8 @@ def configure_perception(
 def configure_evaluation(context: Any, declared: Sequence[str]) -> None:
     """OpaqueFunction body of evaluation.launch.py: unknown arguments are rejected here (for
     the included perception launch too) and the bag must exist before anything starts."""
-    check_arguments(getattr(context, "argv", []) or [], declared)
+    if launched_file() == "evaluation.launch.py":
+        check_arguments(getattr(context, "argv", []) or [], declared)
     cfg = context.launch_configurations
     bag = Path(str(cfg.get("bag", ""))).expanduser()
     if not (bag / "metadata.yaml").is_file():

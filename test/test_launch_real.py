@@ -194,7 +194,8 @@ class Launch:
         self.log = ws.root / f"launch_{time.monotonic_ns()}.log"
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                [ROS2, "launch", "mmed_ros", file, *args],
+                # a package's file, or a path (a robot's own launch file)
+                [ROS2, "launch", *([] if Path(file).is_absolute() else ["mmed_ros"]), file, *args],
                 env=env or ws.env,
                 cwd=ws.root,
                 stdout=out,
@@ -346,12 +347,37 @@ def test_depth_only_from_the_command_line(ws: Workspace, probe: Probe) -> None:
         assert launch.stop() == 0, launch.text()
 
 
-def test_config_file_wins_over_unset_arguments(ws: Workspace, probe: Probe) -> None:
+BRINGUP = """
+import os
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.substitutions import LaunchConfiguration
+
+def generate_launch_description():
+    perception = os.path.join(
+        get_package_share_directory('mmed_ros'), 'launch', 'perception.launch.py')
+    return LaunchDescription([
+        DeclareLaunchArgument('robot_name'),
+        IncludeLaunchDescription(
+            PythonLaunchDescriptionSource(perception),
+            launch_arguments={{'weights': {weights!r}, 'config': {config!r},
+                               'namespace': LaunchConfiguration('robot_name')}}.items()),
+    ])
+"""
+
+
+def test_robot_bringup_includes_it_and_its_config_wins(ws: Workspace, probe: Probe) -> None:
+    """A robot's own launch file (with its own arguments) includes perception.launch.py with
+    a parameter file: the file's values hold where no argument was given."""
     config = ws.root / "robot.yaml"
     config.write_text(
         "/**:\n  ros__parameters:\n    rgb_topic: /front/color\n    qos_reliability: reliable\n"
     )
-    launch = Launch(ws, [f"weights:={ws.weights}", f"config:={config}", "namespace:=r2"])
+    bringup = ws.root / "bringup.launch.py"
+    bringup.write_text(BRINGUP.format(weights=str(ws.weights), config=str(config)))
+    launch = Launch(ws, ["robot_name:=r2"], file=str(bringup))
     try:
         assert _wait_graph(probe, lambda: _subscribers(probe, "/front/color") == 1, 60), (
             launch.text()

@@ -253,7 +253,19 @@ def test_rviz_template_opens_on_its_own() -> None:
 
 
 # ---------------------------------------------------------------------------- launch glue
-def test_configure_sets_the_derived_configurations(weights: Path) -> None:
+def test_only_the_launched_file_judges_the_command_line() -> None:
+    ros2 = "/opt/ros/jazzy/bin/ros2"
+    assert ls.launched_file([ros2, "launch", "mmed_ros", "perception.launch.py", "a:=b"]) == (
+        "perception.launch.py"
+    )
+    assert ls.launched_file([ros2, "launch", "-d", "/ws/robot.launch.xml"]) == "robot.launch.xml"
+    assert ls.launched_file(["python", "-m", "pytest"]) is None
+
+
+def test_configure_sets_the_derived_configurations(
+    weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ls.sys, "argv", ["ros2", "launch", "mmed_ros", "perception.launch.py"])
     cfg = _args(weights, namespace="robot1", rviz="true", qos_reliability="reliable")
     context = SimpleNamespace(launch_configurations=cfg, argv=["namespace:=robot1"])
     configure_perception(context, list(cfg), str(ROOT), package_exists=_everything)
@@ -273,6 +285,10 @@ def test_configure_sets_the_derived_configurations(weights: Path) -> None:
         configure_perception(
             SimpleNamespace(launch_configurations=cfg, argv=["rviz2:=true"]), list(cfg), str(ROOT)
         )
+    # included by a robot's bringup: its arguments are its own
+    monkeypatch.setattr(ls.sys, "argv", ["ros2", "launch", "my_robot", "bringup.launch.py"])
+    context = SimpleNamespace(launch_configurations=dict(cfg), argv=["robot_name:=r1"])
+    configure_perception(context, list(cfg), str(ROOT), package_exists=_everything)
 
 
 def _exit(code: int, shutdown: bool = False, respawn: str = "false") -> Any:
@@ -295,7 +311,10 @@ def test_the_node_exit_decides_the_launch_result() -> None:
     assert type(action).__name__ == "EmitEvent"
 
 
-def test_evaluation_checks_its_arguments_before_anything_starts(tmp_path: Path) -> None:
+def test_evaluation_checks_its_arguments_before_anything_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ls.sys, "argv", ["ros2", "launch", "mmed_ros", "evaluation.launch.py"])
     declared = list(_declared(LAUNCH_FILES["evaluation"]))
     bag = tmp_path / "bag"
     bag.mkdir()
