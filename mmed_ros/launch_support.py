@@ -14,6 +14,7 @@ start fast, and the tests run it without ROS): the launch context and events are
 
 from __future__ import annotations
 
+import ast
 import atexit
 import contextlib
 import os
@@ -535,8 +536,6 @@ def _shutdown(reason: str) -> list[Any]:
 def launch_argument_table(launch_file: str | os.PathLike[str]) -> str:
     """The Markdown table of a launch file's arguments (name, default, description), read from
     its ``DeclareLaunchArgument`` calls without running it; docs/ROS.md embeds it."""
-    import ast
-
     tree = ast.parse(Path(launch_file).read_text(encoding="utf-8"))
     rows = ["| argument | default | description |", "| --- | --- | --- |"]
     for node in ast.walk(tree):
@@ -552,8 +551,6 @@ def launch_argument_table(launch_file: str | os.PathLike[str]) -> str:
 
 
 def _shown_default(default: Any) -> str:
-    import ast
-
     if isinstance(default, ast.Call) and _call_name(default) == "join":
         # os.path.join(SHARE, "config", "perception.yaml"): the installed file
         parts = [ast.literal_eval(a) for a in default.args[1:]]
