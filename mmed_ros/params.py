@@ -225,6 +225,43 @@ PERCEPTION_PARAMS: tuple[ParamSpec, ...] = (
         min_value=1,
         max_value=2**31 - 1,
     ),
+    # -- formats and geometry (transports, resize, output size) --
+    ParamSpec(
+        "rgb_transport",
+        "raw",
+        "How rgb_topic arrives: raw (sensor_msgs/Image) or compressed (CompressedImage "
+        "jpeg/png on <rgb_topic>/compressed, as image_transport publishes it).",
+        choices=("raw", "compressed"),
+    ),
+    ParamSpec(
+        "depth_transport",
+        "raw",
+        "How depth_topic arrives: raw, compressedDepth (CompressedImage on "
+        "<depth_topic>/compressedDepth: 16UC1 png or 32FC1 quantised inverse depth) or "
+        "compressed (16-bit png on <depth_topic>/compressed).",
+        choices=("raw", "compressedDepth", "compressed"),
+    ),
+    ParamSpec(
+        "label_transport",
+        "raw",
+        "How label_topic arrives: raw or compressed (png only: jpeg would invent class ids).",
+        choices=("raw", "compressed"),
+    ),
+    ParamSpec(
+        "resize",
+        "stretch",
+        "How an input is fitted to the network's input size: stretch (aspect ratio changes), "
+        "letterbox (scaled to fit and padded; padding comes out unknown) or crop (scaled to "
+        "cover, centre cut; the cut borders come out unknown at input size).",
+        choices=("stretch", "letterbox", "crop"),
+    ),
+    ParamSpec(
+        "output_size",
+        "input",
+        "Size of the outputs: input (the input image's resolution) or network (the network's "
+        "input size, no resize back: smaller messages); camera_info matches either.",
+        choices=("input", "network"),
+    ),
     ParamSpec(
         "diagnostics_period",
         1.0,

@@ -22,6 +22,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from mmed_ros.conversions import msg_stamp_ns
+
 __all__ = [
     "ros_env",
     "apply_ros_env",
@@ -198,22 +200,16 @@ class NodeRecorder:
         return [m for _, m in self.got.get(topic, [])]
 
     def stamps(self, topic: str) -> set[int]:
-        return {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in self.messages(topic)}
+        return {msg_stamp_ns(m) for m in self.messages(topic)}
 
 
 def image_msg(array: Any, encoding: str, stamp_ns: int, frame_id: str) -> Any:
     """An rclpy sensor_msgs/Image of ``array`` (for publishers in tests)."""
-    import array as pyarray
-
     from sensor_msgs.msg import Image
+    from std_msgs.msg import Header
 
-    from mmed_ros.conversions import image_fields
+    from mmed_ros import conversions
 
-    f = image_fields(array, encoding)
-    msg = Image(
-        height=f["height"], width=f["width"], encoding=encoding, is_bigendian=0, step=f["step"]
-    )
-    msg.header.frame_id = frame_id
-    msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(int(stamp_ns), 10**9)
-    msg.data = pyarray.array("B", f["data"].tobytes())
-    return msg
+    header = Header(frame_id=frame_id)
+    conversions.set_stamp(header.stamp, stamp_ns)
+    return conversions.image_msg(Image, array, encoding, header)

@@ -102,7 +102,7 @@ def test_camera_info_topic_and_intrinsics_scaling() -> None:
 class FakeEngine:
     """Engine stand-in: label = column index, depth = 2 m, so the processor is checked alone."""
 
-    def infer(self, inputs, paths, min_confidence=0.0):
+    def infer(self, inputs, paths, min_confidence=0.0, **geometry):
         ((src, image),) = inputs.items()
         h, w = image.shape[:2]
         out = {}
