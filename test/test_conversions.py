@@ -16,16 +16,16 @@ from mmed_ros.conversions import (
     compressed_fields,
     depth_from_msg,
     depth_invalid,
-    image_msg,
-    msg_stamp_ns,
-    ns_to_stamp,
-    set_stamp,
-    stamp_to_ns,
     image_fields,
+    image_msg,
     image_view,
     mono8_from_msg,
+    msg_stamp_ns,
+    ns_to_stamp,
     overlay,
     rgb_from_msg,
+    set_stamp,
+    stamp_to_ns,
 )
 from mmed_ros.errors import ConversionError
 
