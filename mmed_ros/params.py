@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mmed_core.network.modalities import MODALITIES as _REGISTRY
+
 __all__ = [
     "ParamSpec",
     "PERCEPTION_PARAMS",
@@ -27,7 +29,9 @@ __all__ = [
     "parameter_table",
 ]
 
-MODALITIES: tuple[str, ...] = ("rgb", "depth", "label")
+# Every registered modality (mmed_core.network.modalities), e.g. rgb, depth, label, normals;
+# whether a checkpoint has a path is checked when it is loaded.
+MODALITIES: tuple[str, ...] = tuple(_REGISTRY)
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16")
 RELIABILITIES: tuple[str, ...] = ("best_effort", "reliable")
 _DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
@@ -63,9 +67,9 @@ class ParamSpec:
 def parse_path(text: str) -> tuple[str, str]:
     """'rgb->label' -> ('rgb', 'label'); raises ValueError naming the bad entry."""
     match = _PATH_RE.match(str(text))
-    if not match or match.group(1) not in MODALITIES or match.group(2) not in MODALITIES:
+    if not match or match.group(1) not in _REGISTRY or match.group(2) not in _REGISTRY:
         raise ValueError(
-            f"path {text!r}: expected 'SRC->DST' with SRC and DST in {list(MODALITIES)}"
+            f"path {text!r}: expected 'SRC->DST' with SRC and DST in {list(_REGISTRY)}"
         )
     return match.group(1), match.group(2)
 

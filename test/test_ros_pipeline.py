@@ -162,7 +162,7 @@ def test_parameter_validation_gives_reasons() -> None:
         {
             "device": "gpu",
             "precision": "int8",
-            "paths": ["rgb->normals"],
+            "paths": ["rgb->sonar"],
             "overlay_alpha": 1.5,
             "qos_depth": 0,
             "weights": "",
@@ -174,7 +174,7 @@ def test_parameter_validation_gives_reasons() -> None:
     for needle in (
         "device: expected",
         "precision: expected one of",
-        "path 'rgb->normals'",
+        "path 'rgb->sonar'",
         "overlay_alpha: expected <= 1.0",
         "qos_depth: expected >= 1",
         "weights: expected a checkpoint path",
