@@ -329,6 +329,12 @@ EVALUATOR_PARAMS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec("output_json", "", "Also write the final metrics to this JSON file (atomically)."),
     ParamSpec("qos_reliability", "reliable", "Subscription reliability.", choices=RELIABILITIES),
+    ParamSpec(
+        "resize_truth",
+        False,
+        "Resize ground truth of another resolution to the estimate's (nearest for labels, "
+        "valid-pixel averaging for depth) instead of skipping the pair.",
+    ),
 )
 
 

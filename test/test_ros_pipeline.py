@@ -280,3 +280,20 @@ def test_camera_info_matches_each_output_size() -> None:
     assert k2[0] == pytest.approx(200 * 0.5 / 3) and k2[2] == pytest.approx(96 * 0.5 / 3)
     assert k2[5] == pytest.approx(48 * 0.5 / 3 + 8)
     assert p2[2] == k2[2] and p2[6] == k2[5]
+
+
+def test_replay_evaluation_resizes_truth_only_when_asked() -> None:
+    names = ("a", "b")
+    est_ids, truth_ids = np.zeros((4, 6), np.uint8), np.zeros((8, 12), np.uint8)
+    est_depth = np.full((4, 6), 2.0, np.float32)
+    truth_depth = np.full((8, 12), 2.0, np.float32)
+    truth_depth[:, :6] = np.nan  # the left half has no ground truth
+    truth_depth[0, 6:] = np.inf  # beyond range: not scorable
+    plain = ReplayEvaluation(names)
+    assert not plain.add_label(est_ids, truth_ids) and plain.label_pairs == 0
+    assert any("label size" in k for k in plain.skipped)
+    resized = ReplayEvaluation(names, resize_truth=True)
+    assert resized.add_label(est_ids, truth_ids) and resized.add_depth(est_depth, truth_depth)
+    res = resized.results()
+    assert res["segmentation"]["iou"]["a"] == 1.0
+    assert res["depth"]["rel"] == pytest.approx(0.0) and resized.depth.n == 4 * 3
