@@ -391,7 +391,7 @@ def evaluate_bag(
         for src in sources
     }
     tol = int(tolerance_s * 1e9)
-    matchers = {
+    matchers: dict[tuple[str, str], StampMatcher[np.ndarray]] = {
         (src, kind): StampMatcher(tolerance_ns=tol, max_pending=1000)
         for src in sources
         for kind in ("label", "depth")
@@ -433,7 +433,7 @@ def evaluate_bag(
                 if not wanted:
                     continue
                 with _as_bag_error(bag_path, f"decoding a {conn.msgtype} on {conn.topic}"):
-                    msg = reader.deserialize(raw, conn.msgtype)
+                    msg: Any = reader.deserialize(raw, conn.msgtype)
                 if conn.topic in info_topics:
                     src = info_topics[conn.topic]
                     infos[src] = msg
@@ -471,10 +471,10 @@ def evaluate_bag(
                             image_msg(writer.typestore, o.array, o.encoding, stamp, frame_id),
                             bag_ns,
                         )
-                    kind = {"label": "label", "depth": "depth"}.get(o.topic.split("/")[-1])
-                    if kind:
+                    leaf = o.topic.split("/")[-1]
+                    if leaf in ("label", "depth"):
                         _score(
-                            evals[src], kind, matchers[(src, kind)].add("estimate", stamp, o.array)
+                            evals[src], leaf, matchers[(src, leaf)].add("estimate", stamp, o.array)
                         )
                 if writer and src in infos:
                     writer.write(

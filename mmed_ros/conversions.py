@@ -355,7 +355,7 @@ def _data_for(msg_type: Any, data: np.ndarray) -> Any:
     """The ``data`` container a message class wants for a flat uint8 array."""
     if hasattr(msg_type, "get_fields_and_field_types"):  # rclpy: array('B'), one copy
         out = pyarray.array("B")
-        out.frombytes(data)
+        out.frombytes(data.data)
         return out
     if hasattr(msg_type, "__msgtype__"):  # rosbags dataclass: a numpy uint8 array
         return np.array(data, dtype=np.uint8)

@@ -293,9 +293,11 @@ class FrameProcessor:
     ) -> list[OutputImage]:
         ids = pred.array
         out = [OutputImage(f"{src}/{dst}", "mono8", ids)]
-        color = None
-        if options.get("publish_color", True) or options.get("publish_overlay", False):
-            color = colorize(ids, self.palette)
+        color = (
+            colorize(ids, self.palette)
+            if (options.get("publish_color", True) or options.get("publish_overlay", False))
+            else np.zeros((0, 0, 3), np.uint8)
+        )
         if options.get("publish_color", True):
             out.append(OutputImage(f"{src}/{dst}_color", "rgb8", color))
         if (

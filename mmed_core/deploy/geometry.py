@@ -76,7 +76,7 @@ def resize_image(
         "valid": cv2.INTER_LINEAR,
     }[interpolation]
     out = _cv_resize(np.ascontiguousarray(image), (h, w), mode)
-    new_invalid = None
+    new_invalid: np.ndarray | None = None
     if invalid is not None:
         new_invalid = cv2.resize(
             invalid.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST

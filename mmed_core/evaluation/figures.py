@@ -64,7 +64,7 @@ def _title(name: str) -> str:
 
 
 def _ordered(paths: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    have = [tuple(p) for p in paths]
+    have = [(str(p[0]), str(p[1])) for p in paths]
     # cross-modal paths only (the paper's figures show no X->X reconstructions)
     return [p for p in _ORDER if p in have] + [p for p in have if p not in _ORDER and p[0] != p[1]]
 
@@ -158,6 +158,8 @@ def _render_truth(name: str, raw: np.ndarray, config: Any) -> np.ndarray:
 
 def _render_output(dst: str, y: torch.Tensor, config: Any) -> np.ndarray:
     mod = get_modality(dst)
+    if mod.to_display is None:
+        raise InputError(f"figure: modality '{dst}' has no to_display to draw it")
     raw = postprocess(dst, y.unsqueeze(0).float(), config)[0]
     if mod.categorical:
         return mod.to_display(raw.argmax(0).numpy(), config)
