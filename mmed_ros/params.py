@@ -257,6 +257,7 @@ PERCEPTION_PARAMS: tuple[ParamSpec, ...] = (
         "How an input is fitted to the network's input size: stretch (aspect ratio changes), "
         "letterbox (scaled to fit and padded; padding comes out unknown) or crop (scaled to "
         "cover, centre cut; the cut borders come out unknown at input size).",
+        read_only=False,
         choices=("stretch", "letterbox", "crop"),
     ),
     ParamSpec(
@@ -264,6 +265,7 @@ PERCEPTION_PARAMS: tuple[ParamSpec, ...] = (
         "input",
         "Size of the outputs: input (the input image's resolution) or network (the network's "
         "input size, no resize back: smaller messages); camera_info matches either.",
+        read_only=False,
         choices=("input", "network"),
     ),
     ParamSpec(

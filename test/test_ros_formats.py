@@ -184,3 +184,45 @@ def test_a_corrupt_compressed_frame_is_skipped_and_the_node_keeps_running(
         node, msgs, lambda: any(msg_stamp_ns(m) == stamp for m in node.messages("rgb/label"))
     ), node.text()
     assert node.proc.poll() is None
+
+
+def _set(probe: Probe, name: str, value: str) -> Any:
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParameters
+
+    client = probe.node.create_client(SetParameters, f"{OUT}/set_parameters")
+    try:
+        assert client.wait_for_service(timeout_sec=10.0)
+        param = Parameter(
+            name=name,
+            value=ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=value),
+        )
+        future = client.call_async(SetParameters.Request(parameters=[param]))
+        assert probe.spin_until(future.done, 10.0)
+        return future.result().results[0]
+    finally:
+        probe.node.destroy_client(client)
+
+
+def test_output_size_changes_at_runtime_with_its_camera_info(node: NodeRecorder) -> None:
+    bad = _set(node.probe, "resize", "squash")
+    assert not bad.successful and "resize: expected one of" in bad.reason
+    assert _set(node.probe, "output_size", "input").successful
+    stamp = 9_000_000_000
+    rgb = np.zeros((24, 48, 3), np.uint8)
+    msgs = [
+        ("rgb_info", info(48, 24, "rgb_optical")),
+        ("rgb", compressed_msg(compressed_fields(rgb, "rgb8", "png"), stamp, "rgb_optical")),
+    ]
+
+    def done() -> bool:
+        return all(
+            any(msg_stamp_ns(m) == stamp for m in node.messages(t))
+            for t in ("rgb/label", "rgb/camera_info")
+        )
+
+    assert send_until(node, msgs, done), node.text()
+    label = next(m for m in node.messages("rgb/label") if msg_stamp_ns(m) == stamp)
+    cam = next(m for m in node.messages("rgb/camera_info") if msg_stamp_ns(m) == stamp)
+    assert (label.height, label.width) == (24, 48) and (cam.height, cam.width) == (24, 48)
+    np.testing.assert_allclose(cam.k, info(48, 24, "x").k)
