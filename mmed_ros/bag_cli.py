@@ -715,6 +715,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to wait before the first message, after --wait-for "
         "(default 0.5); longer lets downstream nodes discover each other",
     )
+    play.add_argument(
+        "--clock",
+        action="store_true",
+        help="also publish the recorded time on /clock (for nodes with use_sim_time)",
+    )
     return parser
 
 
@@ -799,6 +804,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 wait_for=args.wait_for,
                 wait_timeout=args.wait_timeout,
                 delay=args.delay,
+                clock=args.clock,
             )
             return 0
         return _cmd_make(args) if args.command == "make" else _cmd_eval(args)

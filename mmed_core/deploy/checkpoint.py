@@ -147,11 +147,12 @@ def load_checkpoint(
     from safetensors.torch import load_file
 
     weights, card_path = checkpoint_paths(path)
-    card = read_card(path)
-    if not weights.is_file():
+    if not weights.is_file():  # before the card: a wrong path is a missing .safetensors
         raise CheckpointError(
-            f"{weights}: weights file not found (the card {card_path.name} names it)"
+            f"{weights}: weights file not found"
+            + (f" (its card {card_path.name} exists)" if card_path.is_file() else "")
         )
+    card = read_card(path)
     digest = _sha256(weights)
     if digest != card["weights"].get("sha256"):
         raise CheckpointError(
