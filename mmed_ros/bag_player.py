@@ -100,9 +100,7 @@ def play_bag(
                     f"it has {sorted({c.topic for c in all_conns})}"
                 )
             qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-            pubs = {
-                c.id: node.create_publisher(message_class(c.msgtype), c.topic, qos) for c in conns
-            }
+            pubs, conns = _publishers(node, conns, qos, log)
             end = time.monotonic() + wait_timeout
             for topic in [wait_for] if isinstance(wait_for, str) else (wait_for or []):
                 _wait_for_subscriber(node, topic, pubs, conns, max(0.0, end - time.monotonic()))
@@ -123,6 +121,31 @@ def play_bag(
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
+
+
+def _publishers(
+    node: Any, conns: list[Any], qos: Any, log: Callable[[str], None]
+) -> tuple[dict[int, Any], list[Any]]:
+    """A publisher per connection whose message type is installed; the others are skipped
+    with a note (a bag often holds types of drivers this machine lacks)."""
+    pubs: dict[int, Any] = {}
+    classes: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    for c in conns:
+        if c.msgtype not in classes:
+            try:
+                classes[c.msgtype] = message_class(c.msgtype)
+            except BagError as exc:
+                classes[c.msgtype] = None
+                skipped[c.msgtype] = str(exc)
+        if classes[c.msgtype] is None:
+            log(f"note: skipping {c.topic} ({skipped[c.msgtype]})")
+            continue
+        pubs[c.id] = node.create_publisher(classes[c.msgtype], c.topic, qos)
+    kept = [c for c in conns if c.id in pubs]
+    if not kept:
+        raise BagError(f"none of the bag's message types is installed here: {sorted(skipped)}")
+    return pubs, kept
 
 
 def _wait_for_subscriber(

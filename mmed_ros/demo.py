@@ -148,7 +148,7 @@ def _estimates(ctx: DemoContext) -> None:
         force=True,
         paths=parse_paths(["rgb->label", "rgb->depth", "depth->label"]),
     )
-    for src in sorted(k for k in res if k != "frames"):
+    for src in sorted(k for k in res if k not in ("frames", "notes")):
         d, s = res[src].get("depth") or {}, res[src].get("segmentation") or {}
         parts = [f"{src}: {res['frames'][src]} frames"]
         if d:

@@ -28,6 +28,8 @@ import torch
 from mmed_core.deploy.checkpoint import save_checkpoint
 from mmed_core.network.config import ModelConfig
 from mmed_core.network.factory import create_model
+from mmed_ros import conversions
+from mmed_ros.conversions import msg_stamp_ns
 from mmed_ros.node_processes import apply_ros_env, ros_env, start_module, stop_process
 
 __all__ = [
@@ -143,22 +145,14 @@ class NodeRecorder:
         return [m for _, m in self.got.get(topic, [])]
 
     def stamps(self, topic: str) -> set[int]:
-        return {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in self.messages(topic)}
+        return {msg_stamp_ns(m) for m in self.messages(topic)}
 
 
 def image_msg(array: Any, encoding: str, stamp_ns: int, frame_id: str) -> Any:
     """An rclpy sensor_msgs/Image of ``array`` (for publishers in tests)."""
-    import array as pyarray
-
     from sensor_msgs.msg import Image
+    from std_msgs.msg import Header
 
-    from mmed_ros.conversions import image_fields
-
-    f = image_fields(array, encoding)
-    msg = Image(
-        height=f["height"], width=f["width"], encoding=encoding, is_bigendian=0, step=f["step"]
-    )
-    msg.header.frame_id = frame_id
-    msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(int(stamp_ns), 10**9)
-    msg.data = pyarray.array("B", f["data"].tobytes())
-    return msg
+    header = Header(frame_id=frame_id)
+    conversions.set_stamp(header.stamp, stamp_ns)
+    return conversions.image_msg(Image, array, encoding, header)

@@ -59,10 +59,6 @@ CLI_MODULES = {
 LAZY_IMPORTS = {
     ("mmed_core/deploy/backends.py", "onnxruntime"): "optional dependency: backend onnxruntime",
     ("mmed_core/deploy/backends.py", "onnx"): "optional dependency: needed by torch.onnx only",
-    ("mmed_ros/testing.py", "array"): "TODO(#10 part 5): image_msg is rewritten on the "
-    "conversions branch (mmed_ros.conversions builds the Image); this import goes there",
-    ("mmed_ros/testing.py", "mmed_ros.conversions"): "TODO(#10 part 5): image_msg is rewritten "
-    "on the conversions branch; then import mmed_ros.conversions at the top of testing.py",
     ("mmed_core/training/*.py", "*"): "TODO(#10 part 4): the trainer refactor branch rewrites "
     "mmed_core/training/ (config.py: mmed_core.data; state.py: safetensors; trainer.py and the "
     "DDP helpers: torch.distributed, tqdm; tensorboard is optional)",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from mmed_core.network.modalities import MODALITIES
 from mmed_ros.params import EVALUATOR_PARAMS, PERCEPTION_PARAMS, parameter_table
 from mmed_ros.pipeline import output_topics
 
@@ -35,7 +36,7 @@ def test_parameter_tables_are_the_generated_ones() -> None:
 
 
 def test_topic_table_lists_every_output_kind() -> None:
-    every = [(s, d) for s in ("rgb", "depth", "label") for d in ("rgb", "depth", "label")]
+    every = [(s, d) for s in MODALITIES for d in MODALITIES]  # every registered modality
     on = {"publish_color": True, "publish_overlay": True, "publish_confidence": True}
     leaves = {topic.split("/", 1)[1] for topic, _ in output_topics(every, on)}
     documented = set(re.findall(r"`~/<src>/(\w+)`", DOC))
