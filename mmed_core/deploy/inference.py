@@ -25,10 +25,11 @@ import numpy as np
 import torch
 
 from mmed_core.data.classes import IGNORE_INDEX
-from mmed_core.deploy.backends import select_backend
+from mmed_core.deploy.backends import BackendModel, select_backend
 from mmed_core.deploy.checkpoint import load_checkpoint
 from mmed_core.deploy.geometry import OUTPUT_SIZES, Fit
 from mmed_core.errors import ConfigError, InputError
+from mmed_core.network.base import MultiModalModel
 from mmed_core.network.config import ModelConfig
 from mmed_core.network.modalities import MODALITIES, get_modality, postprocess, prepare_inputs
 
@@ -107,7 +108,7 @@ class InferenceEngine:
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: MultiModalModel,
         card: Mapping[str, Any] | None = None,
         *,
         device: torch.device | str = "cpu",
@@ -117,7 +118,7 @@ class InferenceEngine:
         self.card = dict(card or {})
         self.device = torch.device(device)
         self.dtype = dtype
-        self.model = model.to(self.device, dtype).eval()
+        self.model: MultiModalModel | BackendModel = model.to(self.device, dtype).eval()
         self.paths: tuple[tuple[str, str], ...] = tuple(self.config.paths())
         self._probe()
 
@@ -160,6 +161,11 @@ class InferenceEngine:
                 "use backend 'eager' or 'torchscript' for fp16/bf16"
             )
 
+        if not isinstance(self.model, MultiModalModel):
+            raise ConfigError(
+                f"backend {backend!r}: this engine runs on a backend already; "
+                "load another engine for another backend"
+            )
         self.model = select_backend(self.model, wanted, backend)
         self.paths = tuple(wanted)
 
