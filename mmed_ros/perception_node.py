@@ -21,13 +21,12 @@ with its reason on /diagnostics. Topics and parameters are listed in docs/ROS.md
 
 from __future__ import annotations
 
-import array
 import functools
 import gc
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import rclpy
@@ -38,10 +37,10 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.logging import get_logger
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from mmed_core.errors import ConfigError, MmedError
-from mmed_ros.conversions import depth_from_msg, image_fields, mono8_from_msg, rgb_from_msg
+from mmed_ros.conversions import image_msg
 from mmed_ros.health import ERROR, OK, WARN, HealthStatus, SourceHealth
 from mmed_ros.node_utils import declare_specs, make_qos
 from mmed_ros.params import PERCEPTION_PARAMS, cross_check, empty_overrides, parse_paths
@@ -51,7 +50,7 @@ from mmed_ros.pipeline import (
     camera_info_topic,
     output_topics,
     require_metric_depth,
-    scale_intrinsics,
+    transport_topic,
 )
 from mmed_ros.qos import (
     Handover,
@@ -64,11 +63,6 @@ from mmed_ros.sync import OVERFLOW, ApproxTimePairer, FairMailbox
 
 __all__ = ["PerceptionNode", "main"]
 
-_DECODERS: dict[str, Callable[..., Any]] = {
-    "rgb": rgb_from_msg,
-    "depth": depth_from_msg,
-    "label": mono8_from_msg,
-}
 _WARN_PERIOD_S = 5.0
 _PAIR = "rgb+depth"  # mailbox key of a synchronised pair
 _LEVEL_BYTES = {
@@ -300,7 +294,7 @@ class PerceptionNode(LifecycleNode):
             )
         clock = time.monotonic
         for src in sources:
-            topic = self.resolve_topic_name(self._topics[src])
+            topic = self.resolve_topic_name(self._in_topic(src))
             health = self._health.get(src)
             if health is None or health.topic != topic:
                 health = SourceHealth(src, topic, clock=clock)
@@ -362,8 +356,12 @@ class PerceptionNode(LifecycleNode):
         self._infos.clear()
 
     # ------------------------------------------------------------------ transport
+    def _in_topic(self, src: str) -> str:
+        """The topic ``src`` arrives on (image_transport's name for its ``<src>_transport``)."""
+        return transport_topic(self._topics[src], self._options.get(f"{src}_transport", "raw"))
+
     def _offered(self, src: str) -> list[OfferedQoS]:
-        topic = self.resolve_topic_name(self._topics[src])
+        topic = self.resolve_topic_name(self._in_topic(src))
         return [
             OfferedQoS(
                 node=f"{i.node_namespace.rstrip('/')}/{i.node_name}",
@@ -385,10 +383,11 @@ class PerceptionNode(LifecycleNode):
         old = self._subs.pop(src, [])
         topic = self._topics[src]
         info_topic = camera_info_topic(topic, p["camera_info_suffix"])
+        raw = p.get(f"{src}_transport", "raw") == "raw"
         self._subs[src] = [
             self.create_subscription(
-                Image,
-                topic,
+                Image if raw else CompressedImage,
+                self._in_topic(src),
                 lambda msg, s=src, g=gen: self._on_image(s, msg, g),
                 make_qos(reliability, p["qos_depth"]),
             ),
@@ -418,7 +417,7 @@ class PerceptionNode(LifecycleNode):
             want = choose_reliability("auto", self._offered(src))
             if want != self._sub_reliability.get(src):
                 self.get_logger().info(
-                    f"{src}: publishers of {self.resolve_topic_name(self._topics[src])} now "
+                    f"{src}: publishers of {self.resolve_topic_name(self._in_topic(src))} now "
                     f"call for {want} (was {self._sub_reliability.get(src)}): resubscribing"
                 )
                 self._subscribe(src)
@@ -528,16 +527,19 @@ class PerceptionNode(LifecycleNode):
             if got is None or self._stop.is_set():
                 continue
             _, unit = got
-            if len(unit) > 1:
-                self._check_pair(unit)
+            sizes = {}
             for src, (msg, arrived) in unit.items():
                 if self._stop.is_set():
                     self._dropped(src, "deactivated")
                     continue
-                self._process(src, msg, arrived)
+                size = self._process(src, msg, arrived)
+                if size is not None:
+                    sizes[src] = size
+            if len(unit) > 1:
+                self._check_pair(sizes)
 
-    def _check_pair(self, unit: dict[str, tuple[Image, float]]) -> None:
-        sizes = {src: (msg.height, msg.width) for src, (msg, _) in unit.items()}
+    def _check_pair(self, sizes: dict[str, tuple[int, int]]) -> None:
+        """Decoded (H, W) of each source of a pair (compressed messages carry no size)."""
         if len(set(sizes.values())) > 1:
             self.stats.count("errors", "pair: size mismatch")
             self.get_logger().warning(
@@ -562,14 +564,15 @@ class PerceptionNode(LifecycleNode):
                 options[key] = False
         return options
 
-    def _process(self, src: str, msg: Image, arrived: float) -> None:
+    def _process(self, src: str, msg: Any, arrived: float) -> tuple[int, int] | None:
+        """Decode, infer, publish one frame; returns its decoded (H, W), None when skipped."""
         options = self._effective_options(src)
         processor = self.processor
         if processor is None:
             self._dropped(src, "deactivated")
-            return
+            return None
         try:
-            image = _DECODERS[src](msg, max_pixels=int(options["max_image_pixels"]))
+            image = processor.decode(src, msg, int(options["max_image_pixels"]))
             t0 = time.monotonic()
             outputs = processor.process(src, image, options)
             t1 = time.monotonic()
@@ -579,7 +582,7 @@ class PerceptionNode(LifecycleNode):
             self.get_logger().warning(
                 f"{src} image skipped: {exc}", throttle_duration_sec=_WARN_PERIOD_S
             )
-            return
+            return None
         except Exception as exc:  # noqa: BLE001 - an unexpected failure must not kill the node
             self.stats.count("errors", f"{src}: {type(exc).__name__}")
             self._dropped(src, "failed")
@@ -587,27 +590,18 @@ class PerceptionNode(LifecycleNode):
                 f"{src} image failed: {type(exc).__name__}: {exc}",
                 throttle_duration_sec=_WARN_PERIOD_S,
             )
-            return
+            return None
         for out in outputs:
-            fields = image_fields(out.array, out.encoding)
-            img = Image(
-                header=msg.header,
-                height=fields["height"],
-                width=fields["width"],
-                encoding=fields["encoding"],
-                is_bigendian=0,
-                step=fields["step"],
-            )
-            data = array.array("B")
-            data.frombytes(fields["data"])  # one copy, straight from the numpy buffer
-            img.data = data
-            self._pubs[out.topic].publish(img)
-        self._publish_info(src, msg)
+            self._pubs[out.topic].publish(image_msg(Image, out.array, out.encoding, msg.header))
+        self._publish_info(src, msg, image.shape[:2], options)
         self.stats.count("processed", src)
         self._health[src].done()
         self.stats.add_timing(time.monotonic() - arrived, t1 - t0)
+        return int(image.shape[0]), int(image.shape[1])
 
-    def _publish_info(self, src: str, msg: Image) -> None:
+    def _publish_info(
+        self, src: str, msg: Any, image_hw: tuple[int, ...], options: dict[str, Any]
+    ) -> None:
         info = self._infos.get(src)
         if info is None:
             self.get_logger().warning(
@@ -615,10 +609,21 @@ class PerceptionNode(LifecycleNode):
                 throttle_duration_sec=_WARN_PERIOD_S,
             )
             return
+        processor = self.processor
+        if processor is None:
+            return
+        k, p, (width, height) = processor.camera_info(
+            src,
+            info.k,
+            info.p,
+            (info.width, info.height),
+            (int(image_hw[1]), int(image_hw[0])),
+            options.get("output_size", "input"),
+        )
         out = CameraInfo(
             header=msg.header,
-            height=msg.height,
-            width=msg.width,
+            height=height,
+            width=width,
             distortion_model=info.distortion_model,
             d=info.d,
             r=info.r,
@@ -626,9 +631,7 @@ class PerceptionNode(LifecycleNode):
             binning_y=info.binning_y,
             roi=info.roi,
         )
-        out.k, out.p = scale_intrinsics(
-            info.k, info.p, (info.width, info.height), (msg.width, msg.height)
-        )
+        out.k, out.p = k, p
         self._pubs[f"{src}/camera_info"].publish(out)
 
     def destroy_node(self) -> None:
