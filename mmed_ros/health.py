@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Input health for /diagnostics, ROS-free: rates, frames lost upstream, silence, counters.
 
-    python -m pytest test/test_ros_health.py
+    python -m pytest test/test_ros_sync.py
 
 One :class:`SourceHealth` per subscribed input. The node feeds it every arrival (wall time and
 header stamp) and every outcome (processed, dropped with a reason); :meth:`SourceHealth.status`

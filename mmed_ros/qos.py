@@ -29,6 +29,8 @@ from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmed_core.atomic import atomic_write_text
+
 __all__ = [
     "OfferedQoS",
     "choose_reliability",
@@ -169,8 +171,6 @@ def use_fastdds_profile(
         return None
     if any(env.get(var) for var in _PROFILE_VARS):
         return None
-    from mmed_core.atomic import atomic_write_text
-
     path = Path(folder or tempfile.gettempdir()) / f"mmed_fastdds_{os.getuid()}.xml"
     if not path.is_file() or path.read_text(encoding="utf-8") != FASTDDS_PROFILE_XML:
         atomic_write_text(path, FASTDDS_PROFILE_XML)
@@ -184,8 +184,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Fast DDS profile for camera-sized samples.")
     ap.add_argument("--write-fastdds-profile", metavar="FILE", required=True)
     args = ap.parse_args(argv)
-    from mmed_core.atomic import atomic_write_text
-
     atomic_write_text(args.write_fastdds_profile, FASTDDS_PROFILE_XML)
     print(f"wrote {args.write_fastdds_profile}; export FASTDDS_DEFAULT_PROFILES_FILE=<it>")
     return 0
