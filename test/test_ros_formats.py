@@ -80,6 +80,7 @@ def node(probe: Probe, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nod
         "output_size": "network",
         "publish_confidence": "true",
         "qos_reliability": "reliable",
+        "rgbd_sync": "false",  # sources one by one here (pairs: test_ros_node_runtime.py)
     }
     ros_args = ["--ros-args", "-r", f"__ns:={NS}"]
     for key, value in args.items():
