@@ -91,7 +91,7 @@ def paired(ckpt: Path, probe: Probe, tmp_path_factory: pytest.TempPathFactory) -
         "depth_topic:=cam/depth",
         "paths:=[rgb->label,depth->label]",
         "sync_slop:=0.01",
-        "silence_warn:=1.0",
+        "silence_warn:=2.5",  # above any executor stall of a loaded machine
         "silence_error:=60.0",
         "diagnostics_period:=0.3",
         "qos_recheck_period:=0.3",
@@ -128,6 +128,15 @@ def test_rgbd_pairs_come_from_one_instant_and_unpaired_frames_are_counted(paired
     probe = paired.probe
     rgb_pub = probe.node.create_publisher(Image, "/rt/cam/rgb", qos_profile_sensor_data)
     depth_pub = probe.node.create_publisher(Image, "/rt/cam/depth", qos_profile_sensor_data)
+    try:
+        _pairs(paired, rgb_pub, depth_pub)
+    finally:  # the next test needs these best-effort publishers gone
+        probe.node.destroy_publisher(rgb_pub)
+        probe.node.destroy_publisher(depth_pub)
+
+
+def _pairs(paired: Any, rgb_pub: Any, depth_pub: Any) -> None:
+    probe = paired.probe
     assert probe.spin_until(lambda: rgb_pub.get_subscription_count() > 0, 10.0)
     assert probe.spin_until(lambda: depth_pub.get_subscription_count() > 0, 10.0)
     rng = np.random.default_rng(0)
@@ -161,8 +170,6 @@ def test_rgbd_pairs_come_from_one_instant_and_unpaired_frames_are_counted(paired
     ), {k: v for k, v in st.values("inference").items() if "drop" in k}
     rgb_in = st.values("input rgb")
     assert rgb_in["topic"] == "/rt/cam/rgb" and rgb_in["qos"] == "best_effort"
-    probe.node.destroy_publisher(rgb_pub)
-    probe.node.destroy_publisher(depth_pub)
 
 
 def test_auto_qos_resubscribes_reliable_when_only_reliable_publishers_exist(paired: Any) -> None:
