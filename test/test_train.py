@@ -130,7 +130,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
         if torch.is_grad_enabled():
             calls["n"] += 1
             if calls["n"] == 6:  # in the second epoch (4 steps per epoch)
-                return total * float("nan"), per_path
+                return total * float("nan"), {p: v * float("nan") for p, v in per_path.items()}
         return total, per_path
 
     monkeypatch.setattr(train_mod, "multipath_loss", poisoned)
