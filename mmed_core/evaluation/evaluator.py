@@ -27,7 +27,12 @@ from mmed_core.data.collate import collate
 from mmed_core.deploy.checkpoint import load_checkpoint
 from mmed_core.errors import ConfigError
 from mmed_core.evaluation.figures import render_figure, save_png
-from mmed_core.evaluation.metrics import DEPTH_KEYS, DepthMetrics, SegmentationMetrics
+from mmed_core.evaluation.metrics import (
+    DEPTH_KEYS,
+    IMAGE_DEPTH_KEYS,
+    DepthMetrics,
+    SegmentationMetrics,
+)
 from mmed_core.network.modalities import postprocess, prepare_inputs
 
 __all__ = [
@@ -37,6 +42,8 @@ __all__ = [
     "path_key",
     "PATH_TITLES",
     "TABLE1_COLUMNS",
+    "PAPER_COLUMNS",
+    "HEADERS",
     "fmt",
     "markdown_table",
 ]
@@ -53,11 +60,18 @@ PATH_TITLES = {
     ("depth", "depth"): "depth-to-depth",
     ("label", "label"): "label-to-label",
 }
-TABLE1_COLUMNS = (*DEPTH_KEYS, "miou")
-_HEADERS = {
-    "rel": "Rel",
-    "log10": "log10",
-    "rmse": "RMSE",
+#: Table 1's columns: depth errors per image (the paper's definition) and pooled over all pixels.
+TABLE1_COLUMNS = (*IMAGE_DEPTH_KEYS, *DEPTH_KEYS, "miou")
+#: The paper's seven columns (Rel, log10, RMSE, δ1-3, mIoU) in TABLE1_COLUMNS.
+PAPER_COLUMNS = ("rel_img", "log10_img", "rmse_img", "delta1", "delta2", "delta3", "miou")
+#: Column titles of the markdown tables.
+HEADERS = {
+    "rel_img": "Rel (per img)",
+    "log10_img": "log10 (per img)",
+    "rmse_img": "RMSE (per img)",
+    "rel": "Rel (pooled)",
+    "log10": "log10 (pooled)",
+    "rmse": "RMSE (pooled)",
     "delta1": "δ<1.25",
     "delta2": "δ<1.25²",
     "delta3": "δ<1.25³",
@@ -130,7 +144,9 @@ def evaluate(
     for p, m in seg.items():
         result["paths"][path_key(p)] = m.compute()
     main_d, main_l = result["paths"].get("rgb->depth", {}), result["paths"].get("rgb->label", {})
-    result["table1"] = {k: main_d.get(k) for k in DEPTH_KEYS} | {"miou": main_l.get("miou")}
+    result["table1"] = {k: main_d.get(k) for k in (*IMAGE_DEPTH_KEYS, *DEPTH_KEYS)} | {
+        "miou": main_l.get("miou")
+    }
     return result
 
 
@@ -151,7 +167,7 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def table1_header() -> list[str]:
-    return ["Method", *(_HEADERS[c] for c in TABLE1_COLUMNS)]
+    return ["Method", *(HEADERS[c] for c in TABLE1_COLUMNS)]
 
 
 def markdown_tables(result: dict[str, Any], name: str) -> str:
@@ -166,6 +182,9 @@ def markdown_tables(result: dict[str, Any], name: str) -> str:
         f"{result.get('depth_units', '?')}.",
         "",
         "## Table 1 (depth from RGB, segmentation from RGB)",
+        "",
+        "Depth errors per image then averaged (the paper's definition) and pooled over all "
+        "pixels of the split.",
         "",
         markdown_table(
             table1_header(), [[name, *(result["table1"].get(c) for c in TABLE1_COLUMNS)]]
@@ -192,7 +211,7 @@ def markdown_tables(result: dict[str, Any], name: str) -> str:
     for p in aux:
         v = paths.get(path_key(p))
         if v is not None:
-            rows.append([PATH_TITLES[p], *(v.get(c) for c in DEPTH_KEYS), v.get("miou")])
+            rows.append([PATH_TITLES[p], *(v.get(c) for c in TABLE1_COLUMNS)])
     if rows:
         parts += [
             "",
