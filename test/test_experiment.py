@@ -103,7 +103,21 @@ def test_experiment_runs_resumes_and_reports(tmp_path, capsys):
     text = doc.read_text()
     assert "old" not in text and "### Study `tiny` (test)" in text and text.endswith("end\n")
     assert "Rel (per img)" in text and "p (Holm)" in text
-    assert (out / "report.json").is_file() and "Pinned: commit" in capsys.readouterr().out
+    assert (out / "tiny.report.json").is_file() and "Pinned: commit" in capsys.readouterr().out
+    # a study of conversion paths (Table 5) reads the same runs, one row per arm and path
+    raw = json.loads(path.read_text())
+    raw.update(
+        name="paths",
+        paths=["rgb->depth", "label->depth"],
+        comparisons=[{"a": "mmed:label->depth", "b": "mmed:rgb->depth", "metrics": ["rel_img"]}],
+    )
+    path.write_text(json.dumps(raw))
+    rep5 = protocol.report(protocol.load_study(path))
+    assert set(rep5["arms"]) == {"mmed:rgb->depth", "mmed:label->depth", "enc-decs:rgb->depth",
+                                 "enc-decs:label->depth"}  # fmt: skip
+    assert rep5["arms"]["mmed:label->depth"]["seeds"] == [0, 1]
+    assert rep5["arms"]["enc-decs:label->depth"]["seeds"] == []  # enc-decs has no such path
+    assert rep5["tests"][0]["pairs"] == 2
 
 
 def test_experiment_resumes_an_interrupted_run(tmp_path):

@@ -9,7 +9,8 @@ confidence intervals and paired, Holm-corrected tests.
     mmed-experiment report config/experiments/table1.yaml --docs docs/EXPERIMENTS.md
 
 ``run`` trains every missing run (one torch thread each, ``--jobs`` side by side), continues
-interrupted ones with ``--resume``, evaluates them, then writes ``<out>/report.{md,json}``.
+interrupted ones with ``--resume``, evaluates them, then writes
+``<out>/<name>.report.{md,json}``.
 ``report`` only writes the report (from the finished runs); with ``--docs`` it also rewrites the
 study's marker block ``<!-- mmed-experiment:NAME begin/end -->`` in that file. Exit codes: 0 ok,
 1 some runs failed (see their .log), 2 bad study file, 130 interrupted (rerun to continue).
@@ -44,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--docs", help="also rewrite the study's marker block in this markdown file")
     s = sub.add_parser("status", help="list every run and how far it is")
     s.add_argument("study")
-    rep = sub.add_parser("report", help="write <out>/report.{md,json} from the finished runs")
+    rep = sub.add_parser(
+        "report", help="write <out>/<name>.report.{md,json} from the finished runs"
+    )
     rep.add_argument("study")
     rep.add_argument("--docs", help="also rewrite the study's marker block in this markdown file")
     return p
@@ -77,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mmed-experiment: error: {exc}", file=sys.stderr)
         return 2
     print(md)
-    print(f"[mmed-experiment] wrote {study.out}/report.md, report.json")
+    print(f"[mmed-experiment] wrote {study.out}/{study.name}.report.md and .json")
     if failed:
         print(f"mmed-experiment: {len(failed)} run(s) failed: {failed}", file=sys.stderr)
         return 1

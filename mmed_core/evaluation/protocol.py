@@ -86,6 +86,7 @@ _KEYS = {
     "split",
     "alpha",
     "jobs",
+    "paths",
 }
 
 
@@ -112,6 +113,14 @@ class Study:
     split: str = "test"
     alpha: float = 0.05
     jobs: int = 2
+    # None: one row per arm (Table 1: depth from rgb->depth, mIoU from rgb->label); else one row
+    # per arm and conversion path, named `arm:src->dst` (Table 5).
+    paths: list[str] | None = None
+
+    def rows(self) -> list[str]:
+        if self.paths is None:
+            return list(self.arms)
+        return [f"{arm}:{p}" for arm in self.arms for p in self.paths]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,14 +179,23 @@ def load_study(path: str | Path) -> Study:
     common = raw.get("common") or {}
     if not isinstance(common, dict):
         raise ConfigError(f"{p}: common must map dotted keys to values, got {common!r}")
+    paths = raw.get("paths")
+    if paths is not None and (
+        not isinstance(paths, list) or not all(re.fullmatch(r"\w+->\w+", str(x)) for x in paths)
+    ):
+        raise ConfigError(
+            f"{p}: paths must be a list like [rgb->depth, label->depth], got {paths!r}"
+        )
+    rows = list(arms) if paths is None else [f"{a}:{x}" for a in arms for x in paths]
     comps = []
     for i, c in enumerate(raw.get("comparisons") or []):
         if not isinstance(c, dict) or not {"a", "b"} <= set(c):
             raise ConfigError(f"{p}: comparisons[{i}] needs `a` and `b` (arm names), got {c!r}")
         for side in ("a", "b"):
-            if c[side] not in arms:
+            if c[side] not in rows:
                 raise ConfigError(
-                    f"{p}: comparisons[{i}].{side} = {c[side]!r} is not an arm: {list(arms)}"
+                    f"{p}: comparisons[{i}].{side} = {c[side]!r} is not an arm "
+                    f"(or arm:path when the study lists paths): {rows}"
                 )
         metrics = tuple(c.get("metrics") or ("rel_img", "miou"))
         bad = [m for m in metrics if m not in HIGHER_BETTER]
@@ -204,6 +222,7 @@ def load_study(path: str | Path) -> Study:
         split=str(raw.get("split") or "test"),
         alpha=float(raw.get("alpha", 0.05)),
         jobs=int(raw.get("jobs", 2)),
+        paths=[str(x) for x in paths] if paths is not None else None,
     )
 
 
@@ -389,9 +408,10 @@ def run_study(
 
 # ---------------------------------------------------------------------------- results
 def collect(study: Study) -> dict[str, dict[int, dict[str, Any]]]:
-    """{arm: {seed: {"table1": ..., "steps": ..., "seconds": ..., "best_epoch": ...}}} of the
-    finished and evaluated runs."""
-    out: dict[str, dict[int, dict[str, Any]]] = {arm: {} for arm in study.arms}
+    """{row: {seed: {"table1": metrics, "steps": ..., "seconds": ..., "best_epoch": ...}}} of
+    the finished and evaluated runs; a row is an arm, or ``arm:path`` when the study lists paths
+    (then "table1" holds that path's metrics)."""
+    out: dict[str, dict[int, dict[str, Any]]] = {row: {} for row in study.rows()}
     for spec in plan_runs(study):
         if not (trained(spec) and evaluated(spec, study.split)):
             continue
@@ -399,14 +419,22 @@ def collect(study: Study) -> dict[str, dict[int, dict[str, Any]]]:
             (spec.out_dir / f"eval-{study.split}" / "metrics.json").read_text(encoding="utf-8")
         )
         s = _summary(spec.out_dir) or {}
-        out[spec.arm][spec.seed] = {
-            "table1": metrics["table1"],
+        info = {
             "num_samples": metrics.get("num_samples"),
             "steps": s.get("global_step"),
             "epochs": s.get("epochs_done"),
             "best_epoch": s.get("best_epoch"),
             "seconds": s.get("seconds"),
         }
+        if study.paths is None:
+            out[spec.arm][spec.seed] = {"table1": metrics["table1"], **info}
+        else:
+            for path in study.paths:
+                if path in metrics["paths"]:
+                    out[f"{spec.arm}:{path}"][spec.seed] = {
+                        "table1": metrics["paths"][path],
+                        **info,
+                    }
     return out
 
 
@@ -601,11 +629,11 @@ def markdown_report(rep: dict[str, Any]) -> str:
 
 
 def write_report(study: Study) -> tuple[dict[str, Any], str]:
-    """Write ``<out>/report.json`` and ``<out>/report.md``; return both."""
+    """Write ``<out>/<name>.report.json`` and ``.md`` (studies may share an out folder)."""
     rep = report(study)
     md = markdown_report(rep)
-    atomic_write_json(study.out / "report.json", rep)
-    atomic_write_text(study.out / "report.md", md)
+    atomic_write_json(study.out / f"{study.name}.report.json", rep)
+    atomic_write_text(study.out / f"{study.name}.report.md", md)
     return rep, md
 
 
