@@ -1,7 +1,11 @@
 # SPDX-FileCopyrightText: 2026 mmed maintainers
 # SPDX-License-Identifier: Apache-2.0
 
-r"""Batch sampler that mixes paired and unpaired samples and puts a paired one in every batch.
+r"""Batch samplers that mix paired and unpaired samples (``data.extra``).
+
+``PairedBatchSampler`` is the paper's mixing (``data.extra_per_batch: 0``); ``StepMatchedSampler``
+(``data.extra_per_batch: N``) keeps the epochs of a run without extra data and adds N unpaired
+samples to every batch, so "+extra" gets the same number of steps and full paired batches.
 
     python -c "from mmed_core.training.sampler import PairedBatchSampler as S; \
         s=S([True]*3+[False]*9, 4); print(list(s))"

@@ -5,11 +5,20 @@
     mmed-train --config config/train_synthetic.yaml train.epochs=5
     torchrun --nproc_per_node=2 -m mmed_core.cli.train --config config/train_nyudv2.yaml
 
-Reads top to bottom like nanoGPT's train.py: build data, model and optimiser; optionally resume;
-then per epoch: train over the paired/unpaired batch sampler with the multi-path loss, validate,
-early-stop, write ``best``/``last`` checkpoints and the resumable state. The out_dir holds
-``best.*``, ``last.*`` (model checkpoints), ``state.json`` + ``state-*.safetensors`` (resume),
-``log.csv``, ``tb/`` (TensorBoard), ``config.yaml`` and ``summary.json``.
+Reads top to bottom like nanoGPT's train.py: ``_train`` builds data, model and optimiser,
+optionally resumes (:class:`~mmed_core.training.state.RunState`), then per epoch trains over the
+paired/unpaired batch sampler with the multi-path loss (combined by ``train.balance``), validates,
+early-stops, writes ``best``/``last`` checkpoints and the resumable state. DDP helpers live in
+:mod:`mmed_core.training.distributed`.
+
+Selection rule: early stopping and ``best.safetensors`` follow ``train.criterion``; the default
+``normalised`` is the mean over the monitored paths (RGB->depth, RGB->label) of each path's
+validation loss divided by its value at the first validation, so a task counts the same whatever
+its loss scale (``sum`` is the old plain sum, where depth L1 outweighs label cross-entropy).
+
+The out_dir holds ``best.*``, ``last.*`` (model checkpoints), ``state.json`` +
+``state-*.safetensors`` (resume), ``log.csv``, ``tb/`` (TensorBoard), ``config.yaml`` and
+``summary.json``.
 """
 
 from __future__ import annotations
