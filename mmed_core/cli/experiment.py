@@ -19,6 +19,7 @@ study's marker block ``<!-- mmed-experiment:NAME begin/end -->`` in that file. E
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -53,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from mmed_core.evaluation import protocol
@@ -64,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         failed: list[str] = []
         if args.command == "run":
+            # Stop on SIGINT and SIGTERM alike, even when started in the background (where
+            # SIGINT is ignored): the runs get SIGINT and save a resumable state.
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, _interrupt)
             try:
                 failed = protocol.run_study(study, jobs=args.jobs, nice=args.nice)
             except KeyboardInterrupt:

@@ -44,6 +44,7 @@ import os
 import platform
 import re
 import runpy
+import signal
 import subprocess
 import sys
 import threading
@@ -379,6 +380,8 @@ def run_study(
                 rc = proc.wait()
                 with lock:
                     procs.discard(proc)
+                if rc != 0 and stopping.is_set():
+                    return  # interrupted with the study: resumable, not a failure
                 if rc != 0:
                     with lock:
                         failed.append(spec.name)
@@ -399,7 +402,7 @@ def run_study(
         stopping.set()
         with lock:
             for proc in procs:
-                proc.send_signal(2)  # SIGINT: the trainer saves a resumable state and exits
+                proc.send_signal(signal.SIGINT)  # the trainer saves a resumable state, exits
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
