@@ -576,17 +576,24 @@ def markdown_report(rep: dict[str, Any]) -> str:
     lines += [
         f"Seeds planned: {rep['planned']['seeds']}; finished runs per arm: "
         + ", ".join(f"`{a}` {n}" for a, n in done.items())
-        + ". Cells: mean ± half-width of the 95 % t confidence interval over seeds. "
+        + ". Cells: mean ± half-width of the 95 % t confidence interval over seeds; `train s`: "
+        "mean wall seconds of a run's training (machine shared, indicative only). "
         "Depth errors per image (the paper's definition) and pooled over all test pixels.",
         "",
     ]
     cols = [c for c in TABLE1_COLUMNS if any(c in v["metrics"] for v in rep["arms"].values())]
     rows = [
-        [f"`{arm}`", str(len(v["seeds"])), ", ".join(map(str, v["steps"])) or "-"]
+        [
+            f"`{arm}`",
+            str(len(v["seeds"])),
+            ", ".join(map(str, v["steps"])) or "-",
+            "-" if math.isnan(v["train_seconds"]) else f"{v['train_seconds']:.0f}",
+        ]
         + [_ci_cell(v["metrics"].get(c)) for c in cols]
         for arm, v in rep["arms"].items()
     ]
-    lines += [markdown_table(["Arm", "seeds", "steps", *(HEADERS[c] for c in cols)], rows), ""]
+    header = ["Arm", "seeds", "steps", "train s", *(HEADERS[c] for c in cols)]
+    lines += [markdown_table(header, rows), ""]
     if rep["tests"]:
         trows = [
             [
@@ -611,9 +618,9 @@ def markdown_report(rep: dict[str, Any]) -> str:
             f"- {c['claim']} (`{c['a']}` vs `{c['b']}`): **{c['verdict']}**" for c in rep["claims"]
         ]
         lines.append("")
-    budget = ", ".join(f"`{k}={v}`" for k, v in rep["budget"]["common"].items())
+    budget = ", ".join(f"`{_override(k, v)}`" for k, v in rep["budget"]["common"].items())
     arms = "; ".join(
-        f"`{a}`: " + (", ".join(f"`{k}={v}`" for k, v in o.items()) or "(defaults)")
+        f"`{a}`: " + (", ".join(f"`{_override(k, v)}`" for k, v in o.items()) or "(defaults)")
         for a, o in rep["budget"]["arms"].items()
     )
     lines += [
