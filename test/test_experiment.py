@@ -149,3 +149,30 @@ def test_bad_study_is_named(tmp_path):
     with pytest.raises(ConfigError, match=r"comparisons\[0\]\.b = 'zz' is not an arm"):
         protocol.load_study(bad)
     assert experiment_main(["status", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_claim_verdicts_from_paired_tests(tmp_path):
+    path, _ = _study(tmp_path, seeds=[0, 1, 2, 3, 4])
+    study = protocol.load_study(path)
+
+    def res(rel, miou):
+        return {
+            s: {"table1": {"rel_img": r, "miou": m}} for s, (r, m) in enumerate(zip(rel, miou))
+        }
+
+    # mmed lower Rel and higher mIoU on every seed by a clear margin: holds
+    base = [0.30, 0.32, 0.29, 0.31, 0.33]
+    results = {
+        "mmed": res([v - 0.05 for v in base], [0.40, 0.41, 0.42, 0.40, 0.43]),
+        "enc-decs": res(base, [0.30, 0.30, 0.31, 0.29, 0.32]),
+    }
+    rep = protocol.report(study, results)
+    assert rep["claims"][0]["verdict"] == "holds"
+    assert all(t["p_holm"] < 0.05 for t in rep["tests"])
+    # better depth but clearly worse mIoU: contradicted; noise only: not shown
+    results["mmed"] = res([v - 0.05 for v in base], [0.20, 0.21, 0.22, 0.20, 0.23])
+    assert protocol.report(study, results)["claims"][0]["verdict"] == "contradicted"
+    results["mmed"] = res([0.31, 0.31, 0.30, 0.30, 0.34], [0.31, 0.29, 0.31, 0.30, 0.31])
+    assert protocol.report(study, results)["claims"][0]["verdict"] == "not shown"
+    md = protocol.markdown_report(protocol.report(study, results))
+    assert "| `mmed` | 5 |" in md and "± " in md

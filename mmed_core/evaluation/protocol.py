@@ -498,8 +498,8 @@ def report(study: Study, results: dict[str, dict[int, dict[str, Any]]] | None = 
             "best_epochs": [by_seed[s].get("best_epoch") for s in sorted(by_seed)],
             "train_seconds": mean_ci([r.get("seconds") for r in by_seed.values()]).mean,
         }
-    tests = []
-    for comp in study.comparisons:
+    tests: list[dict[str, Any]] = []
+    for i, comp in enumerate(study.comparisons):
         a, b = results.get(comp.a, {}), results.get(comp.b, {})
         seeds = sorted(set(a) & set(b))
         for m in comp.metrics:
@@ -508,24 +508,25 @@ def report(study: Study, results: dict[str, dict[int, dict[str, Any]]] | None = 
                 for s in seeds
                 if a[s]["table1"].get(m) is not None and b[s]["table1"].get(m) is not None
             ]
-            t = paired_t([x for x, _ in pairs], [y for _, y in pairs]) if pairs else None
+            pt = paired_t([x for x, _ in pairs], [y for _, y in pairs]) if pairs else None
             tests.append(
                 {
+                    "comparison": i,
                     "a": comp.a,
                     "b": comp.b,
                     "metric": m,
                     "claim": comp.claim,
                     "pairs": len(pairs),
-                    "diff": dataclasses.asdict(t.diff) if t else None,
-                    "t": t.t if t else None,
-                    "p": t.p if t else float("nan"),
+                    "diff": dataclasses.asdict(pt.diff) if pt else None,
+                    "t": pt.t if pt else None,
+                    "p": pt.p if pt else float("nan"),
                 }
             )
-    for t, p_adj in zip(tests, holm([t["p"] for t in tests])):
-        t["p_holm"] = p_adj
+    for test, p_adj in zip(tests, holm([t["p"] for t in tests])):
+        test["p_holm"] = p_adj
     claims = []
-    for comp in study.comparisons:
-        mine = [t for t in tests if t["claim"] == comp.claim and t["a"] == comp.a]
+    for i, comp in enumerate(study.comparisons):
+        mine = [t for t in tests if t["comparison"] == i]
         if any(t["pairs"] < 2 for t in mine):
             verdict = "not tested"
         else:
