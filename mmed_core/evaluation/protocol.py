@@ -37,13 +37,13 @@ import contextlib
 import dataclasses
 import datetime
 import hashlib
+import importlib
 import io
 import json
 import math
 import os
 import platform
 import re
-import runpy
 import signal
 import subprocess
 import sys
@@ -311,17 +311,14 @@ def _commands(study: Study, spec: RunSpec) -> list[list[str]]:
 
 
 def _call_in_process(cmd: list[str]) -> int:
-    """Run ``python -m MODULE ARGS`` in this interpreter (quiet; for tests); its exit code."""
-    argv = sys.argv
-    sys.argv = [cmd[2], *cmd[3:]]
+    """Run ``python -m MODULE ARGS`` as ``MODULE.main(ARGS)`` in this interpreter (quiet; for
+    tests); its exit code."""
+    module = importlib.import_module(cmd[2])
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            runpy.run_module(cmd[2], run_name="__main__", alter_sys=False)
+            return int(module.main(cmd[3:]) or 0)
     except SystemExit as exc:
         return int(exc.code or 0)
-    finally:
-        sys.argv = argv
-    return 0
 
 
 def run_study(
