@@ -123,3 +123,15 @@ def test_label_ids_outside_the_classes_encode_as_void():
     for b, i, j in ((0, 1, 0), (0, 1, 1), (1, 0, 0), (1, 0, 1), (1, 1, 1)):
         assert float(x[b, :, i, j].sum()) == 0.0, (b, i, j)
     assert x[1, 3, 1, 0] == 1
+
+
+def test_recipes_set_defaults_beneath_explicit_values(tmp_path):
+    paper = tiny_run(tmp_path / "a")
+    assert paper.train.recipe == "paper" and paper.train.balance == "none"
+    assert (paper.train.optimizer, paper.train.lr, paper.train.momentum) == ("sgd", 0.01, 0.9)
+    uw = tiny_run(tmp_path / "b", "train.recipe=uncertainty")
+    assert uw.train.balance == "uncertainty"
+    mixed = tiny_run(tmp_path / "c", "train.recipe=uncertainty", "train.balance=dwa")
+    assert mixed.train.balance == "dwa"
+    with pytest.raises(ConfigError, match=r"unknown train.recipe 'fast'; recipes: \['paper'"):
+        tiny_run(tmp_path / "d", "train.recipe=fast")

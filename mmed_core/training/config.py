@@ -39,10 +39,27 @@ __all__ = [
     "SECTIONS",
     "DATASET_FIELDS",
     "BALANCE_MODES",
+    "RECIPES",
 ]
 
 #: ``train.balance`` values (mmed_core.training.balance).
 BALANCE_MODES = ("none", "uncertainty", "dwa")
+#: ``train.recipe``: named sets of train settings, applied beneath the file's and the command
+#: line's own ``train`` values. ``paper`` is §3.3 (SGD, lr 1e-3, momentum 0.9, weight decay 5e-4,
+#: every path's loss weight 1); the others are measured against it by ``mmed-experiment``
+#: (docs/EXPERIMENTS.md). The default stays ``paper`` until a study shows another one better.
+RECIPES: dict[str, dict[str, Any]] = {
+    "paper": {
+        "optimizer": "sgd",
+        "lr": 1e-3,
+        "momentum": 0.9,
+        "weight_decay": 5e-4,
+        "balance": "none",
+        "loss_weights": {},
+    },
+}
+RECIPES["uncertainty"] = {**RECIPES["paper"], "balance": "uncertainty"}
+RECIPES["dwa"] = {**RECIPES["paper"], "balance": "dwa"}
 #: Model fields that come from the dataset (``ds.info``), never from the YAML file.
 DATASET_FIELDS = ("class_names", "palette", "depth_range", "depth_units", "dataset", "input_size")
 
@@ -65,6 +82,7 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
+    recipe: str = "paper"  # a named set of the settings below (RECIPES); explicit values win
     optimizer: str = "sgd"  # sgd (paper) | adam
     lr: float = 1e-3  # paper §3.3
     momentum: float = 0.9  # paper §3.3 (SGD only)
@@ -348,6 +366,10 @@ def load_run_config(
             raise ConfigError(f"{where}: section `{sec}` must be a mapping, got {raw[sec]!r}")
     raw = apply_overrides(raw, overrides)
     _check_keys("model", list(raw["model"]), where)
+    recipe = raw["train"].get("recipe") or "paper"
+    if not isinstance(recipe, str) or recipe not in RECIPES:
+        raise ConfigError(f"{where}: unknown train.recipe {recipe!r}; recipes: {list(RECIPES)}")
+    raw["train"] = {**copy.deepcopy(RECIPES[recipe]), **raw["train"], "recipe": recipe}
     run = RunConfig(
         model=dict(raw["model"]),
         data=_build_section("data", raw["data"], where),

@@ -319,7 +319,12 @@ def _check_resume(run: RunConfig, saved: dict[str, Any], out: Path) -> None:
 
 
 #: Keys added after states were first written, with the value that reproduces the old runs.
-_NEW_KEYS = {"train.criterion": "sum", "train.balance": "none", "data.extra_per_batch": 0}
+_NEW_KEYS = {
+    "train.criterion": "sum",
+    "train.balance": "none",
+    "train.recipe": "paper",
+    "data.extra_per_batch": 0,
+}
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
