@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--jobs", type=int, help="runs side by side (default: the study's, 2)")
     r.add_argument("--nice", type=int, default=0, help="niceness of the runs (e.g. 10)")
     r.add_argument("--docs", help="also rewrite the study's marker block in this markdown file")
+    r.add_argument(
+        "--only", help="comma-separated arms to run now (e.g. the primary comparison first)"
+    )
     s = sub.add_parser("status", help="list every run and how far it is")
     s.add_argument("study")
     rep = sub.add_parser(
@@ -74,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, _interrupt)
             try:
-                failed = protocol.run_study(study, jobs=args.jobs, nice=args.nice)
+                only = [a.strip() for a in args.only.split(",")] if args.only else None
+                failed = protocol.run_study(study, jobs=args.jobs, nice=args.nice, only=only)
             except KeyboardInterrupt:
                 print(
                     f"mmed-experiment: interrupted; the runs saved resumable states, rerun "

@@ -328,13 +328,19 @@ def run_study(
     nice: int = 0,
     log: Callable[[str], None] = print,
     in_process: bool = False,
+    only: Sequence[str] | None = None,
 ) -> list[str]:
     """Train and evaluate every missing run, ``jobs`` at a time; return the failed runs' names.
 
     Each subprocess gets one torch thread (OMP/MKL_NUM_THREADS=1, ``train.threads=1``); its
     output goes to ``<out_dir>.log``. Interrupting the command interrupts the runs, which save a
-    resumable state; running it again continues them."""
-    specs = plan_runs(study)
+    resumable state; running it again continues them. ``only``: run just these arms (e.g. the
+    primary comparison first)."""
+    if only:
+        unknown = sorted(set(only) - set(study.arms))
+        if unknown:
+            raise ConfigError(f"--only names {unknown}; the study's arms: {list(study.arms)}")
+    specs = [s for s in plan_runs(study) if not only or s.arm in only]
     todo = [s for s in specs if not (trained(s) and evaluated(s, study.split))]
     log(
         f"[mmed-experiment] {study.name}: {len(specs) - len(todo)} of {len(specs)} runs done, "
