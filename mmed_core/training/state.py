@@ -3,6 +3,9 @@
 
 r"""The resumable training state, pickle-free: tensors in safetensors, everything else in JSON.
 
+:class:`RunState` is where a run stands (epoch, step, best value, history); it is saved with the
+model, optimiser, loss-balancing and RNG tensors after every epoch and on a stop request.
+
     python -c "from mmed_core.training.state import read_state; \
         print(read_state('runs/synthetic-mmed')['epoch'])"
 
@@ -65,7 +68,7 @@ class EpochStats:
             self.path_steps[k] = self.path_steps.get(k, 0) + 1
 
     def means(self) -> dict[str, float]:
-        """``train_loss`` and ``train_<src>2<dst>`` epoch means, ``images_per_s``."""
+        """``train_loss`` and ``train_<src>2<dst>``: the epoch's mean step losses."""
         out = {"train_loss": self.loss / max(self.n, 1)}
         out.update({f"train_{k}": s / self.path_steps[k] for k, s in self.path_sums.items()})
         return out
