@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import csv
 import dataclasses
 import datetime
 import hashlib
@@ -413,6 +414,15 @@ def run_study(
 
 
 # ---------------------------------------------------------------------------- results
+def _train_seconds(out: Path) -> float | None:
+    """Seconds spent in training steps over every (resumed) invocation, from ``log.csv``."""
+    try:
+        with open(out / "log.csv", encoding="utf-8") as f:
+            return sum(float(r["epoch_seconds"]) for r in csv.DictReader(f))
+    except (OSError, KeyError, ValueError):
+        return None
+
+
 def collect(study: Study) -> dict[str, dict[int, dict[str, Any]]]:
     """{row: {seed: {"table1": metrics, "steps": ..., "seconds": ..., "best_epoch": ...}}} of
     the finished and evaluated runs; a row is an arm, or ``arm:path`` when the study lists paths
@@ -430,7 +440,7 @@ def collect(study: Study) -> dict[str, dict[int, dict[str, Any]]]:
             "steps": s.get("global_step"),
             "epochs": s.get("epochs_done"),
             "best_epoch": s.get("best_epoch"),
-            "seconds": s.get("seconds"),
+            "seconds": _train_seconds(spec.out_dir),
         }
         if study.paths is None:
             out[spec.arm][spec.seed] = {"table1": metrics["table1"], **info}
@@ -581,7 +591,7 @@ def markdown_report(rep: dict[str, Any]) -> str:
         f"Seeds planned: {rep['planned']['seeds']}; finished runs per arm: "
         + ", ".join(f"`{a}` {n}" for a, n in done.items())
         + ". Cells: mean ± half-width of the 95 % t confidence interval over seeds; `train s`: "
-        "mean wall seconds of a run's training (machine shared, indicative only). "
+        "mean seconds a run spent in training steps (machine shared, indicative only). "
         "Depth errors per image (the paper's definition) and pooled over all test pixels.",
         "",
     ]
