@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import pytest
 
@@ -176,3 +177,17 @@ def test_claim_verdicts_from_paired_tests(tmp_path):
     assert protocol.report(study, results)["claims"][0]["verdict"] == "not shown"
     md = protocol.markdown_report(protocol.report(study, results))
     assert "| `mmed` | 5 |" in md and "± " in md
+
+
+def test_one_runner_per_out_folder(tmp_path):
+    lock = tmp_path / ".mmed-experiment.lock"
+    lock.write_text(str(os.getpid()))  # a live runner
+    with (
+        pytest.raises(ConfigError, match="being run by another mmed-experiment"),
+        protocol._study_lock(tmp_path),
+    ):
+        pass
+    lock.write_text("999999999")  # a dead one: taken over, removed afterwards
+    with protocol._study_lock(tmp_path):
+        assert lock.read_text() == str(os.getpid())
+    assert not lock.exists()

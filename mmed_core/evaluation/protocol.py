@@ -49,7 +49,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -347,6 +347,55 @@ def run_study(
         f"[mmed-experiment] {study.name}: {len(specs) - len(todo)} of {len(specs)} runs done, "
         f"{len(todo)} to go, {jobs or study.jobs} at a time"
     )
+    with _study_lock(study.out):
+        return _run_specs(study, todo, jobs, nice, log, in_process)
+
+
+@contextlib.contextmanager
+def _study_lock(out: Path) -> Iterator[None]:
+    """One runner per out folder: two would train the same run twice at once."""
+    out.mkdir(parents=True, exist_ok=True)
+    lock = out / ".mmed-experiment.lock"
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        try:
+            pid = int(lock.read_text(encoding="utf-8").strip() or 0)
+        except (OSError, ValueError):
+            pid = 0
+        if pid and _alive(pid):
+            raise ConfigError(
+                f"{out} is being run by another mmed-experiment (pid {pid}); wait for it or stop "
+                f"it (it saves resumable states), or remove {lock} if that process is gone"
+            ) from None
+        lock.unlink(missing_ok=True)  # stale: its runner died
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    try:
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _run_specs(
+    study: Study,
+    todo: list[RunSpec],
+    jobs: int | None,
+    nice: int,
+    log: Callable[[str], None],
+    in_process: bool,
+) -> list[str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     env["PYTHONPATH"] = os.pathsep.join(
         [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")]
