@@ -14,7 +14,7 @@ import pytest
 from mmed_core.cli.experiment import main as experiment_main
 from mmed_core.errors import ConfigError
 from mmed_core.evaluation import protocol
-from mmed_core.evaluation.statistics import holm, mean_ci, paired_t
+from mmed_core.evaluation.statistics import holm, mean_ci, paired_t, pairs_for_power
 
 
 def test_mean_ci_known_values():
@@ -40,6 +40,12 @@ def test_holm_known_values():
     assert holm([0.5, 0.01]) == pytest.approx([0.5, 0.02])
     h = holm([float("nan"), 0.02])
     assert math.isnan(h[0]) and h[1] == pytest.approx(0.02)
+
+
+def test_pairs_for_power_known_values():
+    # G*Power, paired t-test, two-sided alpha 0.05, power 0.8: d = 1 -> 10 pairs, d = 0.5 -> 34
+    assert pairs_for_power(1.0, 1.0) == 10 and pairs_for_power(-0.5, 1.0) == 34
+    assert pairs_for_power(0.0, 1.0) is None and pairs_for_power(0.001, 1.0) is None
 
 
 def _study(tmp_path, **extra):

@@ -61,7 +61,7 @@ from mmed_core.atomic import atomic_write_json, atomic_write_text
 from mmed_core.errors import ConfigError
 from mmed_core.evaluation.compare import HIGHER_BETTER
 from mmed_core.evaluation.evaluator import HEADERS, TABLE1_COLUMNS, fmt, markdown_table
-from mmed_core.evaluation.statistics import holm, mean_ci, paired_t
+from mmed_core.evaluation.statistics import holm, mean_ci, paired_t, pairs_for_power
 
 __all__ = [
     "Study",
@@ -582,6 +582,10 @@ def report(study: Study, results: dict[str, dict[int, dict[str, Any]]] | None = 
                     "diff": dataclasses.asdict(pt.diff) if pt else None,
                     "t": pt.t if pt else None,
                     "p": pt.p if pt else float("nan"),
+                    # seeds a study needs to detect this difference (if real) 80 % of the time
+                    "pairs_for_80": pairs_for_power(pt.diff.mean, pt.diff.sd, study.alpha)
+                    if pt and pt.diff.n >= 2
+                    else None,
                 }
             )
     for test, p_adj in zip(tests, holm([t["p"] for t in tests])):
@@ -666,14 +670,20 @@ def markdown_report(rep: dict[str, Any]) -> str:
                 _ci_cell(t["diff"]) if t["diff"] else "-",
                 _p(t["p"]),
                 _p(t["p_holm"]),
+                "-" if t.get("pairs_for_80") is None else str(t["pairs_for_80"]),
             ]
             for t in rep["tests"]
         ]
         lines += [
             f"Paired t-tests by seed (a - b; Holm-corrected over all {len(rep['tests'])} tests, "
-            f"alpha {rep['alpha']}):",
+            f"alpha {rep['alpha']}). `seeds for 80 %`: pairs a study would need to detect the "
+            "observed mean difference, if it is real, with 80 % power (uncorrected alpha; '-': "
+            "over 1000 or no difference):",
             "",
-            markdown_table(["a - b", "metric", "pairs", "mean diff ± CI", "p", "p (Holm)"], trows),
+            markdown_table(
+                ["a - b", "metric", "pairs", "mean diff ± CI", "p", "p (Holm)", "seeds for 80 %"],
+                trows,
+            ),
             "",
         ]
         lines += ["Claims:", ""]

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from scipy import stats
 
-__all__ = ["MeanCI", "PairedTest", "mean_ci", "paired_t", "holm"]
+__all__ = ["MeanCI", "PairedTest", "mean_ci", "paired_t", "holm", "pairs_for_power"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,3 +81,23 @@ def holm(pvalues: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * pvalues[i]))
         out[i] = running
     return out
+
+
+def pairs_for_power(
+    diff: float, sd: float, alpha: float = 0.05, power: float = 0.8, most: int = 1000
+) -> int | None:
+    """Smallest number of pairs for which a two-sided paired t-test at ``alpha`` detects a true
+    mean difference ``diff`` (pair-difference sd ``sd``) with probability ``power`` (noncentral
+    t). None when it takes more than ``most`` pairs or the inputs say nothing (sd or diff 0/NaN).
+    """
+    if not (math.isfinite(diff) and math.isfinite(sd)) or diff == 0 or sd <= 0:
+        return None
+    effect = abs(diff) / sd
+    for n in range(2, most + 1):
+        df = n - 1
+        crit = float(stats.t.ppf(1 - alpha / 2, df))
+        nc = effect * math.sqrt(n)
+        p = float(stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc))
+        if p >= power:
+            return n
+    return None
