@@ -60,6 +60,8 @@ RECIPES: dict[str, dict[str, Any]] = {
 }
 RECIPES["uncertainty"] = {**RECIPES["paper"], "balance": "uncertainty"}
 RECIPES["dwa"] = {**RECIPES["paper"], "balance": "dwa"}
+# The RGB-decoding L1 losses (channel-summed, 0..255 units) dominate the paper's plain sum.
+RECIPES["rgb0.1"] = {**RECIPES["paper"], "loss_weights": {"rgb": 0.1}}
 #: Model fields that come from the dataset (``ds.info``), never from the YAML file.
 DATASET_FIELDS = ("class_names", "palette", "depth_range", "depth_units", "dataset", "input_size")
 
