@@ -148,7 +148,10 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "override, match",
     [
-        ("train.lrr=0.1", r"unknown key\(s\) \['train.lrr'\].*valid keys: \['recipe', 'optimizer', 'lr'"),
+        (
+            "train.lrr=0.1",
+            r"unknown key\(s\) \['train.lrr'\].*valid keys: \['recipe', 'optimizer', 'lr'",
+        ),
         ("model.method=unet", r"unknown model.method 'unet'; methods: \['mmed', 'enc-dec'"),
         ("data.dataset=kitti", r"unknown data.dataset 'kitti'; datasets: \['synthetic'\]"),
         ("data.root=/no/such/folder", r"data.root '/no/such/folder' does not exist"),
