@@ -23,6 +23,11 @@ setup(
         ("share/" + package_name + "/launch", glob("launch/*.launch.py")),
         ("share/" + package_name + "/config", glob("config/*.yaml")),
         ("share/" + package_name + "/rviz", glob("rviz/*.rviz")),
+        # The shipped model(s): perception.launch.py's default weights.
+        (
+            "share/" + package_name + "/models",
+            glob("models/*.safetensors") + glob("models/*.json"),
+        ),
     ],
     # torch is deliberately not a hard requirement: robots bring their own CUDA build.
     install_requires=[

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mmed_core.network.modalities import MODALITIES as _REGISTRY
+
 __all__ = [
     "ParamSpec",
     "PERCEPTION_PARAMS",
@@ -27,7 +29,9 @@ __all__ = [
     "parameter_table",
 ]
 
-MODALITIES: tuple[str, ...] = ("rgb", "depth", "label")
+# Every registered modality (mmed_core.network.modalities), e.g. rgb, depth, label, normals;
+# whether a checkpoint has a path is checked when it is loaded.
+MODALITIES: tuple[str, ...] = tuple(_REGISTRY)
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16")
 RELIABILITIES: tuple[str, ...] = ("best_effort", "reliable")
 _DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
@@ -63,9 +67,9 @@ class ParamSpec:
 def parse_path(text: str) -> tuple[str, str]:
     """'rgb->label' -> ('rgb', 'label'); raises ValueError naming the bad entry."""
     match = _PATH_RE.match(str(text))
-    if not match or match.group(1) not in MODALITIES or match.group(2) not in MODALITIES:
+    if not match or match.group(1) not in _REGISTRY or match.group(2) not in _REGISTRY:
         raise ValueError(
-            f"path {text!r}: expected 'SRC->DST' with SRC and DST in {list(MODALITIES)}"
+            f"path {text!r}: expected 'SRC->DST' with SRC and DST in {list(_REGISTRY)}"
         )
     return match.group(1), match.group(2)
 
@@ -225,6 +229,45 @@ PERCEPTION_PARAMS: tuple[ParamSpec, ...] = (
         min_value=1,
         max_value=2**31 - 1,
     ),
+    # -- formats and geometry (transports, resize, output size) --
+    ParamSpec(
+        "rgb_transport",
+        "raw",
+        "How rgb_topic arrives: raw (sensor_msgs/Image) or compressed (CompressedImage "
+        "jpeg/png on <rgb_topic>/compressed, as image_transport publishes it).",
+        choices=("raw", "compressed"),
+    ),
+    ParamSpec(
+        "depth_transport",
+        "raw",
+        "How depth_topic arrives: raw, compressedDepth (CompressedImage on "
+        "<depth_topic>/compressedDepth: 16UC1 png or 32FC1 quantised inverse depth) or "
+        "compressed (16-bit png on <depth_topic>/compressed).",
+        choices=("raw", "compressedDepth", "compressed"),
+    ),
+    ParamSpec(
+        "label_transport",
+        "raw",
+        "How label_topic arrives: raw or compressed (png only: jpeg would invent class ids).",
+        choices=("raw", "compressed"),
+    ),
+    ParamSpec(
+        "resize",
+        "stretch",
+        "How an input is fitted to the network's input size: stretch (aspect ratio changes), "
+        "letterbox (scaled to fit and padded; padding comes out unknown) or crop (scaled to "
+        "cover, centre cut; the cut borders come out unknown at input size).",
+        read_only=False,
+        choices=("stretch", "letterbox", "crop"),
+    ),
+    ParamSpec(
+        "output_size",
+        "input",
+        "Size of the outputs: input (the input image's resolution) or network (the network's "
+        "input size, no resize back: smaller messages); camera_info matches either.",
+        read_only=False,
+        choices=("input", "network"),
+    ),
     ParamSpec(
         "diagnostics_period",
         1.0,
@@ -288,6 +331,12 @@ EVALUATOR_PARAMS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec("output_json", "", "Also write the final metrics to this JSON file (atomically)."),
     ParamSpec("qos_reliability", "reliable", "Subscription reliability.", choices=RELIABILITIES),
+    ParamSpec(
+        "resize_truth",
+        False,
+        "Resize ground truth of another resolution to the estimate's (nearest for labels, "
+        "valid-pixel averaging for depth) instead of skipping the pair.",
+    ),
 )
 
 

@@ -13,19 +13,17 @@ listed in docs/ROS.md.
 
 from __future__ import annotations
 
-import array
 import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from mmed_core.errors import MmedError
-from mmed_ros.conversions import depth_from_msg, image_fields, mono8_from_msg, rgb_from_msg
+from mmed_ros.conversions import image_msg
 from mmed_ros.node_utils import declare_specs, make_qos, spin_node, validating_callback
 from mmed_ros.params import PERCEPTION_PARAMS, parse_paths
 from mmed_ros.pipeline import (
@@ -35,16 +33,11 @@ from mmed_ros.pipeline import (
     camera_info_topic,
     output_topics,
     require_metric_depth,
-    scale_intrinsics,
+    transport_topic,
 )
 
 __all__ = ["PerceptionNode", "main"]
 
-_DECODERS: dict[str, Callable[..., Any]] = {
-    "rgb": rgb_from_msg,
-    "depth": depth_from_msg,
-    "label": mono8_from_msg,
-}
 _WARN_PERIOD_S = 5.0
 
 
@@ -113,9 +106,13 @@ class PerceptionNode(Node):
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._subs = []
         for src in dict.fromkeys(s for s, _ in paths):
+            transport = p[f"{src}_transport"]
             self._subs.append(
                 self.create_subscription(
-                    Image, topics[src], lambda msg, s=src: self._on_image(s, msg), in_qos
+                    Image if transport == "raw" else CompressedImage,
+                    transport_topic(topics[src], transport),
+                    lambda msg, s=src: self._on_image(s, msg),
+                    in_qos,
                 )
             )
             info_topic = camera_info_topic(topics[src], p["camera_info_suffix"])
@@ -125,7 +122,7 @@ class PerceptionNode(Node):
                 )
             )
             self.get_logger().info(
-                f"{src}: {self.resolve_topic_name(topics[src])} "
+                f"{src}: {self.resolve_topic_name(transport_topic(topics[src], transport))} "
                 f"(+ {self.resolve_topic_name(info_topic)}) -> "
                 f"{', '.join(d for s, d in paths if s == src)}"
             )
@@ -193,7 +190,7 @@ class PerceptionNode(Node):
     def _process(self, src: str, msg: Image, arrived: float) -> None:
         options = self._effective_options(src)
         try:
-            image = _DECODERS[src](msg, max_pixels=int(options["max_image_pixels"]))
+            image = self.processor.decode(src, msg, int(options["max_image_pixels"]))
             t0 = time.monotonic()
             outputs = self.processor.process(src, image, options)
             t1 = time.monotonic()
@@ -211,24 +208,14 @@ class PerceptionNode(Node):
             )
             return
         for out in outputs:
-            fields = image_fields(out.array, out.encoding)
-            img = Image(
-                header=msg.header,
-                height=fields["height"],
-                width=fields["width"],
-                encoding=fields["encoding"],
-                is_bigendian=0,
-                step=fields["step"],
-            )
-            data = array.array("B")
-            data.frombytes(fields["data"])  # one copy, straight from the numpy buffer
-            img.data = data
-            self._pubs[out.topic].publish(img)
-        self._publish_info(src, msg)
+            self._pubs[out.topic].publish(image_msg(Image, out.array, out.encoding, msg.header))
+        self._publish_info(src, msg, image.shape[:2], options)
         self.stats.count("processed", src)
         self.stats.add_timing(time.monotonic() - arrived, t1 - t0)
 
-    def _publish_info(self, src: str, msg: Image) -> None:
+    def _publish_info(
+        self, src: str, msg: Any, image_hw: tuple[int, ...], options: dict[str, Any]
+    ) -> None:
         info = self._infos.get(src)
         if info is None:
             self.get_logger().warning(
@@ -236,10 +223,18 @@ class PerceptionNode(Node):
                 throttle_duration_sec=_WARN_PERIOD_S,
             )
             return
+        k, p, (width, height) = self.processor.camera_info(
+            src,
+            info.k,
+            info.p,
+            (info.width, info.height),
+            (int(image_hw[1]), int(image_hw[0])),
+            options.get("output_size", "input"),
+        )
         out = CameraInfo(
             header=msg.header,
-            height=msg.height,
-            width=msg.width,
+            height=height,
+            width=width,
             distortion_model=info.distortion_model,
             d=info.d,
             r=info.r,
@@ -247,9 +242,7 @@ class PerceptionNode(Node):
             binning_y=info.binning_y,
             roi=info.roi,
         )
-        out.k, out.p = scale_intrinsics(
-            info.k, info.p, (info.width, info.height), (msg.width, msg.height)
-        )
+        out.k, out.p = k, p
         self._pubs[f"{src}/camera_info"].publish(out)
 
     def destroy_node(self) -> None:

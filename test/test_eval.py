@@ -165,6 +165,6 @@ def test_compare_of_a_missing_run_is_a_clear_error(tmp_path, capsys):
     assert eval_main(["compare", str(tmp_path / "nothing")]) == 2
     assert "expected an mmed-eval metrics.json" in capsys.readouterr().err
     assert eval_main(["--checkpoint", str(tmp_path / "none.safetensors")]) == 2
-    assert "model card not found" in capsys.readouterr().err
+    assert "none.safetensors: weights file not found" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="at least one RUN"):
         compare_runs([])

@@ -31,9 +31,10 @@ from mmed_core.evaluation.metrics import (
     DEPTH_KEYS,
     IMAGE_DEPTH_KEYS,
     DepthMetrics,
+    NormalsMetrics,
     SegmentationMetrics,
 )
-from mmed_core.network.modalities import postprocess, prepare_inputs
+from mmed_core.network.modalities import MODALITIES, postprocess, prepare_inputs
 
 __all__ = [
     "evaluate",
@@ -84,7 +85,7 @@ def path_key(path: tuple[str, str]) -> str:
 
 
 def _scored_paths(model: nn.Module) -> list[tuple[str, str]]:
-    return [p for p in model.config.paths() if p[1] in ("depth", "label")]
+    return [p for p in model.config.paths() if p[1] in ("depth", "label", "normals")]
 
 
 @torch.no_grad()
@@ -115,6 +116,7 @@ def evaluate(
     seg = {
         p: SegmentationMetrics(cfg.num_classes, cfg.class_names) for p in paths if p[1] == "label"
     }
+    normals = {p: NormalsMetrics() for p in paths if p[1] == "normals"}
     n = 0
     for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate):
         keep = batch["paired"]
@@ -128,6 +130,8 @@ def evaluate(
         for p, y in outputs.items():
             if p in depth:
                 depth[p].update(postprocess("depth", y, cfg)[:, 0].cpu(), batch["depth"][:, 0])
+            elif p in normals:
+                normals[p].update(postprocess("normals", y, cfg).cpu(), batch["normals"])
             else:
                 seg[p].update(y.argmax(1).cpu(), batch["label"])
         if on_batch is not None:
@@ -142,6 +146,8 @@ def evaluate(
     for p, m in depth.items():
         result["paths"][path_key(p)] = m.compute()
     for p, m in seg.items():
+        result["paths"][path_key(p)] = m.compute()
+    for p, m in normals.items():
         result["paths"][path_key(p)] = m.compute()
     main_d, main_l = result["paths"].get("rgb->depth", {}), result["paths"].get("rgb->label", {})
     result["table1"] = {k: main_d.get(k) for k in (*IMAGE_DEPTH_KEYS, *DEPTH_KEYS)} | {
@@ -268,9 +274,7 @@ def evaluate_checkpoint(
         for i in range(min(figure_samples - len(keep), batch["rgb"].shape[0])):
             keep.append(
                 {
-                    "rgb": batch["rgb"][i].numpy(),
-                    "depth": batch["depth"][i].numpy(),
-                    "label": batch["label"][i].numpy(),
+                    **{m: batch[m][i].numpy() for m in MODALITIES if m in batch},
                     "outputs": {p: y[i].detach().cpu() for p, y in outputs.items()},
                 }
             )

@@ -19,7 +19,9 @@ Depth, in original units (metres or disparity), two ways, both reported and name
 An array with 3 or more dimensions is a batch of images along its first axis; a 1- or 2-D array
 is one image. Segmentation: IoU = TP / (TP + FP + FN) from one confusion matrix
 over the whole set, per class and mean (classes absent from both prediction and ground truth
-are NaN and left out of the mean).
+are NaN and left out of the mean). Surface normals (the registry's example modality, not in
+the paper): the angle between predicted and true normal, its mean and median in degrees and
+the share of pixels within 11.25, 22.5 and 30 degrees (the usual normal-estimation columns).
 """
 
 from __future__ import annotations
@@ -31,12 +33,20 @@ import numpy as np
 from mmed_core.data.classes import IGNORE_INDEX
 from mmed_core.errors import InputError
 
-__all__ = ["DepthMetrics", "SegmentationMetrics", "DEPTH_KEYS", "IMAGE_DEPTH_KEYS"]
+__all__ = [
+    "DepthMetrics",
+    "SegmentationMetrics",
+    "NormalsMetrics",
+    "DEPTH_KEYS",
+    "IMAGE_DEPTH_KEYS",
+    "NORMALS_KEYS",
+]
 
 #: Pooled over every valid pixel of the set.
 DEPTH_KEYS = ("rel", "log10", "rmse", "delta1", "delta2", "delta3")
 #: Per image, then averaged over the images (the paper's definition).
 IMAGE_DEPTH_KEYS = ("rel_img", "log10_img", "rmse_img")
+NORMALS_KEYS = ("mean_angle", "median_angle", "within_11", "within_22", "within_30")
 
 
 def _np(x: Any) -> np.ndarray:
@@ -104,6 +114,63 @@ class DepthMetrics:
             "delta2": s["d2"] / n,
             "delta3": s["d3"] / n,
             **{k: v / self.images for k, v in self.image_sums.items()},
+        }
+
+
+class NormalsMetrics:
+    """Angular error of surface normals in degrees, over every valid pixel of the set.
+
+    Inputs are (B, 3, H, W) or (3, H, W) vectors (any length; normalised here); a ground-truth
+    pixel is valid when its vector is finite and non-zero, a prediction that is not (NaN,
+    unknown) counts as 180 degrees, so masking cannot flatter a model. The median is over a
+    1/10-degree histogram (streaming).
+    """
+
+    BINS = 1800
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.n = 0
+        self.sum = 0.0
+        self.hist = np.zeros(self.BINS, np.int64)
+
+    def update(self, pred: Any, gt: Any) -> None:
+        p, g = _np(pred).astype(np.float64), _np(gt).astype(np.float64)
+        if p.shape != g.shape or p.ndim not in (3, 4) or p.shape[-3] != 3:
+            raise InputError(
+                f"normals: expected prediction and ground truth of one shape (B, 3, H, W) or "
+                f"(3, H, W), got {p.shape} and {g.shape}"
+            )
+        p, g = np.moveaxis(p, -3, -1).reshape(-1, 3), np.moveaxis(g, -3, -1).reshape(-1, 3)
+        gn = np.linalg.norm(g, axis=1)
+        valid = np.isfinite(gn) & (gn > 0)
+        if not valid.any():
+            return
+        p, g, gn = p[valid], g[valid], gn[valid]
+        pn = np.linalg.norm(p, axis=1)
+        ok = np.isfinite(pn) & (pn > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cos = np.sum(p * g, axis=1) / (pn * gn)
+        angle = np.where(ok, np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))), 180.0)
+        self.n += angle.size
+        self.sum += float(angle.sum())
+        idx = np.minimum((angle * 10).astype(np.int64), self.BINS - 1)
+        self.hist += np.bincount(idx, minlength=self.BINS)
+
+    def compute(self) -> dict[str, float]:
+        if self.n == 0:
+            return {k: float("nan") for k in NORMALS_KEYS}
+        cum = np.cumsum(self.hist)
+        median_bin = int(np.searchsorted(cum, (self.n + 1) / 2))
+        edges = np.arange(self.BINS + 1) / 10.0
+        return {
+            "mean_angle": self.sum / self.n,
+            "median_angle": float(edges[median_bin] + 0.05),
+            "within_11": float(cum[112] / self.n),  # bins [0, 11.25)
+            "within_22": float(cum[224] / self.n),
+            "within_30": float(cum[299] / self.n),
         }
 
 
