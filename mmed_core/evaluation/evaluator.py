@@ -13,12 +13,11 @@ JSON-ready dict; ``markdown_tables`` lays it out like the paper's Tables 1, 2/4 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Sized
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
-from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from mmed_core.atomic import atomic_write_json, atomic_write_text
@@ -34,6 +33,7 @@ from mmed_core.evaluation.metrics import (
     NormalsMetrics,
     SegmentationMetrics,
 )
+from mmed_core.network.base import MultiModalModel
 from mmed_core.network.modalities import MODALITIES, postprocess, prepare_inputs
 
 __all__ = [
@@ -84,13 +84,13 @@ def path_key(path: tuple[str, str]) -> str:
     return f"{path[0]}->{path[1]}"
 
 
-def _scored_paths(model: nn.Module) -> list[tuple[str, str]]:
+def _scored_paths(model: MultiModalModel) -> list[tuple[str, str]]:
     return [p for p in model.config.paths() if p[1] in ("depth", "label", "normals")]
 
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module,
+    model: MultiModalModel,
     dataset: Dataset,
     *,
     batch_size: int = 16,
@@ -139,16 +139,16 @@ def evaluate(
         n += int(keep.sum())
     if n == 0:
         raise ConfigError(
-            f"the evaluation set has {len(dataset)} samples but none is paired "
+            f"the evaluation set has {len(cast(Sized, dataset))} samples but none is paired "
             "(with depth and labels)"
         )
     result: dict[str, Any] = {"num_samples": n, "paths": {}}
-    for p, m in depth.items():
-        result["paths"][path_key(p)] = m.compute()
-    for p, m in seg.items():
-        result["paths"][path_key(p)] = m.compute()
-    for p, m in normals.items():
-        result["paths"][path_key(p)] = m.compute()
+    for p, dm in depth.items():
+        result["paths"][path_key(p)] = dm.compute()
+    for p, sm in seg.items():
+        result["paths"][path_key(p)] = sm.compute()
+    for p, nm in normals.items():
+        result["paths"][path_key(p)] = nm.compute()
     main_d, main_l = result["paths"].get("rgb->depth", {}), result["paths"].get("rgb->label", {})
     result["table1"] = {k: main_d.get(k) for k in (*IMAGE_DEPTH_KEYS, *DEPTH_KEYS)} | {
         "miou": main_l.get("miou")
@@ -255,11 +255,11 @@ def evaluate_checkpoint(
     opts = {**(data.get("options") or {}), **(options or {})} if same else dict(options or {})
     root = root if root is not None else (data.get("root") if same else None)
     dataset_factory = dataset_factory or build_dataset
-    ds = dataset_factory(
+    ds: Any = dataset_factory(
         name,
         split,
         root=root,
-        size=tuple(cfg.input_size),
+        size=(cfg.input_size[0], cfg.input_size[1]),
         cache_dir=data.get("cache_dir") if same else None,
         options=opts,
     )
@@ -303,7 +303,7 @@ def evaluate_checkpoint(
 
 @torch.no_grad()
 def _with_cross_paths(
-    model: nn.Module, samples: list[dict[str, Any]], device: str
+    model: MultiModalModel, samples: list[dict[str, Any]], device: str
 ) -> list[dict[str, Any]]:
     """Add the decoders to RGB (not scored, but shown in the figure like Fig. 4 right)."""
     cfg = model.config

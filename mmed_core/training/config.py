@@ -310,7 +310,7 @@ def _validate(run: RunConfig, where: str) -> None:
         raise ConfigError(
             f"{where}: data.size must be [H, W], both divisible by 4, got {d.size!r}"
         )
-    d.size = size  # type: ignore[assignment]
+    d.size = size
     if not isinstance(d.options, dict):
         raise ConfigError(f"{where}: data.options must be a mapping, got {d.options!r}")
     m = run.model
@@ -378,7 +378,9 @@ def load_run_config(
         train=_build_section("train", raw["train"], where),
     )
     if datasets is None:
-        from mmed_core.data import DATASETS as datasets  # noqa: N811  (imported lazily: heavy, optional in tests)
+        from mmed_core.data import DATASETS  # imported lazily: heavy, optional in tests
+
+        datasets = tuple(DATASETS)
     if run.data.dataset not in datasets:
         raise ConfigError(
             f"{where}: unknown data.dataset {run.data.dataset!r}; datasets: {sorted(datasets)}"

@@ -135,7 +135,7 @@ def unflatten_tensors(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 def rng_state() -> dict[str, Any]:
     """Every global RNG the trainer might touch (torch CPU/CUDA, numpy, python)."""
-    np_state = np.random.get_state()
+    np_state: Any = np.random.get_state()  # the legacy 5-tuple (its stub says dict | tuple)
     return {
         "torch": torch.get_rng_state(),
         "cuda": list(torch.cuda.get_rng_state_all()) if torch.cuda.is_available() else [],

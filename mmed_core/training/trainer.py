@@ -43,6 +43,7 @@ from mmed_core.data import build_dataset
 from mmed_core.data.collate import collate
 from mmed_core.deploy.checkpoint import save_checkpoint
 from mmed_core.errors import CheckpointError, ConfigError, MmedError
+from mmed_core.network.base import MultiModalModel
 from mmed_core.network.batched_loss import batched_multipath_loss
 from mmed_core.network.factory import create_model
 from mmed_core.network.losses import multipath_loss
@@ -123,11 +124,12 @@ def build_datasets(
     factory = factory or _default_factory()
     d = run.data
     kw = dict(root=d.root, size=tuple(d.size), cache_dir=d.cache_dir, options=dict(d.options))
-    train_ds = factory(d.dataset, d.train_split, **kw)
-    val_ds = factory(d.dataset, d.val_split, **kw)
+    # mmed datasets are sized and carry `.info` (mmed_core.data.base); torch's Dataset type is not
+    train_ds: Any = factory(d.dataset, d.train_split, **kw)
+    val_ds: Any = factory(d.dataset, d.val_split, **kw)
     paired = [True] * len(train_ds)
     if d.extra:
-        extra = factory(d.dataset, "extra", **kw)
+        extra: Any = factory(d.dataset, "extra", **kw)
         if len(extra) == 0:
             raise ConfigError(
                 f"data.extra is true but dataset `{d.dataset}` has no `extra` samples "
@@ -145,7 +147,9 @@ def build_datasets(
 class _LossModule(nn.Module):
     """Puts the multi-path loss inside ``forward`` so DDP sees (and syncs) every path."""
 
-    def __init__(self, model: nn.Module, paths: tuple, balancer: LossBalancer, batched: bool):
+    def __init__(
+        self, model: MultiModalModel, paths: tuple, balancer: LossBalancer, batched: bool
+    ) -> None:
         super().__init__()
         self.model, self.paths, self.balancer = model, paths, balancer
         self.loss_fn = batched_multipath_loss if batched else multipath_loss
@@ -273,7 +277,7 @@ def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch
 
 @torch.no_grad()
 def _validate(
-    model: nn.Module,
+    model: MultiModalModel,
     loader: DataLoader,
     paths: tuple,
     weights: dict,
