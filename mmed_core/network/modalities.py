@@ -176,8 +176,10 @@ def _label_to_network(ids: torch.Tensor, config: ModelConfig) -> torch.Tensor:
     if ids.dim() == 4:  # already one-hot / soft labels
         return ids.float()
     k = config.num_classes
-    valid = ids != IGNORE_INDEX
-    onehot = F.one_hot(torch.where(valid, ids, torch.zeros_like(ids)).long().clamp(0, k - 1), k)
+    # Ids outside the classes (void 255, and any other id >= k or < 0) encode as all-zero, as the
+    # loss and the metrics ignore them; clamping would call them the last class.
+    valid = (ids != IGNORE_INDEX) & (ids >= 0) & (ids < k)
+    onehot = F.one_hot(torch.where(valid, ids, torch.zeros_like(ids)).long(), k)
     return (onehot * valid.unsqueeze(-1)).permute(0, 3, 1, 2).float()
 
 
