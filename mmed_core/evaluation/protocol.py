@@ -94,6 +94,8 @@ _KEYS = {
 
 @dataclasses.dataclass(frozen=True)
 class Comparison:
+    """A planned paired comparison of arm ``a`` against arm ``b`` on ``metrics``."""
+
     a: str
     b: str
     metrics: tuple[str, ...]
@@ -102,6 +104,8 @@ class Comparison:
 
 @dataclasses.dataclass
 class Study:
+    """One study file (e.g. config/experiments/table1.yaml): arms x seeds at one budget."""
+
     name: str
     path: Path
     base_config: Path | None
@@ -127,6 +131,8 @@ class Study:
 
 @dataclasses.dataclass(frozen=True)
 class RunSpec:
+    """One training run of a study: an arm, a seed, its out_dir and its overrides."""
+
     arm: str
     seed: int
     out_dir: Path

@@ -21,6 +21,8 @@ __all__ = ["MeanCI", "PairedTest", "mean_ci", "paired_t", "holm", "pairs_for_pow
 
 @dataclasses.dataclass(frozen=True)
 class MeanCI:
+    """A sample mean with its sample standard deviation and t confidence interval."""
+
     mean: float
     sd: float  # sample standard deviation (n - 1); NaN for n < 2
     n: int
@@ -30,6 +32,8 @@ class MeanCI:
 
 @dataclasses.dataclass(frozen=True)
 class PairedTest:
+    """A paired t-test of a - b over seeds: the difference's mean/CI, t and p."""
+
     diff: MeanCI  # of a - b over the pairs
     t: float
     p: float  # two-sided; NaN for fewer than 2 pairs
