@@ -23,6 +23,11 @@ setup(
         ("share/" + package_name + "/launch", glob("launch/*.launch.py")),
         ("share/" + package_name + "/config", glob("config/*.yaml")),
         ("share/" + package_name + "/rviz", glob("rviz/*.rviz")),
+        # The shipped model(s): perception.launch.py's default weights.
+        (
+            "share/" + package_name + "/models",
+            glob("models/*.safetensors") + glob("models/*.json"),
+        ),
     ],
     # torch is deliberately not a hard requirement: robots bring their own CUDA build.
     install_requires=[
@@ -49,6 +54,7 @@ setup(
             "mmed-train = mmed_core.cli.train:main",
             "mmed-eval = mmed_core.cli.eval:main",
             "mmed-export = mmed_core.cli.export:main",
+            "mmed-experiment = mmed_core.cli.experiment:main",
             "mmed-demo = mmed_ros.demo:main",
             "mmed-bag = mmed_ros.bag_cli:main",
             "perception_node = mmed_ros.perception_node:main",

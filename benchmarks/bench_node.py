@@ -141,7 +141,11 @@ def _f(text: str | None) -> str:
         return "?"
 
 
-def run(quick: bool = False) -> Section:
+def run(quick: bool = False, robot: bool = False, seconds: float = 0.0, only: str = "") -> Section:
+    if robot:
+        from .bench_robot import run as run_robot
+
+        return run_robot(seconds or (8.0 if quick else 20.0), only)
     try:
         import rclpy  # noqa: F401
     except ImportError as exc:
@@ -312,9 +316,60 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument(
+        "--robot",
+        action="store_true",
+        help="camera process -> node process -> counter (benchmarks/bench_robot.py) instead",
+    )
+    ap.add_argument("--seconds", type=float, default=0.0, help="--robot: seconds per row")
+    ap.add_argument("--only", default="", help="--robot: rows whose setting contains this")
+    ap.add_argument(
+        "--soak",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="--robot: instead, the main 640x480 RGB-D row for S seconds (RSS, latency drift)",
+    )
+    ap.add_argument(
+        "--write",
+        metavar="MD",
+        help="--robot: put the section (and its targets) into this markdown file, replacing "
+        "the previous one (e.g. docs/BENCHMARKS.md)",
+    )
     args = ap.parse_args(argv)
-    print(run(args.quick).markdown())
+    if args.robot and args.soak:
+        from .bench_robot import soak
+
+        sec = soak(args.soak)
+    else:
+        sec = run(args.quick, robot=args.robot, seconds=args.seconds, only=args.only)
+    print(sec.markdown())
+    if args.write:
+        write_section(Path(args.write), sec, "node-soak" if args.soak else "node-robot")
     return 0
+
+
+def write_section(path: Path, sec: Section, key: str = "node-robot") -> None:
+    """Replace the section marked ``key`` in ``path`` (or add it before '## GPU'), atomically."""
+    from mmed_core.atomic import atomic_write_text
+
+    _BEGIN, _END = f"<!-- {key}:begin (benchmarks/bench_robot.py) -->", f"<!-- {key}:end -->"
+    verdict = {True: "met", False: "**not met**", None: "-"}
+    block = (
+        f"{_BEGIN}\n{sec.markdown()}\nTargets (issue 11):\n\n"
+        + table(["target", "measured", "verdict"], [[a, b, verdict[c]] for a, b, c in sec.targets])
+        + f"\n{_END}"
+    )
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if _BEGIN in text and _END in text:
+        head, rest = text.split(_BEGIN, 1)
+        text = head + block + rest.split(_END, 1)[1]
+    elif "## GPU" in text:
+        head, tail = text.split("## GPU", 1)
+        text = head + block + "\n\n## GPU" + tail
+    else:
+        text = text + "\n" + block + "\n"
+    atomic_write_text(path, text)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Run every benchmark and write docs/BENCHMARKS.md (figures, not tests).
 
-    python -m benchmarks.run [--only inference,backends,training,node] [--quick] [--threads N]
-                             [--out docs/BENCHMARKS.md]
+    python -m benchmarks.run [--only inference,backends,training,node,robot] [--quick]
+                             [--threads N] [--out docs/BENCHMARKS.md]
 
 Each benchmark reports its speeds as ratios against a baseline measured in the same run, plus
 the median absolute time, and lists the issue-6 targets it checks. ``--quick`` uses fewer
@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, tuple[str, dict, dict]] = {
     "backends": ("benchmarks.bench_backends", {"rounds": 9}, {"rounds": 3, "with_compile": False}),
     "training": ("benchmarks.bench_training", {"rounds": 5}, {"rounds": 2}),
     "node": ("benchmarks.bench_node", {}, {"quick": True}),
+    "robot": ("benchmarks.bench_node", {"robot": True}, {"robot": True, "quick": True}),
 }
 
 

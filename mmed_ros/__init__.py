@@ -4,6 +4,7 @@
 
     ros2 launch mmed_ros perception.launch.py weights:=model.safetensors
 
-Only the node modules (and node_utils) import rclpy; conversions, params, pipeline, evaluation and
-bag_cli are ROS-free and tested without ROS. See docs/ROS.md.
+Only the node modules (and node_utils) import rclpy; conversions, params, pipeline, evaluation,
+bag_cli, sync (RGB-D pairing, fair mailbox), health (input rates, silence) and qos (auto QoS,
+Fast DDS profile) are ROS-free and tested without ROS. See docs/ROS.md.
 """

@@ -5,6 +5,10 @@
     mmed-bag make runs/synthetic_bag --frames 60 --size 240 320 --storage mcap --distro humble
     mmed-bag make runs/nyu_bag --dataset nyudv2 --split test --root nyu_depth_v2_labeled.mat
     mmed-bag eval runs/synthetic_bag --weights runs/demo/best.safetensors --out runs/estimates_bag
+    mmed-bag make runs/jpeg_bag --rgb-format jpeg --depth-format compressedDepth
+    mmed-bag eval runs/jpeg_bag --weights w.safetensors \
+        --rgb-topic /camera/color/image_raw/compressed \
+        --depth-topic /camera/depth/image_raw/compressedDepth
     mmed-bag play runs/synthetic_bag --rate 1.0     (needs rclpy; see mmed_ros.bag_player)
 
 Reads and writes through the ``rosbags`` library (standard rosbag2 layout and metadata.yaml, so
@@ -32,7 +36,9 @@ from typing import Any
 import numpy as np
 import yaml
 
+from mmed_core.deploy.geometry import OUTPUT_SIZES, RESIZE_MODES
 from mmed_core.errors import MmedError
+from mmed_ros import conversions
 from mmed_ros.errors import BagError
 
 __all__ = [
@@ -58,7 +64,12 @@ TOPICS = {
 ESTIMATE_PREFIX = "/perception"
 _START_NS = 1_700_000_000 * 10**9  # fixed start: the same arguments give the same bag
 _IMAGE = "sensor_msgs/msg/Image"
+_COMPRESSED = "sensor_msgs/msg/CompressedImage"
 _INFO = "sensor_msgs/msg/CameraInfo"
+# image_transport formats `make` can write: raw Images, or CompressedImage on <topic>/compressed
+# (jpeg / png) and <depth topic>/compressedDepth
+RGB_FORMATS = ("raw", "jpeg", "png")
+DEPTH_FORMATS = ("raw", "compressedDepth")
 # rosbag2 metadata versions: Humble and Jazzy read 8; Kilted writes 9 (QoS as a YAML list).
 _DISTROS = {"humble": 8, "iron": 8, "jazzy": 8, "kilted": 9, "rolling": 9}
 
@@ -128,23 +139,26 @@ class _BagOut:
 
 def _header(ts: Any, stamp_ns: int, frame_id: str) -> Any:
     Header = ts.types["std_msgs/msg/Header"]
-    Time = ts.types["builtin_interfaces/msg/Time"]
-    return Header(stamp=Time(sec=stamp_ns // 10**9, nanosec=stamp_ns % 10**9), frame_id=frame_id)
+    sec, nanosec = conversions.ns_to_stamp(stamp_ns)
+    return Header(
+        stamp=ts.types["builtin_interfaces/msg/Time"](sec=sec, nanosec=nanosec), frame_id=frame_id
+    )
 
 
 def image_msg(ts: Any, array: np.ndarray, encoding: str, stamp_ns: int, frame_id: str) -> Any:
     """A rosbags sensor_msgs/Image holding ``array`` in ``encoding``."""
-    from mmed_ros.conversions import image_fields
+    return conversions.image_msg(
+        ts.types[_IMAGE], array, encoding, _header(ts, stamp_ns, frame_id)
+    )
 
-    f = image_fields(array, encoding)
-    return ts.types[_IMAGE](
+
+def compressed_msg(ts: Any, fields: dict[str, Any], stamp_ns: int, frame_id: str) -> Any:
+    """A rosbags sensor_msgs/CompressedImage from :func:`conversions.compressed_fields` or
+    :func:`conversions.compressed_depth_fields` output."""
+    return ts.types[_COMPRESSED](
         header=_header(ts, stamp_ns, frame_id),
-        height=f["height"],
-        width=f["width"],
-        encoding=f["encoding"],
-        is_bigendian=0,
-        step=f["step"],
-        data=np.array(f["data"], dtype=np.uint8),
+        format=fields["format"],
+        data=np.asarray(fields["data"], dtype=np.uint8),
     )
 
 
@@ -236,13 +250,24 @@ def write_synthetic_bag(
     split: str = "test",
     root: str | None = None,
     options: dict | None = None,
+    rgb_format: str = "raw",
+    depth_format: str = "raw",
 ) -> dict[str, int]:
     """Write an RGB-D sequence with ground truth; return message counts per topic.
 
     Default: a synthetic trajectory. ``dataset`` (synthetic / nyudv2 / cityscapes) writes the
     first ``frames`` samples of ``split`` instead, one per 1/``rate`` s (``options``: the
     dataset's options, e.g. ``{"class_map": "nyu40_to_nyu12"}`` for ``labelled``).
+    ``rgb_format`` jpeg / png and ``depth_format`` compressedDepth write the inputs as
+    image_transport does
+    (CompressedImage on ``<topic>/compressed`` / ``<topic>/compressedDepth``), as most
+    recorded bags hold them; ground truth stays raw.
     """
+    if rgb_format not in RGB_FORMATS or depth_format not in DEPTH_FORMATS:
+        raise BagError(
+            f"formats: expected rgb in {list(RGB_FORMATS)} and depth in "
+            f"{list(DEPTH_FORMATS)}, got {rgb_format!r} and {depth_format!r}"
+        )
     if frames < 1 or rate <= 0:
         raise BagError(f"make: expected frames >= 1 and rate > 0, got {frames} and {rate}")
     if depth_encoding not in ("32FC1", "16UC1"):
@@ -257,7 +282,12 @@ def write_synthetic_bag(
     with _BagOut(Path(path), storage, distro, force) as bag:
         for i, frame in enumerate(source):
             _write_frame(
-                bag, _START_NS + int(round(i * 1e9 / rate)), frame, depth_encoding, frame_id
+                bag,
+                _START_NS + int(round(i * 1e9 / rate)),
+                frame,
+                depth_encoding,
+                frame_id,
+                (rgb_format, depth_format),
             )
         if not bag.counts:
             raise BagError(f"make: the source gave no frames ({dataset or 'synthetic'} {split})")
@@ -265,14 +295,25 @@ def write_synthetic_bag(
 
 
 def _write_frame(
-    bag: _BagOut, stamp: int, frame: tuple, depth_encoding: str, frame_id: str
+    bag: _BagOut,
+    stamp: int,
+    frame: tuple,
+    depth_encoding: str,
+    frame_id: str,
+    formats: tuple[str, str] = ("raw", "raw"),
 ) -> None:
     """One time step: RGB, depth, ground truth and camera_info, all with the same stamp."""
     ts = bag.typestore
     rgb, depth, label, K = frame
     h, w = rgb.shape[:2]
     info = camera_info_msg(ts, K, w, h, stamp, frame_id)
-    bag.write(TOPICS["rgb"], image_msg(ts, rgb, "rgb8", stamp, frame_id), stamp)
+    if formats[0] == "raw":
+        bag.write(TOPICS["rgb"], image_msg(ts, rgb, "rgb8", stamp, frame_id), stamp)
+    else:
+        fields = conversions.compressed_fields(rgb, "rgb8", formats[0])
+        bag.write(
+            f"{TOPICS['rgb']}/compressed", compressed_msg(ts, fields, stamp, frame_id), stamp
+        )
     bag.write(TOPICS["rgb_info"], info, stamp)
     if depth is not None:
         # Sensors report 'no return' as NaN (32FC1) or 0 (16UC1); datasets use 0 or less.
@@ -282,7 +323,13 @@ def _write_frame(
             sensor = sensor.astype(np.uint16)
         else:
             sensor = metres
-        bag.write(TOPICS["depth"], image_msg(ts, sensor, depth_encoding, stamp, frame_id), stamp)
+        if formats[1] == "raw":
+            msg = image_msg(ts, sensor, depth_encoding, stamp, frame_id)
+            bag.write(TOPICS["depth"], msg, stamp)
+        else:
+            fields = conversions.compressed_depth_fields(sensor, depth_encoding)
+            msg = compressed_msg(ts, fields, stamp, frame_id)
+            bag.write(f"{TOPICS['depth']}/compressedDepth", msg, stamp)
         bag.write(TOPICS["depth_info"], info, stamp)
         bag.write(TOPICS["gt_depth"], image_msg(ts, metres, "32FC1", stamp, frame_id), stamp)
     if label is not None:
@@ -294,8 +341,12 @@ def _write_frame(
         )
 
 
-def _stamp_ns(msg: Any) -> int:
-    return int(msg.header.stamp.sec) * 10**9 + int(msg.header.stamp.nanosec)
+def _base_topic(topic: str) -> str:
+    """'/cam/image_raw/compressed' -> '/cam/image_raw' (image_transport's transport suffix)."""
+    for suffix in ("/compressed", "/compressedDepth"):
+        if topic.endswith(suffix):
+            return topic[: -len(suffix)]
+    return topic
 
 
 def evaluate_bag(
@@ -309,48 +360,67 @@ def evaluate_bag(
     distro: str = "humble",
     tolerance_s: float = 0.001,
     force: bool = False,
+    resize_truth: bool = False,
+    resize: str = "stretch",
+    output_size: str = "input",
 ) -> dict[str, Any]:
     """Run ``engine`` over a bag's source images; metrics per source (and an estimates bag).
 
-    ``topics`` overrides :data:`TOPICS` entries (rgb, depth, gt_label, gt_depth). Returns
-    {src: ReplayEvaluation.results()} plus 'frames' (images processed per source).
+    ``topics`` overrides :data:`TOPICS` entries (rgb, depth, gt_label, gt_depth); a source
+    topic may be an Image or a CompressedImage topic (e.g. '/cam/image_raw/compressed'), and
+    may also be a ground-truth topic (a depth input scored as depth truth). Ground truth at
+    another resolution than the estimates is skipped (counted in 'skipped') unless
+    ``resize_truth`` resizes it to the estimate's (nearest for ids, valid-pixel averaging for
+    depth). ``resize`` / ``output_size`` fit the inputs as the node does. The estimates bag
+    gets each source's camera_info, matched to the outputs, under /perception/<src>/.
+    Returns {src: ReplayEvaluation.results()}, 'frames' (images processed per source) and
+    'notes' (why something was not scored, for the user to read).
     """
-    from rosbags.highlevel import AnyReader
+    from rosbags.highlevel import AnyReader, AnyReaderError
+    from rosbags.rosbag2 import ReaderError
 
-    from mmed_ros.conversions import depth_from_msg, mono8_from_msg, rgb_from_msg
     from mmed_ros.evaluation import ReplayEvaluation, StampMatcher
-    from mmed_ros.pipeline import FrameProcessor, require_metric_depth
+    from mmed_ros.pipeline import FrameProcessor, camera_info_topic, require_metric_depth
 
     names = {**TOPICS, **(topics or {})}
     paths = engine.check_paths(paths)
     require_metric_depth(engine.config, paths, "mmed-bag eval")
-    decoders = {"rgb": rgb_from_msg, "depth": depth_from_msg}
     sources = {s for s, _ in paths}
-    unknown = sources - set(decoders)
+    unknown = sources - {"rgb", "depth"}
     if unknown:
         raise BagError(
             f"paths: sources {sorted(unknown)} have no input topic in a bag; use "
             "rgb or depth sources"
         )
     processor = FrameProcessor(engine, paths, engine.config.palette)
-    options = {"publish_color": True, "publish_overlay": True, "publish_confidence": False}
-    evals = {src: ReplayEvaluation(engine.config.class_names) for src in sources}
+    options = {
+        "publish_color": True,
+        "publish_overlay": True,
+        "publish_confidence": False,
+        "resize": resize,
+        "output_size": output_size,
+    }
+    evals = {
+        src: ReplayEvaluation(engine.config.class_names, resize_truth=resize_truth)
+        for src in sources
+    }
     tol = int(tolerance_s * 1e9)
-    matchers = {
+    matchers: dict[tuple[str, str], StampMatcher[np.ndarray]] = {
         (src, kind): StampMatcher(tolerance_ns=tol, max_pending=1000)
         for src in sources
         for kind in ("label", "depth")
     }
     truth_topics = {names["gt_label"]: "label", names["gt_depth"]: "depth"}
     source_topics = {names[src]: src for src in sources}
+    info_topics = {camera_info_topic(_base_topic(names[src])): src for src in sources}
+    infos: dict[str, Any] = {}
+    waiting: dict[str, tuple[tuple[int, ...], int, int]] = {}  # frames still without an info
     frames = dict.fromkeys(sorted(sources), 0)
     bag_path = Path(bag)
     if not (bag_path / "metadata.yaml").is_file():
         raise BagError(f"bag {bag_path}: expected a rosbag2 directory with metadata.yaml")
     ts, _ = typestore_for(distro)
-    from rosbags.highlevel import AnyReaderError
-    from rosbags.rosbag2 import ReaderError
-
+    present: set[str] = set()
     try:
         # Exit order: the reader closes first; the output bag appears only if all went well.
         with contextlib.ExitStack() as stack:
@@ -369,39 +439,143 @@ def evaluate_bag(
             for conn, bag_ns, raw in _messages(reader, bag_path):
                 if writer:
                     writer.write_raw(conn.topic, conn.msgtype, raw, bag_ns)
-                if conn.topic not in source_topics and conn.topic not in truth_topics:
+                wanted = (
+                    conn.topic in source_topics
+                    or conn.topic in truth_topics
+                    or conn.topic in info_topics
+                )
+                if not wanted:
                     continue
                 with _as_bag_error(bag_path, f"decoding a {conn.msgtype} on {conn.topic}"):
-                    msg = reader.deserialize(raw, conn.msgtype)
-                stamp = _stamp_ns(msg)
+                    msg: Any = reader.deserialize(raw, conn.msgtype)
+                if conn.topic in info_topics:
+                    src = info_topics[conn.topic]
+                    infos[src] = msg
+                    if writer and src in waiting:  # its image came first: write it now
+                        shape, stamp, ns = waiting.pop(src)
+                        writer.write(
+                            f"{ESTIMATE_PREFIX}/{src}/camera_info",
+                            _output_info(
+                                writer.typestore, processor, src, msg, shape, stamp, output_size
+                            ),
+                            ns,
+                        )
+                    continue
+                stamp = conversions.msg_stamp_ns(msg)
                 if conn.topic in truth_topics:
                     kind = truth_topics[conn.topic]
-                    truth = mono8_from_msg(msg) if kind == "label" else depth_from_msg(msg)
+                    truth = (
+                        conversions.mono8_from_msg(msg)
+                        if kind == "label"
+                        else conversions.depth_from_msg(msg)
+                    )
                     for src in sources:
                         _score(evals[src], kind, matchers[(src, kind)].add("truth", stamp, truth))
+                if conn.topic not in source_topics:
                     continue
                 src = source_topics[conn.topic]
-                outputs = processor.process(src, decoders[src](msg), options)
+                image = processor.decode(src, msg, conversions.DEFAULT_MAX_PIXELS)
+                outputs = processor.process(src, image, options)
                 frames[src] += 1
+                frame_id = msg.header.frame_id
                 for o in outputs:
                     if writer:
                         writer.write(
                             f"{ESTIMATE_PREFIX}/{o.topic}",
-                            image_msg(
-                                writer.typestore, o.array, o.encoding, stamp, msg.header.frame_id
-                            ),
+                            image_msg(writer.typestore, o.array, o.encoding, stamp, frame_id),
                             bag_ns,
                         )
-                    kind = {"label": "label", "depth": "depth"}.get(o.topic.split("/")[-1])
-                    if kind:
+                    leaf = o.topic.split("/")[-1]
+                    if leaf in ("label", "depth"):
                         _score(
-                            evals[src], kind, matchers[(src, kind)].add("estimate", stamp, o.array)
+                            evals[src], leaf, matchers[(src, leaf)].add("estimate", stamp, o.array)
                         )
+                if writer and src in infos:
+                    writer.write(
+                        f"{ESTIMATE_PREFIX}/{src}/camera_info",
+                        _output_info(
+                            writer.typestore,
+                            processor,
+                            src,
+                            infos[src],
+                            image.shape,
+                            stamp,
+                            output_size,
+                        ),
+                        bag_ns,
+                    )
+                elif writer:
+                    waiting[src] = (image.shape, stamp, bag_ns)
     except (AnyReaderError, ReaderError) as exc:
         raise BagError(f"bag {bag_path}: cannot be read ({exc})") from exc
     results: dict[str, Any] = {src: ev.results() for src, ev in evals.items()}
     results["frames"] = frames
+    results["notes"] = _notes(results, paths, names, present, resize_truth)
     return results
+
+
+def _output_info(
+    ts: Any,
+    processor: Any,
+    src: str,
+    info: Any,
+    shape: tuple[int, ...],
+    stamp: int,
+    output_size: str,
+) -> Any:
+    """The source's CameraInfo with the size and intrinsics of its outputs."""
+    k, p, (width, height) = processor.camera_info(
+        src,
+        info.k,
+        info.p,
+        (int(info.width), int(info.height)),
+        (int(shape[1]), int(shape[0])),
+        output_size,
+    )
+    roi = ts.types["sensor_msgs/msg/RegionOfInterest"](
+        x_offset=0, y_offset=0, height=0, width=0, do_rectify=False
+    )
+    return ts.types[_INFO](
+        header=_header(ts, stamp, info.header.frame_id),
+        height=height,
+        width=width,
+        distortion_model=info.distortion_model,
+        d=np.asarray(info.d, dtype=np.float64),
+        k=np.asarray(k, dtype=np.float64),
+        r=np.asarray(info.r, dtype=np.float64),
+        p=np.asarray(p, dtype=np.float64),
+        binning_x=int(info.binning_x),
+        binning_y=int(info.binning_y),
+        roi=roi,
+    )
+
+
+def _notes(
+    results: dict[str, Any],
+    paths: Sequence[tuple[str, str]],
+    names: dict[str, str],
+    present: set[str],
+    resize_truth: bool,
+) -> list[str]:
+    """Why a path scored nothing, in words (printed by ``mmed-bag eval``)."""
+    notes = []
+    for src, dst in paths:
+        if dst not in ("label", "depth") or not results["frames"].get(src):
+            continue
+        res = results[src]
+        if res[f"{dst}_pairs"]:
+            continue
+        truth = names[f"gt_{dst}"]
+        if truth not in present:
+            why = f"the ground-truth topic {truth} is not in the bag"
+        elif any(f"{dst} size" in k for k in res["skipped"]):
+            why = "the ground truth has another resolution" + (
+                "" if resize_truth else " (pass --resize-truth to resize it)"
+            )
+        else:
+            why = "no estimate had a ground-truth stamp within --tolerance"
+        notes.append(f"{src}->{dst}: 0 of {results['frames'][src]} frames scored: {why}")
+    return notes
 
 
 @contextlib.contextmanager
@@ -487,6 +661,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="dataset option (YAML value), repeatable, e.g. class_map=nyu40_to_nyu12",
     )
+    make.add_argument(
+        "--rgb-format",
+        choices=RGB_FORMATS,
+        default="raw",
+        help="raw Image, or CompressedImage jpeg/png on <rgb topic>/compressed (default raw)",
+    )
+    make.add_argument(
+        "--depth-format",
+        choices=DEPTH_FORMATS,
+        default="raw",
+        help="raw Image, or CompressedImage on <depth topic>/compressedDepth (default raw)",
+    )
 
     ev = sub.add_parser(
         "eval",
@@ -515,6 +701,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="largest stamp difference (s) between estimate and ground truth",
     )
     ev.add_argument("--json", help="write the metrics to this JSON file")
+    ev.add_argument(
+        "--resize-truth",
+        action="store_true",
+        help="resize ground truth of another resolution to the estimates' (nearest for "
+        "labels, valid-pixel averaging for depth) instead of skipping it",
+    )
+    ev.add_argument(
+        "--resize",
+        choices=RESIZE_MODES,
+        default="stretch",
+        help="how inputs are fitted to the network (as the node's 'resize' parameter)",
+    )
+    ev.add_argument(
+        "--output-size",
+        choices=OUTPUT_SIZES,
+        default="input",
+        help="estimates at the input's or the network's resolution (ground truth must match, "
+        "or use --resize-truth)",
+    )
 
     play = sub.add_parser("play", help="publish a bag over DDS (for machines without ros2 bag)")
     play.add_argument("bag", help="input bag directory")
@@ -533,6 +738,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.5,
         help="seconds to wait before the first message, after --wait-for "
         "(default 0.5); longer lets downstream nodes discover each other",
+    )
+    play.add_argument(
+        "--clock",
+        action="store_true",
+        help="also publish the recorded time on /clock (for nodes with use_sim_time)",
     )
     return parser
 
@@ -562,6 +772,8 @@ def _cmd_make(args: argparse.Namespace) -> int:
         split=args.split,
         root=args.root,
         options=_dataset_options(args.option),
+        rgb_format=args.rgb_format,
+        depth_format=args.depth_format,
     )
     print(f"wrote {args.out} ({args.storage}, {args.distro}):")
     for topic, n in counts.items():
@@ -598,8 +810,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         distro=args.distro,
         tolerance_s=args.tolerance,
         force=args.force,
+        resize_truth=args.resize_truth,
+        resize=args.resize,
+        output_size=args.output_size,
     )
-    for src in sorted(k for k in results if k != "frames"):
+    for note in results["notes"]:
+        print(f"note: {note}", file=sys.stderr)
+    for src in sorted(k for k in results if k not in ("frames", "notes")):
         print(format_report(results[src], title=f"{src} -> * ({results['frames'][src]} frames)"))
     if args.out:
         print(f"estimates written to {args.out}")
@@ -622,6 +839,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 wait_for=args.wait_for,
                 wait_timeout=args.wait_timeout,
                 delay=args.delay,
+                clock=args.clock,
             )
             return 0
         return _cmd_make(args) if args.command == "make" else _cmd_eval(args)

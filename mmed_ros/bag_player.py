@@ -60,6 +60,7 @@ def play_bag(
     wait_for: str | Sequence[str] | None = None,
     wait_timeout: float = 10.0,
     delay: float = 0.5,
+    clock: bool = False,
     log: Callable[[str], None] = print,
 ) -> int:
     """Publish every message of ``path`` (optionally only ``topics``); returns the count.
@@ -68,10 +69,14 @@ def play_bag(
     frames are not lost to discovery); BagError after ``wait_timeout`` seconds without one.
     ``delay``: seconds to wait after that, for the subscribers' own outputs to be matched
     downstream (e.g. perception_node -> evaluator_node), which the player cannot see.
+    ``clock``: also publish each message's recorded time on /clock (``ros2 bag play --clock``),
+    for nodes run with ``use_sim_time``.
     """
     import rclpy
+    from builtin_interfaces.msg import Time
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from rosbags.rosbag2 import Reader
+    from rosgraph_msgs.msg import Clock
 
     if rate <= 0:
         raise BagError(f"--rate: expected a positive factor, got {rate}")
@@ -80,6 +85,8 @@ def play_bag(
         raise BagError(f"{bag}: not a rosbag2 directory (no metadata.yaml)")
     rclpy.init()
     node = rclpy.create_node("mmed_bag_player")
+    # created first, so the nodes on sim time discover it while the player waits for them
+    clock_pub = node.create_publisher(Clock, "/clock", 10) if clock else None
     count = 0
     try:
         with contextlib.ExitStack() as stack:
@@ -93,9 +100,7 @@ def play_bag(
                     f"it has {sorted({c.topic for c in all_conns})}"
                 )
             qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-            pubs = {
-                c.id: node.create_publisher(message_class(c.msgtype), c.topic, qos) for c in conns
-            }
+            pubs, conns = _publishers(node, conns, qos, log)
             end = time.monotonic() + wait_timeout
             for topic in [wait_for] if isinstance(wait_for, str) else (wait_for or []):
                 _wait_for_subscriber(node, topic, pubs, conns, max(0.0, end - time.monotonic()))
@@ -106,6 +111,8 @@ def play_bag(
                 delay = (stamp - start_bag) / 1e9 / rate - (time.monotonic() - start_wall)
                 if delay > 0:
                     time.sleep(delay)
+                if clock_pub is not None:
+                    clock_pub.publish(Clock(clock=Time(sec=stamp // 10**9, nanosec=stamp % 10**9)))
                 pubs[conn.id].publish(bytes(raw))
                 count += 1
         log(f"played {count} messages from {bag}")
@@ -114,6 +121,31 @@ def play_bag(
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
+
+
+def _publishers(
+    node: Any, conns: list[Any], qos: Any, log: Callable[[str], None]
+) -> tuple[dict[int, Any], list[Any]]:
+    """A publisher per connection whose message type is installed; the others are skipped
+    with a note (a bag often holds types of drivers this machine lacks)."""
+    pubs: dict[int, Any] = {}
+    classes: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    for c in conns:
+        if c.msgtype not in classes:
+            try:
+                classes[c.msgtype] = message_class(c.msgtype)
+            except BagError as exc:
+                classes[c.msgtype] = None
+                skipped[c.msgtype] = str(exc)
+        if classes[c.msgtype] is None:
+            log(f"note: skipping {c.topic} ({skipped[c.msgtype]})")
+            continue
+        pubs[c.id] = node.create_publisher(classes[c.msgtype], c.topic, qos)
+    kept = [c for c in conns if c.id in pubs]
+    if not kept:
+        raise BagError(f"none of the bag's message types is installed here: {sorted(skipped)}")
+    return pubs, kept
 
 
 def _wait_for_subscriber(

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 from mmed_core.cli import demo as core_demo
 from mmed_core.cli.demo import DemoContext, Stage
+from mmed_ros.node_processes import apply_ros_env, start_module, stop_process
 
 __all__ = ["STAGES", "main"]
 
@@ -55,7 +56,6 @@ def _node(ctx: DemoContext) -> None:
         )
         return
     from mmed_ros.bag_cli import main as bag_main
-    from mmed_ros.testing import apply_ros_env, start_module, stop_process
 
     apply_ros_env()  # loopback only, private domain: see the module docstring
     report = ctx.out_dir / "node_metrics.json"
@@ -148,7 +148,7 @@ def _estimates(ctx: DemoContext) -> None:
         force=True,
         paths=parse_paths(["rgb->label", "rgb->depth", "depth->label"]),
     )
-    for src in sorted(k for k in res if k != "frames"):
+    for src in sorted(k for k in res if k not in ("frames", "notes")):
         d, s = res[src].get("depth") or {}, res[src].get("segmentation") or {}
         parts = [f"{src}: {res['frames'][src]} frames"]
         if d:

@@ -4,7 +4,7 @@
 
 Used by evaluator_node (live replay) and ``mmed-bag eval`` (offline)::
 
-    python -m pytest test/test_ros_evaluation.py
+    python -m pytest test/test_ros_pipeline.py
 
 Estimates and ground truth arrive on separate topics in any order; :class:`StampMatcher` keeps
 the unmatched ones per stream (bounded) and pairs messages whose stamps differ by at most a
@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from mmed_core.deploy.geometry import resize_image
 from mmed_core.errors import InputError
 from mmed_core.evaluation.metrics import DepthMetrics, SegmentationMetrics
 
@@ -74,8 +75,11 @@ class StampMatcher(Generic[T]):
 class ReplayEvaluation:
     """Depth and segmentation metrics accumulated over matched (estimate, truth) pairs."""
 
-    def __init__(self, class_names: Sequence[str]) -> None:
+    def __init__(self, class_names: Sequence[str], *, resize_truth: bool = False) -> None:
+        """``resize_truth``: ground truth at another resolution than the estimate is resized
+        to it (nearest for ids, valid-pixel averaging for depth) instead of skipped."""
         self.class_names = tuple(class_names)
+        self.resize_truth = resize_truth
         self.depth = DepthMetrics()
         self.seg = SegmentationMetrics(len(self.class_names), self.class_names)
         self.depth_pairs = 0
@@ -86,7 +90,14 @@ class ReplayEvaluation:
         self.skipped[why] = self.skipped.get(why, 0) + 1
 
     def add_depth(self, estimate: np.ndarray, truth: np.ndarray) -> bool:
-        """Add one depth pair (metres, NaN / <= 0 = invalid); False when shapes differ."""
+        """Add one depth pair (metres, NaN / <= 0 = invalid, +-inf not scored); False when
+        shapes differ (and ``resize_truth`` is off)."""
+        if estimate.shape != truth.shape and self.resize_truth:
+            bad = ~(np.isfinite(truth) & (truth > 0))
+            truth, gone = resize_image(
+                np.where(bad, 0, truth).astype(np.float32), estimate.shape[:2], "valid", bad
+            )
+            truth = np.where(gone, np.nan, truth) if gone is not None else truth
         if estimate.shape != truth.shape:
             self._skip(f"depth size {estimate.shape} != truth {truth.shape}")
             return False
@@ -97,7 +108,10 @@ class ReplayEvaluation:
         return True
 
     def add_label(self, estimate: np.ndarray, truth: np.ndarray) -> bool:
-        """Add one class-id pair (uint8, 255 = unknown); False when shapes differ."""
+        """Add one class-id pair (uint8, 255 = unknown); False when shapes differ (and
+        ``resize_truth`` is off)."""
+        if estimate.shape != truth.shape and self.resize_truth:
+            truth, _ = resize_image(np.asarray(truth), estimate.shape[:2], "nearest")
         if estimate.shape != truth.shape:
             self._skip(f"label size {estimate.shape} != truth {truth.shape}")
             return False

@@ -23,8 +23,9 @@ from std_srvs.srv import Trigger
 
 from mmed_core.atomic import atomic_write_json
 from mmed_core.data.classes import NYU12_CLASSES
+from mmed_core.deploy.checkpoint import read_card
 from mmed_core.errors import MmedError
-from mmed_ros.conversions import depth_from_msg, mono8_from_msg
+from mmed_ros.conversions import depth_from_msg, mono8_from_msg, msg_stamp_ns
 from mmed_ros.evaluation import ReplayEvaluation, StampMatcher, format_report
 from mmed_ros.node_utils import declare_specs, make_qos, spin_node, validating_callback
 from mmed_ros.params import EVALUATOR_PARAMS
@@ -42,11 +43,9 @@ class EvaluatorNode(Node):
         self._params = p
         names = tuple(n for n in p["class_names"] if n) or NYU12_CLASSES
         if p["weights"]:
-            from mmed_core.deploy.checkpoint import read_card  # imports torch: only when asked
-
             # The card alone (no weights loaded): the evaluator needs no model.
             names = tuple(read_card(p["weights"])["class_names"])
-        self.evaluation = ReplayEvaluation(names)
+        self.evaluation = ReplayEvaluation(names, resize_truth=p["resize_truth"])
         self._lock = threading.Lock()  # callbacks and the service may run on other threads
         self.bad_inputs = 0
         tol = int(p["stamp_tolerance"] * 1e9)
@@ -81,7 +80,7 @@ class EvaluatorNode(Node):
             self._timer = self.create_timer(p["report_period"], self.log_report)
 
     def _on_image(self, kind: str, stream: str, decode: Any, msg: Image) -> None:
-        stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+        stamp = msg_stamp_ns(msg)
         try:
             image = decode(msg)
         except MmedError as exc:

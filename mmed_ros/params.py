@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mmed_core.network.modalities import MODALITIES as _REGISTRY
+
 __all__ = [
     "ParamSpec",
     "PERCEPTION_PARAMS",
@@ -24,12 +26,17 @@ __all__ = [
     "parse_path",
     "parse_paths",
     "validate_params",
+    "cross_check",
+    "empty_overrides",
     "parameter_table",
 ]
 
-MODALITIES: tuple[str, ...] = ("rgb", "depth", "label")
+# Every registered modality (mmed_core.network.modalities), e.g. rgb, depth, label, normals;
+# whether a checkpoint has a path is checked when it is loaded.
+MODALITIES: tuple[str, ...] = tuple(_REGISTRY)
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16")
 RELIABILITIES: tuple[str, ...] = ("best_effort", "reliable")
+INPUT_RELIABILITIES: tuple[str, ...] = ("auto", "best_effort", "reliable")
 _DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 _PATH_RE = re.compile(r"^\s*(\w+)\s*->\s*(\w+)\s*$")
 
@@ -63,9 +70,9 @@ class ParamSpec:
 def parse_path(text: str) -> tuple[str, str]:
     """'rgb->label' -> ('rgb', 'label'); raises ValueError naming the bad entry."""
     match = _PATH_RE.match(str(text))
-    if not match or match.group(1) not in MODALITIES or match.group(2) not in MODALITIES:
+    if not match or match.group(1) not in _REGISTRY or match.group(2) not in _REGISTRY:
         raise ValueError(
-            f"path {text!r}: expected 'SRC->DST' with SRC and DST in {list(MODALITIES)}"
+            f"path {text!r}: expected 'SRC->DST' with SRC and DST in {list(_REGISTRY)}"
         )
     return match.group(1), match.group(2)
 
@@ -171,10 +178,10 @@ PERCEPTION_PARAMS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec(
         "qos_reliability",
-        "best_effort",
-        "Input reliability (sensor-data QoS = "
-        "best_effort); reliable to match a reliable-only driver.",
-        choices=RELIABILITIES,
+        "auto",
+        "Input reliability: auto = what the publishers offer (reliable when all of them offer "
+        "it, else best_effort), re-checked every qos_recheck_period s.",
+        choices=INPUT_RELIABILITIES,
     ),
     ParamSpec("qos_depth", 5, "Input queue depth (keep-last).", min_value=1, max_value=100),
     ParamSpec(
@@ -183,7 +190,13 @@ PERCEPTION_PARAMS: tuple[ParamSpec, ...] = (
         "Output reliability; reliable also serves best-effort subscribers.",
         choices=RELIABILITIES,
     ),
-    ParamSpec("output_depth", 2, "Output queue depth (keep-last).", min_value=1, max_value=100),
+    ParamSpec(
+        "output_depth",
+        10,
+        "Output queue depth (keep-last): frames a slow reliable subscriber may lag behind.",
+        min_value=1,
+        max_value=100,
+    ),
     ParamSpec(
         "publish_color",
         True,
@@ -225,12 +238,113 @@ PERCEPTION_PARAMS: tuple[ParamSpec, ...] = (
         min_value=1,
         max_value=2**31 - 1,
     ),
+    # -- formats and geometry (transports, resize, output size) --
+    ParamSpec(
+        "rgb_transport",
+        "raw",
+        "How rgb_topic arrives: raw (sensor_msgs/Image) or compressed (CompressedImage "
+        "jpeg/png on <rgb_topic>/compressed, as image_transport publishes it).",
+        choices=("raw", "compressed"),
+    ),
+    ParamSpec(
+        "depth_transport",
+        "raw",
+        "How depth_topic arrives: raw, compressedDepth (CompressedImage on "
+        "<depth_topic>/compressedDepth: 16UC1 png or 32FC1 quantised inverse depth) or "
+        "compressed (16-bit png on <depth_topic>/compressed).",
+        choices=("raw", "compressedDepth", "compressed"),
+    ),
+    ParamSpec(
+        "label_transport",
+        "raw",
+        "How label_topic arrives: raw or compressed (png only: jpeg would invent class ids).",
+        choices=("raw", "compressed"),
+    ),
+    ParamSpec(
+        "resize",
+        "stretch",
+        "How an input is fitted to the network's input size: stretch (aspect ratio changes), "
+        "letterbox (scaled to fit and padded; padding comes out unknown) or crop (scaled to "
+        "cover, centre cut; the cut borders come out unknown at input size).",
+        read_only=False,
+        choices=("stretch", "letterbox", "crop"),
+    ),
+    ParamSpec(
+        "output_size",
+        "input",
+        "Size of the outputs: input (the input image's resolution) or network (the network's "
+        "input size, no resize back: smaller messages); camera_info matches either.",
+        read_only=False,
+        choices=("input", "network"),
+    ),
     ParamSpec(
         "diagnostics_period",
         1.0,
         "Seconds between /diagnostics messages.",
         min_value=0.1,
         max_value=60.0,
+    ),
+    # --- runtime behaviour on a robot (issue 11: transport, health, RGB-D sync, lifecycle)
+    ParamSpec(
+        "autostart",
+        True,
+        "Configure and activate at start; false = wait for lifecycle transitions "
+        "(ros2 lifecycle set).",
+    ),
+    ParamSpec(
+        "qos_recheck_period",
+        2.0,
+        "Seconds between checks of the input publishers' QoS (qos_reliability auto) and of "
+        "silent topics.",
+        min_value=0.1,
+        max_value=60.0,
+    ),
+    ParamSpec(
+        "expected_rate",
+        0.0,
+        "Input rate (Hz) each source should arrive at; /diagnostics warns below 90% of it. "
+        "0 = no expectation.",
+        read_only=False,
+        min_value=0.0,
+        max_value=1000.0,
+    ),
+    ParamSpec(
+        "silence_warn",
+        3.0,
+        "Seconds without a message on a subscribed topic before /diagnostics warns (naming "
+        "the topic and the QoS its publishers offer).",
+        read_only=False,
+        min_value=0.1,
+        max_value=3600.0,
+    ),
+    ParamSpec(
+        "silence_error",
+        10.0,
+        "Seconds without a message before the warning becomes an error (>= silence_warn).",
+        read_only=False,
+        min_value=0.1,
+        max_value=3600.0,
+    ),
+    ParamSpec(
+        "rgbd_sync",
+        True,
+        "With both rgb and depth inputs: process them as pairs of the same instant (stamps "
+        "within sync_slop); unpaired frames are dropped and counted. While one source is "
+        "silent (silence_warn) the other is processed alone.",
+    ),
+    ParamSpec(
+        "sync_slop",
+        0.015,
+        "Largest stamp difference (s) of an RGB-D pair; keep it below half the frame period.",
+        min_value=0.0,
+        max_value=1.0,
+    ),
+    ParamSpec(
+        "sync_queue",
+        5,
+        "Frames per source waiting for their partner; older ones are dropped as no_partner.",
+        min_value=1,
+        max_value=100,
     ),
 )
 
@@ -288,7 +402,37 @@ EVALUATOR_PARAMS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec("output_json", "", "Also write the final metrics to this JSON file (atomically)."),
     ParamSpec("qos_reliability", "reliable", "Subscription reliability.", choices=RELIABILITIES),
+    ParamSpec(
+        "resize_truth",
+        False,
+        "Resize ground truth of another resolution to the estimate's (nearest for labels, "
+        "valid-pixel averaging for depth) instead of skipping the pair.",
+    ),
 )
+
+
+def cross_check(values: Mapping[str, Any]) -> list[str]:
+    """Reasons a set of perception parameters is inconsistent (rules across parameters)."""
+    reasons = []
+    warn, error = values.get("silence_warn"), values.get("silence_error")
+    if warn is not None and error is not None and error < warn:
+        reasons.append(
+            f"silence_error: expected >= silence_warn ({warn}), got {error} "
+            "(an error that comes before the warning)"
+        )
+    return reasons
+
+
+def empty_overrides(args: Sequence[str]) -> list[str]:
+    """Names in ``-p NAME:=`` overrides without a value (rcl rejects them with an unreadable
+    error; an empty string is written ``-p "NAME:=''"``)."""
+    bad, it = [], iter(args)
+    for arg in it:
+        if arg in ("-p", "--param"):
+            rule = next(it, "")
+            if rule.endswith(":=") and rule.count(":=") == 1:
+                bad.append(rule[:-2])
+    return bad
 
 
 def validate_params(specs: Sequence[ParamSpec], values: Mapping[str, Any]) -> list[str]:

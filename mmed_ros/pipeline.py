@@ -14,15 +14,24 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from mmed_core.data.classes import IGNORE_INDEX
-from mmed_core.errors import ConfigError
-from mmed_ros.conversions import colorize, overlay
+from mmed_core.deploy.geometry import Fit
+from mmed_core.errors import ConfigError, MmedError
+from mmed_core.network.modalities import get_modality
+from mmed_ros.conversions import (
+    CompressedImageError,
+    colorize,
+    depth_from_msg,
+    mono8_from_msg,
+    overlay,
+    rgb_from_msg,
+)
 
 __all__ = [
     "LatestMailbox",
@@ -30,12 +39,25 @@ __all__ = [
     "OutputImage",
     "FrameProcessor",
     "output_topics",
+    "transport_topic",
+    "TRANSPORTS",
+    "DECODERS",
     "camera_info_topic",
     "scale_intrinsics",
     "require_metric_depth",
 ]
 
 T = TypeVar("T")
+
+# image_transport transports the node subscribes to (raw Image, or CompressedImage on
+# <topic>/compressed (jpeg/png) or <topic>/compressedDepth)
+TRANSPORTS: tuple[str, ...] = ("raw", "compressed", "compressedDepth")
+# Message -> array per source modality; each takes an Image or a CompressedImage.
+DECODERS: dict[str, Callable[..., np.ndarray]] = {
+    "rgb": rgb_from_msg,
+    "depth": depth_from_msg,
+    "label": mono8_from_msg,
+}
 
 
 class LatestMailbox(Generic[T]):
@@ -130,19 +152,29 @@ class OutputImage:
     array: np.ndarray
 
 
-# Output kinds per destination modality, in publishing order. Names are documented in
-# docs/ROS.md and checked by test_ros_docs.py.
-_KINDS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    # (topic leaf, encoding, option that enables it or '' = always)
-    "label": (
-        ("label", "mono8", ""),
-        ("label_color", "rgb8", "publish_color"),
-        ("label_overlay", "rgb8", "publish_overlay"),
-        ("label_confidence", "32FC1", "publish_confidence"),
-    ),
-    "depth": (("depth", "32FC1", ""),),
-    "rgb": (("rgb", "rgb8", ""),),
-}
+# Extra outputs of a categorical destination (class ids), in publishing order: (topic leaf,
+# encoding, option that enables it). Every other destination publishes one image named after
+# it, in its registry encoding. Names are documented in docs/ROS.md (test_ros_docs.py).
+_LABEL_EXTRAS: tuple[tuple[str, str, str], ...] = (
+    ("_color", "rgb8", "publish_color"),
+    ("_overlay", "rgb8", "publish_overlay"),
+    ("_confidence", "32FC1", "publish_confidence"),
+)
+
+
+def _kinds(dst: str) -> tuple[tuple[str, str, str], ...]:
+    mod = get_modality(dst)
+    if mod.categorical:
+        return ((dst, mod.encoding, ""), *((dst + x, e, o) for x, e, o in _LABEL_EXTRAS))
+    return ((dst, mod.encoding, ""),)
+
+
+def transport_topic(topic: str, transport: str) -> str:
+    """image_transport's topic for ``transport``: raw -> topic, compressed -> topic/compressed,
+    compressedDepth -> topic/compressedDepth."""
+    if transport not in TRANSPORTS:
+        raise ConfigError(f"transport: expected one of {list(TRANSPORTS)}, got {transport!r}")
+    return topic if transport == "raw" else f"{topic.rstrip('/')}/{transport}"
 
 
 def output_topics(
@@ -152,10 +184,10 @@ def output_topics(
     topics: list[tuple[str, str]] = []
     sources: list[str] = []
     for src, dst in paths:
-        for leaf, encoding, option in _KINDS[dst]:
+        for leaf, encoding, option in _kinds(dst):
             if option and not options.get(option, False):
                 continue
-            if leaf == "label_overlay" and src != "rgb":
+            if leaf.endswith("_overlay") and src != "rgb":
                 continue  # nothing to blend over: the source is not a colour image
             topics.append((f"{src}/{leaf}", encoding))
         if src not in sources:
@@ -171,7 +203,12 @@ def camera_info_topic(image_topic: str, suffix: str = "camera_info") -> str:
 
 
 class FrameProcessor:
-    """Runs the engine for one source frame and builds the output arrays of its paths."""
+    """Decodes one source frame, runs the engine and builds the output arrays of its paths.
+
+    ``corrupt[src]`` counts compressed frames that did not decode (for /diagnostics);
+    ``fits[src]`` is how the last frame of ``src`` was fitted to the network, which
+    :meth:`camera_info` turns into the outputs' intrinsics.
+    """
 
     def __init__(
         self, engine: Any, paths: Sequence[tuple[str, str]], palette: Sequence[Sequence[int]]
@@ -179,47 +216,98 @@ class FrameProcessor:
         self.engine = engine
         self.paths = list(paths)
         self.palette = palette
+        self.corrupt: Counter = Counter()
+        self.fits: dict[str, Fit] = {}
 
     def dsts_for(self, src: str) -> list[str]:
         return [dst for s, dst in self.paths if s == src]
 
+    def decode(self, src: str, msg: Any, max_pixels: int) -> np.ndarray:
+        """Image or CompressedImage of source ``src`` -> array; a compressed frame that does not
+        decode is counted in ``corrupt[src]`` and re-raised (CompressedImageError)."""
+        decoder = DECODERS.get(src)
+        if decoder is None:
+            raise MmedError(f"source '{src}': no message decoder; sources are {sorted(DECODERS)}")
+        try:
+            return decoder(msg, max_pixels=max_pixels)
+        except CompressedImageError:
+            self.corrupt[src] += 1
+            raise
+
     def process(
         self, src: str, array: np.ndarray, options: Mapping[str, Any]
     ) -> list[OutputImage]:
-        """Every output of the paths that start at ``src``, at ``array``'s resolution."""
+        """Every output of the paths that start at ``src``: at ``array``'s resolution, or the
+        network's with ``options['output_size'] == 'network'`` (fitted per ``resize``)."""
         dsts = self.dsts_for(src)
         if not dsts:
             return []
+        geometry = {}
+        if options.get("resize", "stretch") != "stretch":
+            geometry["resize"] = options["resize"]
+        if options.get("output_size", "input") != "input":
+            geometry["output_size"] = options["output_size"]
         results = self.engine.infer(
             {src: array},
             [(src, dst) for dst in dsts],
             min_confidence=float(options.get("min_confidence", 0.0)),
+            **geometry,
         )
         outputs: list[OutputImage] = []
         for dst in dsts:
             pred = results[(src, dst)]
-            if dst == "label":
-                outputs += self._label_outputs(src, array, pred, options)
-            elif dst == "depth":
-                outputs.append(OutputImage(f"{src}/depth", "32FC1", pred.array))
+            fit = getattr(pred, "fit", None)
+            if fit is not None:
+                self.fits[src] = fit
+            if get_modality(dst).categorical:
+                outputs += self._label_outputs(src, dst, array, pred, options)
             else:
-                outputs.append(OutputImage(f"{src}/{dst}", "rgb8", pred.array))
+                outputs.append(OutputImage(f"{src}/{dst}", _kinds(dst)[0][1], pred.array))
         return outputs
 
+    def camera_info(
+        self,
+        src: str,
+        k: Any,
+        p: Any,
+        info_size: tuple[int, int],
+        image_size: tuple[int, int],
+        output_size: str = "input",
+    ) -> tuple[list[float], list[float], tuple[int, int]]:
+        """K, P and (width, height) of the outputs of ``src``'s last frame.
+
+        ``info_size`` / ``image_size`` are (W, H) of the camera_info and of the input image:
+        intrinsics are first rescaled to the image (:func:`scale_intrinsics`), then mapped to
+        the network frame when outputs are at the network's size.
+        """
+        k2, p2 = scale_intrinsics(k, p, info_size, image_size)
+        fit = self.fits.get(src)
+        if fit is None or output_size == "input":
+            return k2, p2, image_size
+        k3, p3 = fit.intrinsics(k2, p2, output_size)
+        h, w = fit.output_size(output_size)
+        return k3, p3, (w, h)
+
     def _label_outputs(
-        self, src: str, array: np.ndarray, pred: Any, options: Mapping[str, Any]
+        self, src: str, dst: str, array: np.ndarray, pred: Any, options: Mapping[str, Any]
     ) -> list[OutputImage]:
         ids = pred.array
-        out = [OutputImage(f"{src}/label", "mono8", ids)]
-        color = None
-        if options.get("publish_color", True) or options.get("publish_overlay", False):
-            color = colorize(ids, self.palette)
+        out = [OutputImage(f"{src}/{dst}", "mono8", ids)]
+        color = (
+            colorize(ids, self.palette)
+            if (options.get("publish_color", True) or options.get("publish_overlay", False))
+            else np.zeros((0, 0, 3), np.uint8)
+        )
         if options.get("publish_color", True):
-            out.append(OutputImage(f"{src}/label_color", "rgb8", color))
-        if options.get("publish_overlay", False) and src == "rgb":
+            out.append(OutputImage(f"{src}/{dst}_color", "rgb8", color))
+        if (
+            options.get("publish_overlay", False)
+            and src == "rgb"
+            and array.shape[:2] == ids.shape[:2]
+        ):
             out.append(
                 OutputImage(
-                    f"{src}/label_overlay",
+                    f"{src}/{dst}_overlay",
                     "rgb8",
                     overlay(
                         array,
@@ -230,8 +318,28 @@ class FrameProcessor:
                     ),
                 )
             )
+        elif options.get("publish_overlay", False) and src == "rgb":
+            small = getattr(pred, "fit", None)
+            if small is not None:  # outputs at network size: blend over the fitted input
+                fitted, _ = small.to_network(np.asarray(array), "area", 0)
+                out.append(
+                    OutputImage(
+                        f"{src}/{dst}_overlay",
+                        "rgb8",
+                        overlay(
+                            np.ascontiguousarray(fitted, np.uint8),
+                            color,
+                            float(options.get("overlay_alpha", 0.5)),
+                            ids=ids,
+                            unknown_id=IGNORE_INDEX,
+                        ),
+                    )
+                )
         if options.get("publish_confidence", False):
-            out.append(OutputImage(f"{src}/label_confidence", "32FC1", pred.confidence))
+            conf = pred.confidence
+            if conf is not None:  # unknown where the label is (the engine masks it too)
+                conf = np.where(ids == IGNORE_INDEX, np.float32(np.nan), conf).astype(np.float32)
+            out.append(OutputImage(f"{src}/{dst}_confidence", "32FC1", conf))
         return out
 
 

@@ -1,26 +1,36 @@
 # SPDX-FileCopyrightText: 2026 mmed maintainers
 # SPDX-License-Identifier: Apache-2.0
-"""Helpers for the ROS tests: a loopback-only environment, tiny checkpoints, node subprocesses.
+"""Test support shared by the tests, the benchmarks and scripts/soak.py (never by a node).
 
     python -m pytest test/test_ros_perception_node.py
 
-Every process a test starts gets :func:`ros_env`: DDS discovery limited to localhost (the
-workplace forbids traffic off the loopback) and one random ``ROS_DOMAIN_ID`` per test session,
-so parallel sessions on one machine do not see each other. Importing it loads no rclpy; only
-:class:`Probe` and :func:`image_msg` do, when used.
+The tiny checkpoint writer, an rclpy probe node (:class:`Probe`), a recorder of what a node
+under test publishes (:class:`NodeRecorder`) and an Image builder for publishers. The node
+processes themselves start on a private, loopback-only graph through
+``mmed_ros.node_processes`` (re-exported here: :func:`ros_env`, :func:`start_module`, ...),
+which the demo uses too; no node, tool or demo module imports this one (test_architecture checks).
+Importing it loads no rclpy; only :class:`Probe`, :class:`NodeRecorder` and :func:`image_msg`
+do, when used, so tests without ROS can still use :func:`tiny_checkpoint`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import random
 import subprocess
-import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import torch
+
+from mmed_core.deploy.checkpoint import save_checkpoint
+from mmed_core.network.config import ModelConfig
+from mmed_core.network.factory import create_model
+from mmed_ros import conversions
+from mmed_ros.conversions import msg_stamp_ns
+from mmed_ros.node_processes import apply_ros_env, ros_env, start_module, stop_process
 
 __all__ = [
     "ros_env",
@@ -34,34 +44,10 @@ __all__ = [
     "one_torch_thread",
 ]
 
-_SESSION_DOMAIN = random.SystemRandom().randint(1, 100)  # 0 is what a stray robot uses
-
-
-def ros_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """``base`` (default os.environ) plus loopback-only discovery and this session's domain."""
-    env = dict(os.environ if base is None else base)
-    env.update(
-        {
-            "ROS_DOMAIN_ID": str(_SESSION_DOMAIN),
-            "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",  # Iron and later
-            "ROS_LOCALHOST_ONLY": "1",  # Humble
-            "RMW_IMPLEMENTATION": env.get("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp"),
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return env
-
-
-def apply_ros_env() -> None:
-    """Put :func:`ros_env` into this process's environment (call before ``rclpy.init``)."""
-    os.environ.update(ros_env())
-
 
 @contextlib.contextmanager
 def one_torch_thread() -> Iterator[None]:
     """A tiny model on a shared 2-core runner: extra OpenMP threads only spin against load."""
-    import torch
-
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -78,48 +64,11 @@ def tiny_checkpoint(
     **config: Any,
 ) -> Path:
     """Write an untrained tiny-preset checkpoint (random weights, seeded) and return its path."""
-    import torch
-
-    from mmed_core.deploy.checkpoint import save_checkpoint
-    from mmed_core.network.config import ModelConfig
-    from mmed_core.network.factory import create_model
-
     torch.manual_seed(seed)
     model = create_model(ModelConfig.preset("tiny", input_size=input_size, **config))
     out = Path(path)
     save_checkpoint(out, model, note="untrained test model")
     return out
-
-
-def start_module(
-    module: str, args: Sequence[str] = (), *, log: str | os.PathLike[str] | None = None
-) -> subprocess.Popen:
-    """Start ``python -m module args`` with :func:`ros_env`, in its own process group."""
-    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed by the child
-    env = ros_env()
-    # One torch thread: on a shared 2-core runner spinning OpenMP threads cost 50x per conv.
-    env["OMP_NUM_THREADS"] = "1"
-    return subprocess.Popen(
-        [sys.executable, "-m", module, *args],
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> int:
-    """SIGINT (clean shutdown), then SIGKILL after ``timeout``; returns the exit code."""
-    import signal
-
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout)
-    return int(proc.returncode)
 
 
 class Probe:
@@ -143,8 +92,6 @@ class Probe:
 
     def spin_until(self, done: Any, timeout: float) -> bool:
         """Spin until ``done()`` is true or ``timeout`` seconds pass; returns ``done()``."""
-        import time
-
         end = time.monotonic() + timeout
         while not done() and time.monotonic() < end:
             self.executor.spin_once(timeout_sec=0.05)
@@ -198,22 +145,14 @@ class NodeRecorder:
         return [m for _, m in self.got.get(topic, [])]
 
     def stamps(self, topic: str) -> set[int]:
-        return {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in self.messages(topic)}
+        return {msg_stamp_ns(m) for m in self.messages(topic)}
 
 
 def image_msg(array: Any, encoding: str, stamp_ns: int, frame_id: str) -> Any:
     """An rclpy sensor_msgs/Image of ``array`` (for publishers in tests)."""
-    import array as pyarray
-
     from sensor_msgs.msg import Image
+    from std_msgs.msg import Header
 
-    from mmed_ros.conversions import image_fields
-
-    f = image_fields(array, encoding)
-    msg = Image(
-        height=f["height"], width=f["width"], encoding=encoding, is_bigendian=0, step=f["step"]
-    )
-    msg.header.frame_id = frame_id
-    msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(int(stamp_ns), 10**9)
-    msg.data = pyarray.array("B", f["data"].tobytes())
-    return msg
+    header = Header(frame_id=frame_id)
+    conversions.set_stamp(header.stamp, stamp_ns)
+    return conversions.image_msg(Image, array, encoding, header)

@@ -7,7 +7,7 @@
     python scripts/soak.py --frames 60 --size 48 64          # a few seconds (the test suite's)
 
 Starts ``perception_node`` as a separate process (DDS discovery limited to this machine, a
-random domain id: ``mmed_ros.testing.ros_env``), then from this process:
+random domain id: ``mmed_ros.node_processes.ros_env``), then from this process:
 
 1. warm-up: frames one at a time until outputs come back;
 2. rate finding: closed loop (send, wait for the label, send the next) for ``--probe-frames``

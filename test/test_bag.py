@@ -218,3 +218,107 @@ def test_make_from_a_dataset_split(workdir: Path, capsys: pytest.CaptureFixture)
     assert bag_cli.main(["make", str(workdir / "nyu"), "--dataset", "nyudv2"]) == 1
     assert "root" in capsys.readouterr().err
     assert not (workdir / "nyu").exists()
+
+
+@pytest.fixture(scope="module")
+def compressed_bag(workdir: Path) -> Path:
+    out = workdir / "compressed"
+    args = ["make", str(out), "--frames", "3", "--size", "24", "32"]
+    args += ["--rgb-format", "jpeg", "--depth-format", "compressedDepth"]
+    assert bag_cli.main(args) == 0
+    return out
+
+
+def test_compressed_bag_is_evaluated_with_camera_info_in_the_estimates(
+    compressed_bag: Path, ckpt: Path, workdir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    msgs = read_all(compressed_bag)
+    rgb = msgs["/camera/color/image_raw/compressed"][0]
+    assert rgb.format == "rgb8; jpeg compressed bgr8"
+    depth = msgs["/camera/depth/image_raw/compressedDepth"][0]
+    assert depth.format == "32FC1; compressedDepth png"
+    out, js = workdir / "compressed_estimates", workdir / "compressed.json"
+    code = bag_cli.main(
+        [
+            "eval",
+            str(compressed_bag),
+            "--weights",
+            str(ckpt),
+            "--device",
+            "cpu",
+            "--paths",
+            "rgb->label,depth->label",
+            "--rgb-topic",
+            "/camera/color/image_raw/compressed",
+            "--depth-topic",
+            "/camera/depth/image_raw/compressedDepth",
+            "--resize",
+            "letterbox",
+            "--out",
+            str(out),
+            "--json",
+            str(js),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    results = json.loads(js.read_text())
+    assert results["frames"] == {"depth": 3, "rgb": 3} and results["notes"] == []
+    assert results["rgb"]["label_pairs"] == 3 and results["depth"]["label_pairs"] == 3
+    est = read_all(out)
+    infos = est["/perception/rgb/camera_info"]
+    assert len(infos) == 3 and (infos[0].width, infos[0].height) == (32, 24)
+    src_info = msgs["/camera/color/camera_info"][0]
+    np.testing.assert_allclose(infos[0].k, src_info.k)
+    assert infos[1].header.stamp == est["/perception/rgb/label"][1].header.stamp
+    assert len(est["/perception/depth/camera_info"]) == 3
+
+
+def test_eval_scores_a_depth_input_that_is_also_the_ground_truth(
+    made: Path, ckpt: Path, workdir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    js = workdir / "same_topic.json"
+    args = ["eval", str(made), "--weights", str(ckpt), "--device", "cpu", "--json", str(js)]
+    args += ["--paths", "depth->label,depth->depth", "--depth-topic", "/gt/depth"]
+    assert bag_cli.main(args) == 0, capsys.readouterr().err
+    results = json.loads(js.read_text())
+    assert results["frames"] == {"depth": 4}
+    assert results["depth"]["label_pairs"] == 4 and results["depth"]["depth_pairs"] == 4
+
+
+def test_ground_truth_at_another_resolution_is_noted_or_resized(
+    made: Path, ckpt: Path, workdir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    js = workdir / "network_size.json"
+    args = ["eval", str(made), "--weights", str(ckpt), "--device", "cpu", "--json", str(js)]
+    args += ["--paths", "rgb->label,rgb->depth", "--output-size", "network"]
+    assert bag_cli.main(args) == 0
+    err = capsys.readouterr().err
+    assert "rgb->label: 0 of 4 frames scored" in err and "--resize-truth" in err
+    assert json.loads(js.read_text())["rgb"]["label_pairs"] == 0
+    assert bag_cli.main([*args, "--resize-truth"]) == 0
+    results = json.loads(js.read_text())
+    assert results["rgb"]["label_pairs"] == 4 and results["rgb"]["depth_pairs"] == 4
+    assert results["notes"] == []
+
+
+def test_play_skips_message_types_that_are_not_installed() -> None:
+    from types import SimpleNamespace
+
+    from mmed_ros.bag_player import _publishers
+    from mmed_ros.errors import BagError
+
+    class FakeNode:
+        def create_publisher(self, cls, topic, qos):
+            return (cls, topic)
+
+    pytest.importorskip("sensor_msgs.msg")
+    conns = [
+        SimpleNamespace(id=1, topic="/img", msgtype="sensor_msgs/msg/Image"),
+        SimpleNamespace(id=2, topic="/vendor", msgtype="no_such_vendor_msgs/msg/Blob"),
+    ]
+    notes: list[str] = []
+    pubs, kept = _publishers(FakeNode(), conns, None, notes.append)
+    assert list(pubs) == [1] and [c.topic for c in kept] == ["/img"]
+    assert len(notes) == 1 and "/vendor" in notes[0] and "no_such_vendor_msgs" in notes[0]
+    with pytest.raises(BagError, match="none of the bag's message types"):
+        _publishers(FakeNode(), conns[1:], None, notes.append)

@@ -96,9 +96,16 @@ def test_pickle_files_are_refused_with_advice(tmp_path: Path) -> None:
 
 
 def test_missing_files_are_named(tmp_path: Path, saved: tuple[Path, torch.nn.Module]) -> None:
-    with pytest.raises(CheckpointError, match="model card not found"):
+    # Neither file: the .safetensors asked for is what is missing (not its card).
+    with pytest.raises(CheckpointError, match=r"nothing\.safetensors: weights file not found$"):
         load_checkpoint(tmp_path / "nothing.safetensors")
     path, _ = saved
+    card = path.with_suffix(".json")
+    text = card.read_text()
+    card.unlink()
+    with pytest.raises(CheckpointError, match="model card not found"):
+        load_checkpoint(path)
+    card.write_text(text)
     path.unlink()
     with pytest.raises(CheckpointError, match="weights file not found"):
         load_checkpoint(path)

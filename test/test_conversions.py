@@ -10,13 +10,22 @@ import numpy as np
 import pytest
 
 from mmed_ros.conversions import (
+    CompressedImageError,
     colorize,
+    compressed_depth_fields,
+    compressed_fields,
     depth_from_msg,
+    depth_invalid,
     image_fields,
+    image_msg,
     image_view,
     mono8_from_msg,
+    msg_stamp_ns,
+    ns_to_stamp,
     overlay,
     rgb_from_msg,
+    set_stamp,
+    stamp_to_ns,
 )
 from mmed_ros.errors import ConversionError
 
@@ -94,12 +103,17 @@ def test_yuv_goes_through_the_fallback_converter() -> None:
     assert np.all(np.abs(out.astype(int) - 128) <= 3)
 
 
-def test_depth_32fc1_metres_and_invalid_values() -> None:
-    depth = np.array([[1.5, np.nan, np.inf], [-np.inf, 0.0, 2.25]], np.float32)
+def test_depth_32fc1_metres_and_rep118_values() -> None:
+    """REP 118: NaN / 0 / negative = no measurement; +inf (far) and -inf (too close) stay."""
+    depth = np.array([[1.5, np.nan, np.inf], [-np.inf, 0.0, 2.25], [-3.0, 1.0, 1.0]], np.float32)
     out = depth_from_msg(msg_of(depth, "32FC1"))
     assert out.dtype == np.float32
-    np.testing.assert_array_equal(np.isnan(out), [[False, True, True], [True, True, False]])
+    np.testing.assert_array_equal(
+        np.isnan(out), [[False, True, False], [False, True, False], [True, False, False]]
+    )
+    assert out[0, 2] == np.inf and out[1, 0] == -np.inf
     assert out[0, 0] == 1.5 and out[1, 2] == 2.25
+    np.testing.assert_array_equal(depth_invalid(out), np.isnan(out))
 
 
 def test_clean_32fc1_is_a_view_and_big_endian_is_swapped() -> None:
@@ -165,3 +179,141 @@ def test_colorize_and_overlay() -> None:
     blended = overlay(rgb, colour, 0.5, ids=ids)
     np.testing.assert_array_equal(blended[0, 0], [105, 110, 115])
     np.testing.assert_array_equal(blended[0, 2], rgb[0, 2])  # unknown pixels stay the image
+
+
+# ---------------------------------------------------------------------------- building messages
+def test_image_msg_builds_a_message_that_decodes_back() -> None:
+    header = SimpleNamespace(stamp=SimpleNamespace(sec=0, nanosec=0), frame_id="cam")
+    set_stamp(header.stamp, 1_700_000_000_123_456_789)
+    rgb = RNG.integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    msg = image_msg(SimpleNamespace, rgb, "rgb8", header)
+    assert (msg.height, msg.width, msg.step, msg.encoding) == (5, 7, 21, "rgb8")
+    assert isinstance(msg.data, bytes) and msg.header.frame_id == "cam"
+    np.testing.assert_array_equal(rgb_from_msg(msg), rgb)
+    assert msg_stamp_ns(msg) == 1_700_000_000_123_456_789
+    normals = RNG.uniform(-1, 1, (3, 4, 3)).astype(np.float32)
+    back = image_view(image_msg(SimpleNamespace, normals, "32FC3", header))
+    np.testing.assert_array_equal(back, normals)
+
+
+def test_stamps_to_and_from_nanoseconds() -> None:
+    assert ns_to_stamp(1_500_000_000) == (1, 500_000_000)
+    assert ns_to_stamp(-1) == (-1, 999_999_999)  # nanosec stays in [0, 1e9)
+    assert stamp_to_ns(SimpleNamespace(sec=3, nanosec=7)) == 3_000_000_007
+    for ns in (0, 1, 10**9 - 1, 10**9, 1_700_000_000_999_999_999):
+        stamp = SimpleNamespace(sec=0, nanosec=0)
+        set_stamp(stamp, ns)
+        assert stamp_to_ns(stamp) == ns
+
+
+def test_image_msg_fills_rosbags_and_rclpy_types() -> None:
+    rosbags = pytest.importorskip("rosbags.typesys")
+    ts = rosbags.get_typestore(rosbags.Stores.ROS2_HUMBLE)
+    header = ts.types["std_msgs/msg/Header"](
+        stamp=ts.types["builtin_interfaces/msg/Time"](sec=1, nanosec=2), frame_id="f"
+    )
+    ids = np.array([[0, 1], [2, 255]], np.uint8)
+    msg = image_msg(ts.types["sensor_msgs/msg/Image"], ids, "mono8", header)
+    assert isinstance(msg.data, np.ndarray) and msg.data.dtype == np.uint8
+    raw = ts.serialize_cdr(msg, msg.__msgtype__)
+    np.testing.assert_array_equal(
+        mono8_from_msg(ts.deserialize_cdr(raw, "sensor_msgs/msg/Image")), ids
+    )
+
+
+# ---------------------------------------------------------------------------- compressed
+def compressed(fields: dict) -> SimpleNamespace:
+    return SimpleNamespace(format=fields["format"], data=bytes(fields["data"]))
+
+
+@pytest.mark.parametrize("encoding", ["rgb8", "bgr8", "mono8"])
+def test_compressed_png_is_lossless_and_jpeg_is_close(encoding: str) -> None:
+    rgb = RNG.integers(0, 256, (12, 16, 3), dtype=np.uint8)
+    if encoding == "mono8":
+        img, want = rgb[:, :, 0], np.repeat(rgb[:, :, :1], 3, axis=2)
+    elif encoding == "bgr8":
+        img, want = np.ascontiguousarray(rgb[:, :, ::-1]), rgb
+    else:
+        img, want = rgb, rgb
+    png = compressed_fields(img, encoding, "png")
+    assert png["format"].startswith(f"{encoding}; png compressed")
+    np.testing.assert_array_equal(rgb_from_msg(compressed(png)), want)
+    smooth = np.tile(np.linspace(0, 255, 16, dtype=np.uint8)[None, :, None], (12, 1, 3))
+    jpeg = compressed_fields(smooth if encoding != "mono8" else smooth[:, :, 0], encoding)
+    out = rgb_from_msg(compressed(jpeg))
+    assert out.shape == (12, 16, 3) and np.abs(out.astype(int) - smooth).max() <= 8
+
+
+def test_compressed_depth_16uc1_is_exact_and_zero_is_invalid() -> None:
+    mm = RNG.integers(1, 9000, (9, 11)).astype(np.uint16)
+    mm[0, 0] = 0
+    f = compressed_depth_fields(mm, "16UC1")
+    assert f["format"] == "16UC1; compressedDepth png"
+    assert bytes(f["data"][:4]) == b"\x00\x00\x00\x00"  # ConfigHeader: INV_DEPTH
+    out = depth_from_msg(compressed(f))
+    assert np.isnan(out[0, 0])
+    np.testing.assert_allclose(out[1:], mm[1:] / 1000.0, rtol=1e-6)
+
+
+def test_compressed_depth_32fc1_inverse_depth_quantisation() -> None:
+    depth = RNG.uniform(0.5, 9.5, (10, 12)).astype(np.float32)
+    depth[0, :4] = [np.nan, np.inf, -np.inf, 12.0]  # none fits the format: all come back NaN
+    f = compressed_depth_fields(depth, "32FC1", depth_max=10.0, quantization=100.0)
+    a, b = np.frombuffer(bytes(f["data"][4:12]), "<f4")
+    assert a == pytest.approx(100 * 101) and b == pytest.approx(1 - 100 * 101 / 10.0)
+    out = depth_from_msg(compressed(f))
+    assert np.all(np.isnan(out[0, :4]))
+    ok = np.isfinite(depth) & (depth < 10)
+    # inverse-depth steps: a relative error of at most d / A * (1 + ...) ~ 0.1% at 10 m
+    np.testing.assert_allclose(out[ok], depth[ok], rtol=2e-3)
+
+
+def test_compressed_16bit_png_depth_on_the_compressed_transport() -> None:
+    mm = np.array([[0, 1000], [2500, 4000]], np.uint16)
+    out = depth_from_msg(compressed(compressed_fields(mm, "16UC1", "png")))
+    assert np.isnan(out[0, 0])
+    np.testing.assert_allclose(out.ravel()[1:], [1.0, 2.5, 4.0], rtol=1e-6)
+
+
+def test_compressed_labels_must_be_png() -> None:
+    ids = np.array([[0, 3], [7, 255]], np.uint8)
+    np.testing.assert_array_equal(
+        mono8_from_msg(compressed(compressed_fields(ids, "mono8", "png"))), ids
+    )
+    with pytest.raises(ConversionError, match="lossless png"):
+        mono8_from_msg(compressed(compressed_fields(ids, "mono8", "jpeg")))
+
+
+@pytest.mark.parametrize(
+    "fmt,data,needle",
+    [
+        ("rgb8; jpeg compressed bgr8", b"", "0 bytes"),
+        ("rgb8; jpeg compressed bgr8", b"not an image at all", "png or jpeg"),
+        ("rgb8; png compressed bgr8", None, "do not decode"),  # truncated png
+        ("32FC1; compressedDepth png", b"\x00" * 8, "ConfigHeader"),
+        ("32FC1; compressedDepth rvl", b"\x00" * 20, "RVL"),
+        ("8UC3; compressedDepth png", b"\x00" * 20, "expected format"),
+    ],
+)
+def test_corrupt_compressed_frames_raise_compressed_image_error(fmt, data, needle) -> None:
+    if data is None:
+        good = compressed_fields(RNG.integers(0, 256, (32, 32, 3), dtype=np.uint8), "rgb8", "png")
+        data = bytes(good["data"])[: len(good["data"]) // 2]
+    decode = depth_from_msg if "compressedDepth" in fmt else rgb_from_msg
+    with pytest.raises(CompressedImageError, match=needle):
+        decode(SimpleNamespace(format=fmt, data=data))
+
+
+def test_compressed_size_is_checked_before_decoding() -> None:
+    f = compressed_fields(np.zeros((64, 64, 3), np.uint8), "rgb8", "png")
+    with pytest.raises(CompressedImageError, match="at most|1 to 100 pixels"):
+        rgb_from_msg(compressed(f), max_pixels=100)
+    jpeg = compressed_fields(np.zeros((64, 64, 3), np.uint8), "rgb8", "jpeg")
+    with pytest.raises(CompressedImageError, match="64x64"):
+        rgb_from_msg(compressed(jpeg), max_pixels=100)
+
+
+def test_depth_compressed_on_the_rgb_decoder_is_named() -> None:
+    f = compressed_depth_fields(np.ones((4, 4), np.float32))
+    with pytest.raises(ConversionError, match="rgb topic remapped"):
+        rgb_from_msg(compressed(f))

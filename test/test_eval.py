@@ -20,7 +20,10 @@ from mmed_core.evaluation.compare import compare_runs, load_paper_tables
 from mmed_core.evaluation.evaluator import evaluate_checkpoint
 from mmed_core.training.trainer import train
 
-TABLE1_HEADER = "| Method | Rel | log10 | RMSE | δ<1.25 | δ<1.25² | δ<1.25³ | mIoU |"
+TABLE1_HEADER = (
+    "| Method | Rel (per img) | log10 (per img) | RMSE (per img) | Rel (pooled) | log10 (pooled) "
+    "| RMSE (pooled) | δ<1.25 | δ<1.25² | δ<1.25³ | mIoU |"
+)
 NYU = [
     "book",
     "cabinet",
@@ -79,7 +82,9 @@ def test_metrics_json_and_tables_have_every_column(runs):
     root, res = runs
     m = json.loads((root / "mmed" / "eval-test" / "metrics.json").read_text())
     assert m["num_samples"] == 8 and m["dataset"] == "synthetic" and m["split"] == "test"
-    assert set(m["table1"]) == set(DEPTH) and all(math.isfinite(v) for v in m["table1"].values())
+    assert set(m["table1"]) == {*DEPTH, "rel_img", "log10_img", "rmse_img"} and all(
+        math.isfinite(v) for v in m["table1"].values()
+    )
     assert set(m["paths"]) == {
         f"{s}->{d}" for s in ("rgb", "depth", "label") for d in ("depth", "label")
     }
@@ -109,12 +114,14 @@ def test_compare_builds_table1_beside_the_paper(runs, tmp_path, capsys):
     md = (tmp_path / "compare.md").read_text()
     assert "| Ours | this run: `mmed` (synthetic test) |" in md
     assert "| enc-dec | this run: `enc-dec-depth` (synthetic test) |" in md
+    # the paper's errors are per image: its pooled columns stay empty
     assert (
-        "|  | paper, NYUDv2 (Table 1) | 0.296 | 0.120 | 1.046 | 0.450 | 0.775 | 0.810 | 0.411 |"
-        in md
+        "|  | paper, NYUDv2 (Table 1) | 0.296 | 0.120 | 1.046 | - | - | - | 0.450 | 0.775 "
+        "| 0.810 | 0.411 |" in md
     )
     assert (
-        "paper, Cityscapes (Table 3) | 0.380 | 0.125 | 8.983 | 0.602 | 0.780 | 0.870 | - |" in md
+        "paper, Cityscapes (Table 3) | 0.380 | 0.125 | 8.983 | - | - | - | 0.602 | 0.780 | 0.870 "
+        "| - |" in md
     )
     claims = json.loads((tmp_path / "compare.json").read_text())["claims"]
     assert (
@@ -158,6 +165,6 @@ def test_compare_of_a_missing_run_is_a_clear_error(tmp_path, capsys):
     assert eval_main(["compare", str(tmp_path / "nothing")]) == 2
     assert "expected an mmed-eval metrics.json" in capsys.readouterr().err
     assert eval_main(["--checkpoint", str(tmp_path / "none.safetensors")]) == 2
-    assert "model card not found" in capsys.readouterr().err
+    assert "none.safetensors: weights file not found" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="at least one RUN"):
         compare_runs([])

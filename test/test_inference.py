@@ -81,15 +81,61 @@ def test_matches_the_model_called_directly_at_model_size(engine: InferenceEngine
 
 
 def test_invalid_depth_input_gives_unknown_outputs(engine: InferenceEngine) -> None:
+    """REP 118: NaN, 0 and negative are no measurement; +inf / -inf are readings."""
     depth = inputs(40, 40)["depth"]
     depth[:10] = np.nan
-    depth[10:12] = np.inf
-    depth[12:14] = 0
+    depth[10:12] = 0
+    depth[12:14] = -1.0
+    depth[14:16] = np.inf
+    depth[16:18] = -np.inf
     out = engine.infer({"depth": depth}, [("depth", "label"), ("depth", "depth")])
-    assert np.all(out[("depth", "label")].array[:14] == 255)
-    assert np.all(out[("depth", "label")].array[14:] < 12)
+    label = out[("depth", "label")]
+    assert np.all(label.array[:14] == 255)
+    assert np.all(label.array[14:] < 12)
+    assert np.all(np.isnan(label.confidence[:14]))  # confidence masked with the label
+    assert np.all(np.isfinite(label.confidence[14:]))
     assert np.all(np.isnan(out[("depth", "depth")].array[:14]))
     assert np.all(np.isfinite(out[("depth", "depth")].array[14:]))
+
+
+def test_positive_infinity_is_the_far_end_of_the_depth_range(engine: InferenceEngine) -> None:
+    """+inf ("beyond range") is fed as the far end of the range, -inf as the near end."""
+    lo, hi = engine.config.depth_range
+    far = engine.infer({"depth": np.full((16, 16), np.inf, np.float32)}, [("depth", "label")])
+    at_max = engine.infer({"depth": np.full((16, 16), hi, np.float32)}, [("depth", "label")])
+    np.testing.assert_array_equal(far[("depth", "label")].array, at_max[("depth", "label")].array)
+    near = engine.infer({"depth": np.full((16, 16), -np.inf, np.float32)}, [("depth", "label")])
+    at_min = engine.infer({"depth": np.full((16, 16), lo, np.float32)}, [("depth", "label")])
+    np.testing.assert_array_equal(near[("depth", "label")].array, at_min[("depth", "label")].array)
+
+
+@pytest.mark.parametrize("resize", ["stretch", "letterbox", "crop"])
+def test_resize_modes_and_output_sizes(engine: InferenceEngine, resize: str) -> None:
+    h_net, w_net = engine.config.input_size
+    rgb = inputs(24, 60)["rgb"]  # wide: letterbox pads rows, crop cuts columns
+    paths = [("rgb", "label"), ("rgb", "depth")]
+    at_input = engine.infer({"rgb": rgb}, paths, resize=resize)
+    at_net = engine.infer({"rgb": rgb}, paths, resize=resize, output_size="network")
+    for p in paths:
+        assert at_input[p].array.shape[:2] == (24, 60)
+        assert at_net[p].array.shape[:2] == (h_net, w_net)
+    fit = at_net[("rgb", "label")].fit
+    assert fit is not None and fit.mode == resize
+    ids_net, depth_net = at_net[("rgb", "label")].array, at_net[("rgb", "depth")].array
+    ids_in, depth_in = at_input[("rgb", "label")].array, at_input[("rgb", "depth")].array
+    if resize == "letterbox":  # padding rows show no image: unknown at network size
+        assert np.all(ids_net[0] == 255) and np.all(np.isnan(depth_net[0]))
+        assert np.all(ids_in < 12) and np.all(np.isfinite(depth_in))
+    elif resize == "crop":  # the cut borders have no estimate at input size
+        assert np.all(ids_in[:, 0] == 255) and np.all(np.isnan(depth_in[:, 0]))
+        assert np.all(ids_in[:, 30] < 12)
+        assert np.all(ids_net < 12) and np.all(np.isfinite(depth_net))
+    else:
+        assert np.all(ids_in < 12) and np.all(ids_net < 12)
+    with pytest.raises(ConfigError, match="output_size"):
+        engine.infer({"rgb": rgb}, paths, output_size="half")
+    with pytest.raises(ConfigError, match="resize"):
+        engine.infer({"rgb": rgb}, paths, resize="squash")
 
 
 def test_min_confidence_marks_unsure_pixels_unknown(engine: InferenceEngine) -> None:

@@ -34,8 +34,28 @@ def test_depth_metrics_stream_over_pixels_not_images() -> None:
     a.update(p1, g1)
     a.update(p2, g2)
     b.update(np.concatenate([p1, p2]), np.concatenate([g1, g2]))
-    assert a.compute() == b.compute()
+    pooled = ("rel", "log10", "rmse", "delta1", "delta2", "delta3")
+    assert [a.compute()[k] for k in pooled] == [b.compute()[k] for k in pooled]
     assert a.compute()["rel"] == pytest.approx(0.25)
+
+
+def test_depth_metrics_per_image_as_the_paper() -> None:
+    # Two images in one batch (leading axis): image 1 has Rel 1.0 over 1 pixel, image 2 Rel 0
+    # over 3 pixels. Per image: mean(1.0, 0) = 0.5; pooled: 1/4. RMSE per image mean(1, 0).
+    gt = np.array([[[1.0, 0.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]]])
+    pred = np.array([[[2.0, 5.0], [5.0, 5.0]], [[1.0, 1.0], [1.0, 9.0]]])
+    m = DepthMetrics()
+    m.update(pred, gt)
+    r = m.compute()
+    assert r["rel_img"] == pytest.approx(0.5) and r["rel"] == pytest.approx(0.25)
+    assert r["rmse_img"] == pytest.approx(0.5) and r["rmse"] == pytest.approx(math.sqrt(1 / 4))
+    assert r["log10_img"] == pytest.approx(math.log10(2) / 2)
+    # streaming image by image gives the same as the batch; an all-invalid image is left out
+    s = DepthMetrics()
+    s.update(pred[0], gt[0])
+    s.update(pred[1], gt[1])
+    s.update(np.ones((2, 2)), np.zeros((2, 2)))
+    assert s.compute() == pytest.approx(r)
 
 
 def test_iou_from_one_confusion_matrix() -> None:

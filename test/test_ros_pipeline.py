@@ -14,7 +14,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from mmed_core.deploy.geometry import Fit
 from mmed_core.errors import ConfigError
+from mmed_ros.conversions import CompressedImageError, compressed_fields
 from mmed_ros.evaluation import ReplayEvaluation, StampMatcher, format_report
 from mmed_ros.params import PERCEPTION_PARAMS, parse_paths, validate_params
 from mmed_ros.pipeline import (
@@ -25,6 +27,7 @@ from mmed_ros.pipeline import (
     output_topics,
     require_metric_depth,
     scale_intrinsics,
+    transport_topic,
 )
 
 
@@ -102,7 +105,7 @@ def test_camera_info_topic_and_intrinsics_scaling() -> None:
 class FakeEngine:
     """Engine stand-in: label = column index, depth = 2 m, so the processor is checked alone."""
 
-    def infer(self, inputs, paths, min_confidence=0.0):
+    def infer(self, inputs, paths, min_confidence=0.0, **geometry):
         ((src, image),) = inputs.items()
         h, w = image.shape[:2]
         out = {}
@@ -159,7 +162,7 @@ def test_parameter_validation_gives_reasons() -> None:
         {
             "device": "gpu",
             "precision": "int8",
-            "paths": ["rgb->normals"],
+            "paths": ["rgb->sonar"],
             "overlay_alpha": 1.5,
             "qos_depth": 0,
             "weights": "",
@@ -171,7 +174,7 @@ def test_parameter_validation_gives_reasons() -> None:
     for needle in (
         "device: expected",
         "precision: expected one of",
-        "path 'rgb->normals'",
+        "path 'rgb->sonar'",
         "overlay_alpha: expected <= 1.0",
         "qos_depth: expected >= 1",
         "weights: expected a checkpoint path",
@@ -221,3 +224,76 @@ def test_disparity_models_cannot_publish_metric_depth() -> None:
     with pytest.raises(ConfigError, match="node: the model's depth is in 'disparity'"):
         require_metric_depth(disparity, [("rgb", "depth")], "node")
     require_metric_depth(SimpleNamespace(depth_units="m"), [("depth", "depth")], "node")
+
+
+def test_transport_topics_follow_image_transport() -> None:
+    assert transport_topic("/cam/color/image_raw", "raw") == "/cam/color/image_raw"
+    assert transport_topic("/cam/color/image_raw", "compressed") == (
+        "/cam/color/image_raw/compressed"
+    )
+    assert transport_topic("depth/image_raw", "compressedDepth") == (
+        "depth/image_raw/compressedDepth"
+    )
+    with pytest.raises(ConfigError, match="transport: expected one of"):
+        transport_topic("x", "theora")
+
+
+def test_processor_decodes_compressed_frames_and_counts_corrupt_ones() -> None:
+    proc = FrameProcessor(FakeEngine(), [("rgb", "label")], palette=[(0, 0, 0)] * 3)
+    rgb = np.random.default_rng(0).integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    f = compressed_fields(rgb, "rgb8", "png")
+    good = SimpleNamespace(format=f["format"], data=bytes(f["data"]))
+    np.testing.assert_array_equal(proc.decode("rgb", good, 1000), rgb)
+    bad = SimpleNamespace(format=f["format"], data=bytes(f["data"])[:20])
+    for _ in range(2):
+        with pytest.raises(CompressedImageError):
+            proc.decode("rgb", bad, 1000)
+    assert proc.corrupt == {"rgb": 2}
+
+
+def test_confidence_is_masked_where_the_label_is_unknown() -> None:
+    class Engine(FakeEngine):
+        def infer(self, inputs, paths, min_confidence=0.0, **geometry):
+            ids = np.array([[0, 255]], np.uint8)
+            conf = np.array([[0.9, 0.4]], np.float32)
+            return {p: SimpleNamespace(array=ids, confidence=conf) for p in paths}
+
+    proc = FrameProcessor(Engine(), [("rgb", "label")], palette=[(0, 0, 0)])
+    outs = {
+        o.topic: o
+        for o in proc.process("rgb", np.zeros((1, 2, 3), np.uint8), {"publish_confidence": True})
+    }
+    conf = outs["rgb/label_confidence"].array
+    assert conf[0, 0] == pytest.approx(0.9) and np.isnan(conf[0, 1])
+
+
+def test_camera_info_matches_each_output_size() -> None:
+    proc = FrameProcessor(None, [("rgb", "label")], palette=[])
+    k = [200.0, 0, 96, 0, 200, 48, 0, 0, 1]
+    p = [200.0, 0, 96, 0, 0, 200, 48, 0, 0, 0, 1, 0]
+    # no frame processed yet, or outputs at input size: the input's (rescaled) intrinsics
+    assert proc.camera_info("rgb", k, p, (192, 96), (96, 48))[2] == (96, 48)
+    proc.fits["rgb"] = Fit.compute("letterbox", (48, 96), (32, 32))
+    k2, p2, size = proc.camera_info("rgb", k, p, (192, 96), (96, 48), "network")
+    assert size == (32, 32)
+    # 192x96 info -> 96x48 image (x0.5), letterbox x1/3 with 8 rows of padding on top
+    assert k2[0] == pytest.approx(200 * 0.5 / 3) and k2[2] == pytest.approx(96 * 0.5 / 3)
+    assert k2[5] == pytest.approx(48 * 0.5 / 3 + 8)
+    assert p2[2] == k2[2] and p2[6] == k2[5]
+
+
+def test_replay_evaluation_resizes_truth_only_when_asked() -> None:
+    names = ("a", "b")
+    est_ids, truth_ids = np.zeros((4, 6), np.uint8), np.zeros((8, 12), np.uint8)
+    est_depth = np.full((4, 6), 2.0, np.float32)
+    truth_depth = np.full((8, 12), 2.0, np.float32)
+    truth_depth[:, :6] = np.nan  # the left half has no ground truth
+    truth_depth[0, 6:] = np.inf  # beyond range: not scorable
+    plain = ReplayEvaluation(names)
+    assert not plain.add_label(est_ids, truth_ids) and plain.label_pairs == 0
+    assert any("label size" in k for k in plain.skipped)
+    resized = ReplayEvaluation(names, resize_truth=True)
+    assert resized.add_label(est_ids, truth_ids) and resized.add_depth(est_depth, truth_depth)
+    res = resized.results()
+    assert res["segmentation"]["iou"]["a"] == 1.0
+    assert res["depth"]["rel"] == pytest.approx(0.0) and resized.depth.n == 4 * 3

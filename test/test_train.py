@@ -130,7 +130,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
         if torch.is_grad_enabled():
             calls["n"] += 1
             if calls["n"] == 6:  # in the second epoch (4 steps per epoch)
-                return total * float("nan"), per_path
+                return total * float("nan"), {p: v * float("nan") for p, v in per_path.items()}
         return total, per_path
 
     monkeypatch.setattr(train_mod, "multipath_loss", poisoned)
@@ -148,7 +148,10 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "override, match",
     [
-        ("train.lrr=0.1", r"unknown key\(s\) \['train.lrr'\].*valid keys: \['optimizer', 'lr'"),
+        (
+            "train.lrr=0.1",
+            r"unknown key\(s\) \['train.lrr'\].*valid keys: \['recipe', 'optimizer', 'lr'",
+        ),
         ("model.method=unet", r"unknown model.method 'unet'; methods: \['mmed', 'enc-dec'"),
         ("data.dataset=kitti", r"unknown data.dataset 'kitti'; datasets: \['synthetic'\]"),
         ("data.root=/no/such/folder", r"data.root '/no/such/folder' does not exist"),

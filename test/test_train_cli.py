@@ -67,7 +67,7 @@ def test_train_resume_eval_roundtrip_on_synthetic(tmp_path, capsys):
     metrics = json.loads((out / "eval-test" / "metrics.json").read_text())
     assert metrics["run_name"] == "mmed+extra" and metrics["num_samples"] == 4
     assert cv2.imread(str(out / "eval-test" / "figure.png")) is not None
-    assert "| Method | Rel | log10 | RMSE" in capsys.readouterr().out
+    assert "| Method | Rel (per img) | log10 (per img) | RMSE (per img)" in capsys.readouterr().out
 
 
 def test_demo_quick_runs_every_stage(tmp_path, capsys):

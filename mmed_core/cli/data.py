@@ -1,9 +1,9 @@
 # SPDX-FileCopyrightText: 2026 mmed maintainers
 # SPDX-License-Identifier: Apache-2.0
-"""``mmed-data``: write synthetic datasets, build caches, inspect datasets.
+r"""``mmed-data``: write synthetic datasets, build caches, inspect datasets.
 
     mmed-data synth --out data/synth                      # synthetic train/val/test/extra caches
-    mmed-data cache nyudv2 --root nyu_depth_v2_labeled.mat --cache-dir data/nyu \\
+    mmed-data cache nyudv2 --root nyu_depth_v2_labeled.mat --cache-dir data/nyu \
         --option splits_mat=splits.mat
     mmed-data inspect data/synth                          # counts, histogram, depth, preview PNG
     mmed-data inspect cityscapes --root /data/cityscapes --split val --limit 50

@@ -32,6 +32,8 @@ __all__ = ["DemoContext", "Stage", "STAGES", "main", "run_stages"]
 
 @dataclass
 class DemoContext:
+    """What the demo stages share: the options of the run and what each stage produced."""
+
     out_dir: Path
     epochs: int = 14
     size: tuple[int, int] = (48, 48)
@@ -61,6 +63,8 @@ class DemoContext:
 
 @dataclass
 class Stage:
+    """One step of the demo: a name, the function that runs it, a line for the listing."""
+
     name: str
     run: Callable[[DemoContext], None]
     description: str = ""
@@ -111,6 +115,7 @@ def _train(ctx: DemoContext) -> None:
 def _evaluate(ctx: DemoContext) -> None:
     from mmed_core.evaluation.evaluator import evaluate_checkpoint
 
+    assert ctx.checkpoint is not None, "the train stage runs before the evaluate stage"
     res = evaluate_checkpoint(
         ctx.checkpoint, split="test", out_dir=ctx.out_dir / "eval", figure_samples=4
     )

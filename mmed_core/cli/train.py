@@ -30,7 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Overrides are section.key=value (YAML values), e.g. train.epochs=5 "
-        "data.options.n_train=64 model.preset=tiny data.extra=true",
+        "data.options.n_train=64 model.preset=tiny data.extra=true. Early stopping and "
+        "best.safetensors follow train.criterion: `normalised` (default) = mean over the "
+        "RGB->target paths of each path's validation loss divided by its value at the first "
+        "validation; `sum` = their plain sum. train.balance: none (paper) | uncertainty | dwa. "
+        "data.extra_per_batch=N: step-matched +extra (N unpaired samples added to each batch).",
     )
     p.add_argument(
         "--config", help="YAML file with model/data/train sections (default: built-in defaults)"

@@ -16,8 +16,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from torch.utils.data import Dataset
-
 from mmed_core.data.base import ArrayDataset, DatasetInfo, LazyDataset, materialize
 from mmed_core.errors import ConfigError
 
@@ -175,7 +173,7 @@ def build_dataset(
     size: tuple[int, int] = (96, 96),
     cache_dir: str | os.PathLike[str] | None = None,
     options: dict[str, Any] | None = None,
-) -> Dataset:
+) -> ArrayDataset | LazyDataset:
     """One split of a dataset as a torch Dataset with ``.info`` (a :class:`DatasetInfo`).
 
     With ``cache_dir`` the split is resized once into memory-mapped arrays there (rebuilt when

@@ -9,6 +9,7 @@ the cache (:mod:`mmed_core.data.cache`). Exercised by ``pytest test/test_data_ca
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,6 +23,7 @@ from mmed_core.data.resize import resize_depth, resize_label, resize_rgb
 __all__ = [
     "DatasetInfo",
     "Source",
+    "MmedDataset",
     "Sample",
     "ArrayDataset",
     "LazyDataset",
@@ -34,6 +36,8 @@ Sample = tuple[np.ndarray, "np.ndarray | None", "np.ndarray | None"]
 
 @dataclass(frozen=True)
 class DatasetInfo:
+    """What a dataset is: its name, class names and colours, depth range and units."""
+
     name: str
     class_names: tuple[str, ...]
     palette: tuple[tuple[int, int, int], ...]
@@ -122,6 +126,10 @@ class LazyDataset(Dataset):
         return to_sample(*_resized(self.source.load(index % len(self)), self.size), self.paired)
 
 
+# What build_dataset returns: in-memory (or memory-mapped) arrays, or a source read on the fly.
+MmedDataset = ArrayDataset | LazyDataset
+
+
 def _load_resized(
     job: tuple[Source, tuple[int, int], int],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -151,8 +159,6 @@ def materialize(
     )
     jobs = ((source, size, i) for i in range(n))
     if workers > 1 and n > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
         with ProcessPoolExecutor(workers) as pool:
             # Results come back in order, so the arrays do not depend on the number of workers.
             results = pool.map(_load_resized, jobs, chunksize=max(1, min(32, n // (4 * workers))))

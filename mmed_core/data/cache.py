@@ -175,7 +175,8 @@ def load_cache(folder: str | os.PathLike[str], *, verify: bool = False) -> Array
         depth_range=tuple(info["depth_range"]),
         depth_units=info["depth_units"],
     )
-    return ArrayDataset(info, *arrays, paired=bool(manifest["paired"]))
+    rgb, depth, label = arrays  # _ARRAYS order
+    return ArrayDataset(info, rgb, depth, label, paired=bool(manifest["paired"]))
 
 
 def cached_dataset(

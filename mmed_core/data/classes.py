@@ -8,6 +8,8 @@ everywhere in mmed (the paper's 'other' class is ignored in training and evaluat
 
 from __future__ import annotations
 
+import colorsys
+
 __all__ = [
     "IGNORE_INDEX",
     "NYU12_CLASSES",
@@ -98,8 +100,6 @@ CITYSCAPES19_PALETTE: tuple[tuple[int, int, int], ...] = (
 
 def default_palette(num_classes: int) -> tuple[tuple[int, int, int], ...]:
     """A deterministic, well-spread palette for ``num_classes`` classes (golden-ratio hues)."""
-    import colorsys
-
     colours = []
     for k in range(num_classes):
         r, g, b = colorsys.hsv_to_rgb((k * 0.618033988749895) % 1.0, 0.65, 0.95)

@@ -9,25 +9,45 @@ from typing import Any
 
 import torch
 
-from mmed_core.data.classes import IGNORE_INDEX
+from mmed_core.errors import InputError
+from mmed_core.network.modalities import MODALITIES, Modality
 
 __all__ = ["collate"]
 
 
+def _fill(mod: Modality, h: int, w: int) -> torch.Tensor:
+    """The raw value of a sample that lacks ``mod`` (its registry ``missing``: invalid)."""
+    if mod.categorical:
+        return torch.full((h, w), int(mod.missing or 0), dtype=torch.int64)
+    return torch.full((mod.raw_channels or 1, h, w), float(mod.missing or 0.0))
+
+
 def collate(samples: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
-    """Stack samples; unpaired ones without depth/label get invalid depth (0) and ignore labels."""
+    """Stack samples into one raw-unit tensor per registered modality they carry.
+
+    A sample without a modality that others have (or without depth/labels, as unpaired extra
+    data) gets the registry's ``missing`` value for it (invalid depth 0, ignored labels 255,
+    all-zero normals); a modality without a ``missing`` value (rgb) is required in every
+    sample. ``paired`` is stacked as a bool flag (default True).
+    """
+    if not samples:
+        raise InputError("collate: expected at least one sample, got none")
     rgb = torch.stack([torch.as_tensor(s["rgb"], dtype=torch.float32) for s in samples])
     h, w = rgb.shape[-2:]
-    depth = [
-        s.get("depth") if s.get("depth") is not None else torch.zeros(1, h, w) for s in samples
-    ]
-    label = [
-        s.get("label") if s.get("label") is not None else torch.full((h, w), IGNORE_INDEX)
-        for s in samples
-    ]
-    return {
-        "rgb": rgb,
-        "depth": torch.stack([torch.as_tensor(d, dtype=torch.float32) for d in depth]),
-        "label": torch.stack([torch.as_tensor(x, dtype=torch.int64) for x in label]),
-        "paired": torch.tensor([bool(s.get("paired", True)) for s in samples]),
-    }
+    wanted = {k for s in samples for k in s if k in MODALITIES}
+    batch: dict[str, torch.Tensor] = {"rgb": rgb}
+    for name, mod in MODALITIES.items():
+        if name == "rgb" or name not in wanted:
+            continue
+        dtype = torch.int64 if mod.categorical else torch.float32
+        items = []
+        for i, s in enumerate(samples):
+            value = s.get(name)
+            if value is None:
+                if mod.missing is None:
+                    raise InputError(f"collate: sample {i} lacks required modality '{name}'")
+                value = _fill(mod, h, w)
+            items.append(torch.as_tensor(value, dtype=dtype))
+        batch[name] = torch.stack(items)
+    batch["paired"] = torch.tensor([bool(s.get("paired", True)) for s in samples])
+    return batch

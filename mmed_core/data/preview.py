@@ -10,20 +10,23 @@ mmed_core.data.preview).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from mmed_core.atomic import atomic_path
-from mmed_core.data.base import ArrayDataset
+from mmed_core.data.base import ArrayDataset, MmedDataset
 from mmed_core.data.classes import IGNORE_INDEX, UNKNOWN_COLOR
 from mmed_core.errors import DatasetError
 
 __all__ = ["collect", "summarise", "preview_grid", "colourise_depth", "colourise_label"]
 
 
-def collect(ds, limit: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def collect(
+    ds: MmedDataset, limit: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rgb, depth, label) arrays of the first ``limit`` samples (cache arrays are used
     directly)."""
     n = len(ds) if limit is None else min(limit, len(ds))
@@ -42,7 +45,7 @@ def collect(ds, limit: int | None = None) -> tuple[np.ndarray, np.ndarray, np.nd
     return rgb, depth, label
 
 
-def summarise(title: str, ds, limit: int | None = None) -> str:
+def summarise(title: str, ds: MmedDataset, limit: int | None = None) -> str:
     """Counts, class histogram and depth statistics as printable text."""
     rgb, depth, label = collect(ds, limit)
     info = ds.info
@@ -78,13 +81,13 @@ def colourise_depth(depth: np.ndarray, depth_range: tuple[float, float]) -> np.n
     return rgb
 
 
-def colourise_label(label: np.ndarray, palette) -> np.ndarray:
+def colourise_label(label: np.ndarray, palette: Sequence[Sequence[int]]) -> np.ndarray:
     lut = np.tile(np.array(UNKNOWN_COLOR, np.uint8), (256, 1))
     lut[: len(palette)] = np.array(palette, np.uint8)
     return lut[label]
 
 
-def preview_grid(ds, path: str | os.PathLike[str], rows: int = 6) -> Path:
+def preview_grid(ds: MmedDataset, path: str | os.PathLike[str], rows: int = 6) -> Path:
     """Write a PNG with ``rows`` samples spread over the dataset (RGB | depth | label)."""
     if len(ds) == 0:
         raise DatasetError(f"{ds.info.name}: the dataset is empty, nothing to preview")

@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import h5py
 import numpy as np
+import scipy.io
 
 from mmed_core.errors import ConfigError, DatasetError
 
@@ -25,16 +27,12 @@ _PAPER_NYU = (868, 290, 290)
 
 def read_mat(path: str | os.PathLike[str], keys: tuple[str, ...]) -> dict[str, np.ndarray]:
     """The arrays ``keys`` of a .mat file (v5 via scipy, v7.3 via h5py, transposed back)."""
-    import scipy.io
-
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: .mat file not found")
     try:
         data = scipy.io.loadmat(str(path))
     except NotImplementedError:  # v7.3: scipy refuses, h5py reads it
-        import h5py
-
         try:
             with h5py.File(path, "r") as f:
                 data = {k: np.asarray(f[k][()]).T for k in keys if k in f}

@@ -25,12 +25,13 @@ import io
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 
 from mmed_core.errors import ConfigError, ExportError, InputError
+from mmed_core.network.base import MultiModalModel
 from mmed_core.network.modalities import get_modality
 
 __all__ = [
@@ -73,7 +74,7 @@ class FixedPaths(nn.Module):
     branches, so TorchScript and ONNX see one static graph.
     """
 
-    def __init__(self, model: nn.Module, paths: Iterable[Path]) -> None:
+    def __init__(self, model: MultiModalModel, paths: Iterable[Path]) -> None:
         super().__init__()
         self.model = model
         self.paths: tuple[Path, ...] = tuple((str(s), str(d)) for s, d in paths)
@@ -142,7 +143,7 @@ class PathRunner:
     def __call__(
         self, inputs: Mapping[str, torch.Tensor], paths: Iterable[Path] | None = None
     ) -> dict[Path, torch.Tensor]:
-        wanted = self.paths if paths is None else tuple(tuple(p) for p in paths)
+        wanted = self.paths if paths is None else tuple(cast(Path, tuple(p)) for p in paths)
         extra = [p for p in wanted if p not in self.paths]
         if extra:
             raise InputError(
@@ -210,7 +211,7 @@ def onnx_bytes(fixed: FixedPaths, example: tuple[torch.Tensor, ...], *, opset: i
         torch.onnx.export(
             fixed.eval(),
             example,
-            buf,
+            buf,  # type: ignore[arg-type]  # a file object is documented; the hint says path
             dynamo=False,
             input_names=list(fixed.sources),
             output_names=names,
@@ -252,7 +253,7 @@ def onnx_function(
 
 
 def make_runner(
-    model: nn.Module,
+    model: MultiModalModel,
     paths: Iterable[Path],
     backend: str = "eager",
     *,
@@ -322,7 +323,7 @@ class BackendModel:
     def __call__(
         self, inputs: Mapping[str, torch.Tensor], paths: Iterable[Path] | None = None
     ) -> dict[Path, torch.Tensor]:
-        wanted = [tuple(p) for p in (self.paths if paths is None else paths)]
+        wanted = [cast(Path, tuple(p)) for p in (self.paths if paths is None else paths)]
         out: dict[Path, torch.Tensor] = {}
         for src in dict.fromkeys(s for s, _ in wanted):
             if src not in self.runners:
@@ -339,7 +340,7 @@ class BackendModel:
 
 
 def select_backend(
-    model: nn.Module, paths: Iterable[Path], backend: str = "eager", **kw: Any
+    model: MultiModalModel, paths: Iterable[Path], backend: str = "eager", **kw: Any
 ) -> BackendModel:
     """:class:`BackendModel` of ``paths`` on ``backend`` (see :func:`make_runner` for ``kw``,
     except ``onnx_path``, which holds one source's paths only)."""

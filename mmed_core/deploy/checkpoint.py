@@ -21,11 +21,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+import safetensors.torch
 import torch
-from torch import nn
+from safetensors import SafetensorError
 
 from mmed_core.atomic import atomic_path
 from mmed_core.errors import CheckpointError, ConfigError
+from mmed_core.network.base import MultiModalModel
 from mmed_core.network.config import ModelConfig
 from mmed_core.network.factory import create_model
 
@@ -58,14 +60,12 @@ def _sha256(path: Path) -> str:
 
 
 def save_checkpoint(
-    path: str | os.PathLike[str], model: nn.Module, **extras: Any
+    path: str | os.PathLike[str], model: MultiModalModel, **extras: Any
 ) -> dict[str, Any]:
     """Write ``path`` (.safetensors) and its model card atomically; return the card.
 
     ``extras`` (dataset, metrics, epoch, ...) are stored in the card as given (JSON types).
     """
-    from safetensors.torch import save_file
-
     weights, card_path = checkpoint_paths(path)
     config: ModelConfig = model.config
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
@@ -73,7 +73,10 @@ def save_checkpoint(
     # come back to back: a crash or a full disk while writing leaves the previous pair, never new
     # weights beside an old card (which load_checkpoint would refuse by its sha256).
     with atomic_path(card_path) as card_tmp, atomic_path(weights) as tmp:
-        save_file(tensors, str(tmp), metadata={"format": CARD_FORMAT, "card": card_path.name})
+        # Through the module, not a copied name: the fault tests replace save_file there.
+        safetensors.torch.save_file(
+            tensors, str(tmp), metadata={"format": CARD_FORMAT, "card": card_path.name}
+        )
         card = _card(config, weights.name, _sha256(tmp), len(tensors), extras)
         card_tmp.write_bytes((json.dumps(card, indent=2) + "\n").encode("utf-8"))
     return card
@@ -137,21 +140,19 @@ def load_checkpoint(
     path: str | os.PathLike[str],
     map_location: str | torch.device = "cpu",
     expect: ModelConfig | None = None,
-) -> tuple[nn.Module, dict[str, Any]]:
+) -> tuple[MultiModalModel, dict[str, Any]]:
     """Rebuild the model from ``path`` alone; returns (model in eval mode, card).
 
     The weights' sha256 must match the card, and every tensor's name, shape and dtype must match
     the config. ``expect`` (optional) must equal the stored config, e.g. when resuming.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     weights, card_path = checkpoint_paths(path)
-    card = read_card(path)
-    if not weights.is_file():
+    if not weights.is_file():  # before the card: a wrong path is a missing .safetensors
         raise CheckpointError(
-            f"{weights}: weights file not found (the card {card_path.name} names it)"
+            f"{weights}: weights file not found"
+            + (f" (its card {card_path.name} exists)" if card_path.is_file() else "")
         )
+    card = read_card(path)
     digest = _sha256(weights)
     if digest != card["weights"].get("sha256"):
         raise CheckpointError(
@@ -174,7 +175,7 @@ def load_checkpoint(
             f"(key: (checkpoint, expected)): {diff}"
         )
     try:
-        tensors = load_file(str(weights), device="cpu")
+        tensors = safetensors.torch.load_file(str(weights), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{weights}: not a readable safetensors file ({exc})") from exc
     try:

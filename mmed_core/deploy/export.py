@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 
 from mmed_core.atomic import atomic_path, atomic_write_bytes, atomic_write_json
 from mmed_core.deploy.backends import (
@@ -45,6 +46,7 @@ from mmed_core.deploy.backends import (
 )
 from mmed_core.deploy.checkpoint import load_checkpoint, save_checkpoint
 from mmed_core.errors import CheckpointError, ConfigError
+from mmed_core.network.base import MultiModalModel
 from mmed_core.network.config import PRESETS, ModelConfig
 from mmed_core.network.factory import create_model
 from mmed_core.network.modalities import get_modality
@@ -82,7 +84,7 @@ def parse_paths(text: str) -> tuple[tuple[str, str], ...]:
 
 
 def export_model(
-    model: torch.nn.Module,
+    model: MultiModalModel,
     fmt: str,
     out: str | os.PathLike[str],
     paths: Iterable[tuple[str, str]] = DEFAULT_PATHS,
@@ -168,8 +170,6 @@ def export_checkpoint(
 def load_model_config(path: str | os.PathLike[str]) -> ModelConfig:
     """A ModelConfig from YAML/JSON: its fields at top level (``preset: small`` allowed), a
     training config's ``model`` section, or a model card's ``config`` entry."""
-    import yaml
-
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))  # YAML is a superset of JSON

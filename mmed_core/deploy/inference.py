@@ -6,10 +6,12 @@
 e = E.from_checkpoint('runs/demo/best.safetensors'); \
 print(e.infer({'rgb': np.zeros((480, 640, 3), np.uint8)}, [('rgb', 'label')]))"
 
-It never imports rclpy: the ROS node, the bag tool and scripts share it. Each call resizes every
-input to the model's input size (OpenCV), encodes each input once, decodes the requested
-paths and resizes the outputs back: class ids with nearest neighbour (so no invented classes
-at borders), confidence, depth and RGB bilinearly.
+It never imports rclpy: the ROS node, the bag tool and scripts share it. Each call fits every
+input to the model's input size (stretch, letterbox or crop: mmed_core.deploy.geometry) with
+its modality's interpolation from the registry (area for RGB, valid-pixel averaging for
+depth, nearest for ids), encodes each input once, decodes the requested paths and returns
+the outputs at the input's or the network's size: class ids with nearest neighbour (so no
+invented classes at borders), confidence and continuous outputs bilinearly.
 """
 
 from __future__ import annotations
@@ -19,16 +21,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 
 from mmed_core.data.classes import IGNORE_INDEX
-from mmed_core.deploy.backends import select_backend
+from mmed_core.deploy.backends import BackendModel, select_backend
 from mmed_core.deploy.checkpoint import load_checkpoint
+from mmed_core.deploy.geometry import OUTPUT_SIZES, Fit
 from mmed_core.errors import ConfigError, InputError
+from mmed_core.network.base import MultiModalModel
 from mmed_core.network.config import ModelConfig
-from mmed_core.network.modalities import postprocess, prepare_inputs
+from mmed_core.network.modalities import MODALITIES, get_modality, postprocess, prepare_inputs
 
 __all__ = ["Prediction", "InferenceEngine", "resolve_device", "resolve_precision", "PRECISIONS"]
 
@@ -44,8 +47,10 @@ class Prediction:
     """One path's output at the input resolution.
 
     ``array``: label -> class ids (H, W) uint8, 255 = unknown; depth -> (H, W) float32 in the
-    dataset's units (``config.depth_units``), NaN where unknown; rgb -> (H, W, 3) uint8.
-    ``confidence``: label only, the max softmax probability (H, W) float32.
+    dataset's units (``config.depth_units``), NaN where unknown; rgb -> (H, W, 3) uint8;
+    normals -> (H, W, 3) float32 unit vectors (each modality's ``to_array``).
+    ``confidence``: label only, the max softmax probability (H, W) float32, NaN where the label
+    is 255.
     ``probabilities``: label only and only when asked, (K, H, W) float32.
     """
 
@@ -54,6 +59,7 @@ class Prediction:
     array: np.ndarray
     confidence: np.ndarray | None = None
     probabilities: np.ndarray | None = None
+    fit: Fit | None = None  # how the source was fitted to the network (geometry, intrinsics)
 
 
 def resolve_device(device: str, *, cpu_fallback: bool = False) -> tuple[torch.device, str | None]:
@@ -102,7 +108,7 @@ class InferenceEngine:
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: MultiModalModel,
         card: Mapping[str, Any] | None = None,
         *,
         device: torch.device | str = "cpu",
@@ -112,7 +118,7 @@ class InferenceEngine:
         self.card = dict(card or {})
         self.device = torch.device(device)
         self.dtype = dtype
-        self.model = model.to(self.device, dtype).eval()
+        self.model: MultiModalModel | BackendModel = model.to(self.device, dtype).eval()
         self.paths: tuple[tuple[str, str], ...] = tuple(self.config.paths())
         self._probe()
 
@@ -155,6 +161,11 @@ class InferenceEngine:
                 "use backend 'eager' or 'torchscript' for fp16/bf16"
             )
 
+        if not isinstance(self.model, MultiModalModel):
+            raise ConfigError(
+                f"backend {backend!r}: this engine runs on a backend already; "
+                "load another engine for another backend"
+            )
         self.model = select_backend(self.model, wanted, backend)
         self.paths = tuple(wanted)
 
@@ -162,14 +173,11 @@ class InferenceEngine:
         """One tiny forward pass, so an unsupported device/precision fails at start, not later."""
         h, w = self.config.input_size
         src = self.paths[0][0] if self.paths else "rgb"
-        samples = {
-            "rgb": np.zeros((h, w, 3), np.uint8),
-            "depth": np.ones((h, w), np.float32),
-            "label": np.zeros((h, w), np.uint8),
-        }
-        sample = samples.get(src)
-        if sample is None:
+        mod = MODALITIES.get(src)
+        if mod is None or mod.from_array is None:
             return
+        channels = () if mod.categorical or mod.raw_channels == 1 else (mod.raw_channels,)
+        sample = np.zeros((h, w, *channels), np.uint8 if mod.categorical else np.float32)
         try:
             self.infer({src: sample}, [p for p in self.paths if p[0] == src][:1])
         except RuntimeError as exc:  # e.g. "not implemented for 'Half'" on some CPU kernels
@@ -212,23 +220,36 @@ class InferenceEngine:
         min_confidence: float = 0.0,
         probabilities: bool = False,
         mask_invalid: bool = True,
+        resize: str = "stretch",
+        output_size: str = "input",
     ) -> dict[tuple[str, str], Prediction]:
         """Run ``paths`` on ``inputs`` (modality -> image at any resolution).
 
-        rgb: (H, W, 3) uint8 (or (H, W) grey); depth: (H, W) float in dataset units, NaN/inf/
-        <= 0 = invalid; label: (H, W) uint8 ids, 255 = unknown. Each source may have its own
-        resolution; its outputs come back at that resolution. Label pixels less confident than
-        ``min_confidence`` become 255; with ``mask_invalid``, pixels whose depth input was
-        invalid become 255 / NaN in every output of that source.
+        rgb: (H, W, 3) uint8 (or (H, W) grey); depth: (H, W) float in dataset units (REP 118:
+        NaN / 0 / negative = no measurement, +inf = beyond range -> far end of the depth range,
+        -inf = too close -> near end); label: (H, W) uint8 ids, 255 = unknown; other
+        registered modalities as their ``from_array`` takes them. Each source may have its own
+        resolution. ``resize`` fits it to the network (stretch, letterbox, crop: see
+        mmed_core.deploy.geometry); ``output_size`` 'input' returns outputs at the source's
+        resolution, 'network' at the network's (``Prediction.fit`` maps between them). Label
+        pixels less confident than ``min_confidence`` become 255; with ``mask_invalid``,
+        pixels whose input was invalid (or that show no part of the image) become 255 / NaN in
+        every output of that source, and label confidence is NaN wherever the label is 255.
         """
         wanted = self.check_paths(paths)
+        if output_size not in OUTPUT_SIZES:
+            raise ConfigError(
+                f"output_size: expected one of {list(OUTPUT_SIZES)}, got {output_size!r}"
+            )
         for src, _ in wanted:
             if src not in inputs:
                 raise InputError(f"path {src}->?: needs input '{src}', given {sorted(inputs)}")
         sources = list(dict.fromkeys(s for s, _ in wanted))
-        net_in, sizes, invalid = {}, {}, {}
+        net_in, fits, invalid = {}, {}, {}
         for src in sources:
-            net_in[src], sizes[src], invalid[src] = self._prepare(src, inputs[src])
+            net_in[src], fits[src], invalid[src] = self._prepare(
+                src, inputs[src], resize, output_size
+            )
 
         # prepare_inputs works in float32 on the CPU; the model runs in self.dtype on its device.
         net_in = {
@@ -243,7 +264,8 @@ class InferenceEngine:
                 src,
                 dst,
                 y,
-                sizes[src],
+                fits[src],
+                output_size,
                 invalid[src] if mask_invalid else None,
                 min_confidence,
                 probabilities,
@@ -252,110 +274,78 @@ class InferenceEngine:
 
     # ------------------------------------------------------------------ helpers
     def _prepare(
-        self, src: str, image: np.ndarray
-    ) -> tuple[torch.Tensor, tuple[int, int], np.ndarray | None]:
-        """numpy image -> raw-unit tensor at the model size, its (H, W), and its invalid mask."""
+        self, src: str, image: np.ndarray, resize: str, output_size: str
+    ) -> tuple[torch.Tensor, Fit, np.ndarray | None]:
+        """numpy image -> raw-unit tensor in the network frame, its Fit, and the invalid mask
+        in the output frame (None when every pixel is valid)."""
+        mod = get_modality(src)
         arr = np.asarray(image)
-        h_model, w_model = self.config.input_size
         if arr.ndim < 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
             raise InputError(
                 f"input '{src}': expected an image (H, W[, C]) with H, W > 0, "
                 f"got shape {arr.shape}"
             )
-        size = (int(arr.shape[0]), int(arr.shape[1]))
-        invalid = None
-        if src == "rgb":
-            if arr.ndim == 2:
-                arr = np.repeat(arr[:, :, None], 3, axis=2)
-            if arr.ndim != 3 or arr.shape[2] not in (3, 4):
-                raise InputError(f"input 'rgb': expected (H, W, 3) uint8, got shape {arr.shape}")
-            arr = np.ascontiguousarray(arr[:, :, :3], dtype=np.float32)
-            arr = cv2.resize(
-                arr,
-                (w_model, h_model),
-                interpolation=cv2.INTER_AREA if size[0] > h_model else cv2.INTER_LINEAR,
-            )
-            return torch.from_numpy(arr).permute(2, 0, 1)[None], size, None
-        if arr.ndim == 3 and arr.shape[2] == 1:
-            arr = arr[:, :, 0]
-        if arr.ndim != 2:
-            raise InputError(
-                f"input '{src}': expected a single-channel (H, W) image, got shape {arr.shape}"
-            )
-        if src == "depth":
-            arr = np.asarray(arr, dtype=np.float32)
-            bad = ~np.isfinite(arr) | (arr <= 0)
-            invalid = bad if bad.any() else None
-            # Nearest keeps invalid pixels invalid instead of blending them into neighbours.
-            small = cv2.resize(
-                np.where(bad, 0, arr).astype(np.float32),
-                (w_model, h_model),
-                interpolation=cv2.INTER_NEAREST,
-            )
-            return torch.from_numpy(small)[None, None], size, invalid
-        if src == "label":
-            small = cv2.resize(
-                np.ascontiguousarray(arr, dtype=np.uint8),
-                (w_model, h_model),
-                interpolation=cv2.INTER_NEAREST,
-            )
-            return torch.from_numpy(small.astype(np.int64))[None], size, None
-        raise InputError(
-            f"input '{src}': no numpy conversion for this modality; the engine "
-            "handles 'rgb', 'depth' and 'label'"
-        )
+        fit = Fit.compute(resize, arr.shape[:2], self.config.input_size)
+        raw, bad = mod.array_in(arr, self.config)
+        fill = IGNORE_INDEX if mod.categorical else 0
+        net, net_bad = fit.to_network(raw, mod.interpolation, fill, bad)
+        if mod.categorical:
+            tensor = torch.from_numpy(net.astype(np.int64))[None]
+        else:
+            tensor = torch.from_numpy(np.ascontiguousarray(net, np.float32)).permute(2, 0, 1)[None]
+        if output_size == "network":
+            uncovered = ~fit.covered()
+            out_bad = uncovered if net_bad is None else (net_bad | uncovered)
+            invalid = out_bad if out_bad.any() else None
+        else:
+            invalid = bad
+        return tensor, fit, invalid
 
     def _finish(
         self,
         src: str,
         dst: str,
         y: torch.Tensor,
-        size: tuple[int, int],
+        fit: Fit,
+        output_size: str,
         invalid: np.ndarray | None,
         min_confidence: float,
         probabilities: bool,
     ) -> Prediction:
-        h, w = size
-        if dst == "label":
+        mod = get_modality(dst)
+        if mod.categorical:
             probs = y[0]
             conf_t, ids_t = probs.max(dim=0)
-            ids = ids_t.to(torch.uint8).cpu().numpy()
-            conf = conf_t.cpu().numpy().astype(np.float32)
-            ids = cv2.resize(ids, (w, h), interpolation=cv2.INTER_NEAREST)
-            conf = cv2.resize(conf, (w, h), interpolation=cv2.INTER_LINEAR)
+            ids = fit.from_network(
+                ids_t.to(torch.uint8).cpu().numpy(), "nearest", IGNORE_INDEX, output_size
+            )
+            conf = fit.from_network(
+                conf_t.cpu().numpy().astype(np.float32), "linear", np.nan, output_size
+            )
+            ids = np.array(ids, copy=True)
+            conf = np.array(conf, dtype=np.float32, copy=True)
             if min_confidence > 0:
-                ids[conf < min_confidence] = IGNORE_INDEX
+                with np.errstate(invalid="ignore"):
+                    ids[conf < min_confidence] = IGNORE_INDEX
             if invalid is not None:
                 ids[invalid] = IGNORE_INDEX
+            conf[ids == IGNORE_INDEX] = np.nan
             full = None
             if probabilities:
                 p = probs.cpu().numpy().astype(np.float32).transpose(1, 2, 0)
                 full = np.stack(
                     [
-                        cv2.resize(
-                            np.ascontiguousarray(p[:, :, k]),
-                            (w, h),
-                            interpolation=cv2.INTER_LINEAR,
+                        fit.from_network(
+                            np.ascontiguousarray(p[:, :, k]), "linear", np.nan, output_size
                         )
                         for k in range(p.shape[2])
                     ]
                 )
-            return Prediction(src, dst, ids, conf, full)
-        if dst == "depth":
-            d = cv2.resize(
-                y[0, 0].cpu().numpy().astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR
-            )
-            if invalid is not None:
-                d[invalid] = np.nan
-            return Prediction(src, dst, d)
-        if dst == "rgb":
-            rgb = y[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
-            rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
-            rgb = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
-            if invalid is not None:
-                rgb[invalid] = 0
-            return Prediction(src, dst, rgb)
-        raise InputError(
-            f"output '{dst}': no numpy conversion for this modality; the engine "
-            "returns 'rgb', 'depth' and 'label'"
-        )
+            return Prediction(src, dst, ids, conf, full, fit)
+        raw = y[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
+        raw = np.array(fit.from_network(raw, "linear", np.nan, output_size), copy=True)
+        if raw.ndim == 2:
+            raw = raw[:, :, None]
+        if invalid is not None:
+            raw[invalid] = np.nan
+        return Prediction(src, dst, mod.array_out(raw), fit=fit)

@@ -20,6 +20,7 @@ from typing import Any
 
 from mmed_core.errors import ConfigError
 from mmed_core.evaluation.evaluator import (
+    PAPER_COLUMNS,
     PATH_TITLES,
     TABLE1_COLUMNS,
     markdown_table,
@@ -30,9 +31,11 @@ __all__ = [
     "load_paper_tables",
     "load_run_metrics",
     "paper_row",
+    "paper_values",
     "compare_runs",
     "check_claims",
     "PAPER_ORDER",
+    "HIGHER_BETTER",
 ]
 
 PAPER_ORDER = ("MAE", "enc-dec (U)", "enc-dec", "enc-decs", "Ours", "Ours (+extra)")
@@ -46,7 +49,10 @@ _ROW_OF_RUN = {
     "mmed+extra": "Ours (+extra)",
 }
 # Lower is better for the errors, higher for the accuracies and mIoU.
-_HIGHER_BETTER = {
+HIGHER_BETTER = {
+    "rel_img": False,
+    "log10_img": False,
+    "rmse_img": False,
     "rel": False,
     "log10": False,
     "rmse": False,
@@ -65,6 +71,13 @@ def load_paper_tables() -> dict[str, Any]:
 def paper_row(run_name: str) -> str | None:
     """The paper's row for one of our runs (``mmed+extra`` -> ``Ours (+extra)``)."""
     return _ROW_OF_RUN.get(run_name)
+
+
+def paper_values(values: Sequence[Any]) -> list[Any]:
+    """The paper's seven numbers (Rel, log10, RMSE, δ1-3, mIoU) laid out in TABLE1_COLUMNS: its
+    errors are per image, so the pooled columns stay empty."""
+    by = dict(zip(PAPER_COLUMNS, values))
+    return [by.get(c) for c in TABLE1_COLUMNS]
 
 
 def load_run_metrics(path: str | Path) -> dict[str, Any]:
@@ -116,8 +129,8 @@ def compare_runs(runs: Sequence[str | Path]) -> tuple[str, dict[str, Any]]:
             ]
         )
         if row:
-            rows.append(["", "paper, NYUDv2 (Table 1)", *t1[row]])
-            rows.append(["", "paper, Cityscapes (Table 3)", *t3[row]])
+            rows.append(["", "paper, NYUDv2 (Table 1)", *paper_values(t1[row])])
+            rows.append(["", "paper, Cityscapes (Table 3)", *paper_values(t3[row])])
     header = [table1_header()[0], "Source", *table1_header()[1:]]
     parts = ["# Table 1: ours beside the paper", "", markdown_table(header, rows)]
     parts += _class_iou_section(metrics, paper)
@@ -172,7 +185,7 @@ def _aux_section(metrics: list[dict[str, Any]], t5: dict[str, list]) -> list[str
                 rows.append([f"`{m['run_name']}`: {title}", *(v.get(c) for c in TABLE1_COLUMNS)])
     if not rows:
         return []
-    rows += [[f"paper NYUDv2: {name}", *vals] for name, vals in t5.items()]
+    rows += [[f"paper NYUDv2: {name}", *paper_values(vals)] for name, vals in t5.items()]
     return [
         "",
         "## Auxiliary paths (Table 5)",
@@ -189,7 +202,7 @@ def _better(a: dict[str, Any], b: dict[str, Any], keys: Sequence[str]) -> tuple[
         if va is None or vb is None:
             continue
         n += 1
-        wins += (va > vb) if _HIGHER_BETTER[k] else (va < vb)
+        wins += (va > vb) if HIGHER_BETTER[k] else (va < vb)
     return wins, n
 
 

@@ -13,12 +13,11 @@ JSON-ready dict; ``markdown_tables`` lays it out like the paper's Tables 1, 2/4 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Sized
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
-from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from mmed_core.atomic import atomic_write_json, atomic_write_text
@@ -27,8 +26,15 @@ from mmed_core.data.collate import collate
 from mmed_core.deploy.checkpoint import load_checkpoint
 from mmed_core.errors import ConfigError
 from mmed_core.evaluation.figures import render_figure, save_png
-from mmed_core.evaluation.metrics import DEPTH_KEYS, DepthMetrics, SegmentationMetrics
-from mmed_core.network.modalities import postprocess, prepare_inputs
+from mmed_core.evaluation.metrics import (
+    DEPTH_KEYS,
+    IMAGE_DEPTH_KEYS,
+    DepthMetrics,
+    NormalsMetrics,
+    SegmentationMetrics,
+)
+from mmed_core.network.base import MultiModalModel
+from mmed_core.network.modalities import MODALITIES, postprocess, prepare_inputs
 
 __all__ = [
     "evaluate",
@@ -37,6 +43,8 @@ __all__ = [
     "path_key",
     "PATH_TITLES",
     "TABLE1_COLUMNS",
+    "PAPER_COLUMNS",
+    "HEADERS",
     "fmt",
     "markdown_table",
 ]
@@ -53,11 +61,18 @@ PATH_TITLES = {
     ("depth", "depth"): "depth-to-depth",
     ("label", "label"): "label-to-label",
 }
-TABLE1_COLUMNS = (*DEPTH_KEYS, "miou")
-_HEADERS = {
-    "rel": "Rel",
-    "log10": "log10",
-    "rmse": "RMSE",
+#: Table 1's columns: depth errors per image (the paper's definition) and pooled over all pixels.
+TABLE1_COLUMNS = (*IMAGE_DEPTH_KEYS, *DEPTH_KEYS, "miou")
+#: The paper's seven columns (Rel, log10, RMSE, δ1-3, mIoU) in TABLE1_COLUMNS.
+PAPER_COLUMNS = ("rel_img", "log10_img", "rmse_img", "delta1", "delta2", "delta3", "miou")
+#: Column titles of the markdown tables.
+HEADERS = {
+    "rel_img": "Rel (per img)",
+    "log10_img": "log10 (per img)",
+    "rmse_img": "RMSE (per img)",
+    "rel": "Rel (pooled)",
+    "log10": "log10 (pooled)",
+    "rmse": "RMSE (pooled)",
     "delta1": "δ<1.25",
     "delta2": "δ<1.25²",
     "delta3": "δ<1.25³",
@@ -69,13 +84,13 @@ def path_key(path: tuple[str, str]) -> str:
     return f"{path[0]}->{path[1]}"
 
 
-def _scored_paths(model: nn.Module) -> list[tuple[str, str]]:
-    return [p for p in model.config.paths() if p[1] in ("depth", "label")]
+def _scored_paths(model: MultiModalModel) -> list[tuple[str, str]]:
+    return [p for p in model.config.paths() if p[1] in ("depth", "label", "normals")]
 
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module,
+    model: MultiModalModel,
     dataset: Dataset,
     *,
     batch_size: int = 16,
@@ -101,6 +116,7 @@ def evaluate(
     seg = {
         p: SegmentationMetrics(cfg.num_classes, cfg.class_names) for p in paths if p[1] == "label"
     }
+    normals = {p: NormalsMetrics() for p in paths if p[1] == "normals"}
     n = 0
     for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate):
         keep = batch["paired"]
@@ -114,6 +130,8 @@ def evaluate(
         for p, y in outputs.items():
             if p in depth:
                 depth[p].update(postprocess("depth", y, cfg)[:, 0].cpu(), batch["depth"][:, 0])
+            elif p in normals:
+                normals[p].update(postprocess("normals", y, cfg).cpu(), batch["normals"])
             else:
                 seg[p].update(y.argmax(1).cpu(), batch["label"])
         if on_batch is not None:
@@ -121,16 +139,20 @@ def evaluate(
         n += int(keep.sum())
     if n == 0:
         raise ConfigError(
-            f"the evaluation set has {len(dataset)} samples but none is paired "
+            f"the evaluation set has {len(cast(Sized, dataset))} samples but none is paired "
             "(with depth and labels)"
         )
     result: dict[str, Any] = {"num_samples": n, "paths": {}}
-    for p, m in depth.items():
-        result["paths"][path_key(p)] = m.compute()
-    for p, m in seg.items():
-        result["paths"][path_key(p)] = m.compute()
+    for p, dm in depth.items():
+        result["paths"][path_key(p)] = dm.compute()
+    for p, sm in seg.items():
+        result["paths"][path_key(p)] = sm.compute()
+    for p, nm in normals.items():
+        result["paths"][path_key(p)] = nm.compute()
     main_d, main_l = result["paths"].get("rgb->depth", {}), result["paths"].get("rgb->label", {})
-    result["table1"] = {k: main_d.get(k) for k in DEPTH_KEYS} | {"miou": main_l.get("miou")}
+    result["table1"] = {k: main_d.get(k) for k in (*IMAGE_DEPTH_KEYS, *DEPTH_KEYS)} | {
+        "miou": main_l.get("miou")
+    }
     return result
 
 
@@ -151,7 +173,7 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def table1_header() -> list[str]:
-    return ["Method", *(_HEADERS[c] for c in TABLE1_COLUMNS)]
+    return ["Method", *(HEADERS[c] for c in TABLE1_COLUMNS)]
 
 
 def markdown_tables(result: dict[str, Any], name: str) -> str:
@@ -166,6 +188,9 @@ def markdown_tables(result: dict[str, Any], name: str) -> str:
         f"{result.get('depth_units', '?')}.",
         "",
         "## Table 1 (depth from RGB, segmentation from RGB)",
+        "",
+        "Depth errors per image then averaged (the paper's definition) and pooled over all "
+        "pixels of the split.",
         "",
         markdown_table(
             table1_header(), [[name, *(result["table1"].get(c) for c in TABLE1_COLUMNS)]]
@@ -192,7 +217,7 @@ def markdown_tables(result: dict[str, Any], name: str) -> str:
     for p in aux:
         v = paths.get(path_key(p))
         if v is not None:
-            rows.append([PATH_TITLES[p], *(v.get(c) for c in DEPTH_KEYS), v.get("miou")])
+            rows.append([PATH_TITLES[p], *(v.get(c) for c in TABLE1_COLUMNS)])
     if rows:
         parts += [
             "",
@@ -230,11 +255,11 @@ def evaluate_checkpoint(
     opts = {**(data.get("options") or {}), **(options or {})} if same else dict(options or {})
     root = root if root is not None else (data.get("root") if same else None)
     dataset_factory = dataset_factory or build_dataset
-    ds = dataset_factory(
+    ds: Any = dataset_factory(
         name,
         split,
         root=root,
-        size=tuple(cfg.input_size),
+        size=(cfg.input_size[0], cfg.input_size[1]),
         cache_dir=data.get("cache_dir") if same else None,
         options=opts,
     )
@@ -249,9 +274,7 @@ def evaluate_checkpoint(
         for i in range(min(figure_samples - len(keep), batch["rgb"].shape[0])):
             keep.append(
                 {
-                    "rgb": batch["rgb"][i].numpy(),
-                    "depth": batch["depth"][i].numpy(),
-                    "label": batch["label"][i].numpy(),
+                    **{m: batch[m][i].numpy() for m in MODALITIES if m in batch},
                     "outputs": {p: y[i].detach().cpu() for p, y in outputs.items()},
                 }
             )
@@ -280,7 +303,7 @@ def evaluate_checkpoint(
 
 @torch.no_grad()
 def _with_cross_paths(
-    model: nn.Module, samples: list[dict[str, Any]], device: str
+    model: MultiModalModel, samples: list[dict[str, Any]], device: str
 ) -> list[dict[str, Any]]:
     """Add the decoders to RGB (not scored, but shown in the figure like Fig. 4 right)."""
     cfg = model.config

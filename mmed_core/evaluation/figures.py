@@ -4,11 +4,13 @@
 
     mmed-eval --checkpoint runs/synthetic-mmed/best.safetensors --split test   # writes figure.png
 
-One row per sample; columns: input RGB, ground-truth labels and depth, then each path the model
-has (labels from RGB/depth, depth from RGB/labels, RGB from depth/labels). Labels use the class
-palette (ignored pixels black); depth is drawn normalised to [0, 255] over the dataset's depth
-range as in Fig. 4 (invalid pixels black). A legend of the class colours closes the figure.
-Drawn with OpenCV only (no matplotlib).
+One row per sample; columns: input RGB, ground-truth labels and depth (and any other registered
+modality the samples carry, e.g. normals), then each path the model has (labels from
+RGB/depth, depth from RGB/labels, RGB from depth/labels, then the others). Each modality draws
+itself (its registry ``to_display``): labels in the class palette (ignored pixels black), depth
+normalised to [0, 255] over the dataset's depth range as in Fig. 4 (invalid pixels black),
+normals as (n + 1) / 2 colours. A legend of the class colours closes the figure. Drawn with
+OpenCV only (no matplotlib).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import torch
 from mmed_core.atomic import atomic_write_bytes
 from mmed_core.data.classes import IGNORE_INDEX, UNKNOWN_COLOR
 from mmed_core.errors import InputError
-from mmed_core.network.modalities import normalize_depth, postprocess
+from mmed_core.network.modalities import MODALITIES, get_modality, normalize_depth, postprocess
 
 __all__ = [
     "figure_columns",
@@ -54,12 +56,27 @@ _ORDER = [
     ("label", "rgb"),
 ]
 _TITLES = {"rgb": "RGB", "label": "label", "depth": "depth"}
+_TRUTH = ("rgb", "label", "depth")  # the paper's columns; other modalities follow
 
 
-def figure_columns(paths: Sequence[tuple[str, str]]) -> list[str]:
-    """Column titles: the three inputs/ground truths, then the model's cross-modal paths."""
-    have = [p for p in _ORDER if p in set(map(tuple, paths))]
-    return ["RGB", "GT label", "GT depth", *(f"{_TITLES[s]}->{_TITLES[d]}" for s, d in have)]
+def _title(name: str) -> str:
+    return _TITLES.get(name, name)
+
+
+def _ordered(paths: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    have = [(str(p[0]), str(p[1])) for p in paths]
+    # cross-modal paths only (the paper's figures show no X->X reconstructions)
+    return [p for p in _ORDER if p in have] + [p for p in have if p not in _ORDER and p[0] != p[1]]
+
+
+def figure_columns(paths: Sequence[tuple[str, str]], truth: Sequence[str] = _TRUTH) -> list[str]:
+    """Column titles: the inputs / ground truths (``truth``, registry order after RGB, label
+    and depth), then the model's paths (the paper's six first)."""
+    shown = [m for m in _TRUTH if m in truth] + [
+        m for m in MODALITIES if m in truth and m not in _TRUTH
+    ]
+    first = ["RGB" if m == "rgb" else f"GT {_title(m)}" for m in shown]
+    return [*first, *(f"{_title(s)}->{_title(d)}" for s, d in _ordered(paths))]
 
 
 def colorize_labels(ids: np.ndarray, palette: Sequence[Sequence[int]]) -> np.ndarray:
@@ -105,19 +122,18 @@ def render_figure(
     ``label`` (H,W) and ``outputs`` {(src, dst): network-unit tensor (C,H,W)}."""
     if not samples:
         raise InputError("render_figure needs at least one sample, got none")
-    paths = [p for p in _ORDER if p in samples[0]["outputs"]]
-    cols = figure_columns(paths)
+    paths = _ordered(list(samples[0]["outputs"]))
+    truth = [m for m in _TRUTH if m in samples[0]] + [
+        m for m in MODALITIES if m in samples[0] and m not in _TRUTH
+    ]
+    cols = figure_columns(paths, truth)
     h, w = figure_layout(len(samples), len(cols), config.num_classes, tile)
     canvas = np.full((h, w, 3), 255, np.uint8)
     for c, title in enumerate(cols):
         x = GAP + c * (tile + GAP)
         cv2.putText(canvas, title, (x + 2, HEADER_H - 7), _FONT, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
     for r, s in enumerate(samples):
-        tiles = [
-            np.asarray(s["rgb"]).transpose(1, 2, 0).clip(0, 255).astype(np.uint8),
-            colorize_labels(np.asarray(s["label"]), config.palette),
-            depth_to_gray(np.asarray(s["depth"])[0], config.depth_range),
-        ]
+        tiles = [_render_truth(m, np.asarray(s[m]), config) for m in truth]
         for p in paths:
             tiles.append(_render_output(p[1], torch.as_tensor(s["outputs"][p]), config))
         y = HEADER_H + r * (tile + GAP)
@@ -128,13 +144,26 @@ def render_figure(
     return canvas
 
 
+def _hwc(raw: np.ndarray, mod: Any) -> np.ndarray:
+    """A raw array (C, H, W) / (H, W) -> (H, W, C) / (H, W) as ``to_display`` takes it."""
+    return raw if mod.categorical or raw.ndim == 2 else raw.transpose(1, 2, 0)
+
+
+def _render_truth(name: str, raw: np.ndarray, config: Any) -> np.ndarray:
+    mod = get_modality(name)
+    if mod.to_display is None:
+        raise InputError(f"figure: modality '{name}' has no to_display to draw it")
+    return mod.to_display(_hwc(raw, mod), config)
+
+
 def _render_output(dst: str, y: torch.Tensor, config: Any) -> np.ndarray:
+    mod = get_modality(dst)
+    if mod.to_display is None:
+        raise InputError(f"figure: modality '{dst}' has no to_display to draw it")
     raw = postprocess(dst, y.unsqueeze(0).float(), config)[0]
-    if dst == "label":
-        return colorize_labels(raw.argmax(0).numpy(), config.palette)
-    if dst == "depth":
-        return depth_to_gray(raw[0].numpy(), config.depth_range)
-    return raw.permute(1, 2, 0).clamp(0, 255).byte().numpy()
+    if mod.categorical:
+        return mod.to_display(raw.argmax(0).numpy(), config)
+    return mod.to_display(_hwc(raw.numpy(), mod), config)
 
 
 def _legend(canvas: np.ndarray, config: Any, top: int) -> None:

@@ -29,14 +29,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from mmed_core.errors import InputError
-from mmed_core.network.base import Encoded
+from mmed_core.network.base import Encoded, MultiModalModel
 from mmed_core.network.losses import PathLosses, check_batch
 from mmed_core.network.mmed import ConvBlock, Decoder, unpool
 from mmed_core.network.modalities import get_modality
@@ -71,7 +71,7 @@ def _block(block: nn.Module, x: torch.Tensor, sizes: Sequence[int]) -> torch.Ten
     if not isinstance(block, ConvBlock):
         raise InputError(f"decode_grouped: expected ConvBlock stages, got {type(block).__name__}")
     conv, bn, relu = block
-    return relu(_grouped_batch_norm(bn, conv(x), sizes))
+    return relu(_grouped_batch_norm(cast(nn.BatchNorm2d, bn), conv(x), sizes))  # ConvBlock's BN
 
 
 def _stage(stage: nn.Sequential, x: torch.Tensor, sizes: Sequence[int]) -> torch.Tensor:
@@ -83,7 +83,7 @@ def _stage(stage: nn.Sequential, x: torch.Tensor, sizes: Sequence[int]) -> torch
 def decode_grouped(
     decoder: Decoder,
     latent: torch.Tensor,
-    skips: tuple[torch.Tensor, torch.Tensor] | None,
+    skips: tuple[torch.Tensor, ...] | None,
     sizes: Sequence[int],
 ) -> torch.Tensor:
     """``decoder(latent, skips)`` on a batch made of consecutive groups of ``sizes`` samples,
@@ -103,7 +103,7 @@ def decode_grouped(
             raise InputError("this decoder uses shared skips but none were given")
         x = torch.cat([x, skips[1]], dim=1)
     x = unpool(_stage(decoder.stage2, x, sizes))
-    if decoder.skip:
+    if decoder.skip and skips is not None:  # None raised above
         x = torch.cat([x, skips[0]], dim=1)
     return decoder.head(_stage(decoder.stage1, x, sizes))
 
@@ -124,7 +124,7 @@ class _Group(NamedTuple):
 
 
 def batched_multipath_loss(
-    model: nn.Module,
+    model: MultiModalModel,
     batch: Mapping[str, torch.Tensor],
     paths: tuple[tuple[str, str], ...] | None = None,
     weights: Mapping[str, float] | None = None,
@@ -179,7 +179,11 @@ def batched_multipath_loss(
 
 
 def _decode_dst(
-    model: nn.Module, dst: str, groups: list[_Group], batch: Mapping[str, torch.Tensor], cfg: Any
+    model: MultiModalModel,
+    dst: str,
+    groups: list[_Group],
+    batch: Mapping[str, torch.Tensor],
+    cfg: Any,
 ) -> PathLosses:
     """Decode all groups of target ``dst`` in one call; return their per-path mean losses."""
     decoder = model.decoders[dst]

@@ -11,7 +11,8 @@ pooling and un-pooling are memory-bound and add < 2%).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 
 import torch
 from torch import nn
@@ -23,7 +24,7 @@ from mmed_core.network.modalities import get_modality
 __all__ = ["count_flops", "path_flops"]
 
 
-def count_flops(module: nn.Module, run: callable) -> int:  # type: ignore[valid-type]
+def count_flops(module: nn.Module, run: Callable[[], object]) -> int:
     """FLOPs of the Conv2d/Linear layers of ``module`` during ``run()``."""
     total = 0
 
@@ -58,9 +59,7 @@ def path_flops(
     result = {}
     for src, dst in paths or config.paths():
         x = torch.zeros(1, get_modality(src).num_channels(config), h, w)
-        result[(src, dst)] = count_flops(
-            model, lambda src=src, dst=dst, x=x: model({src: x}, paths=[(src, dst)])
-        )
+        result[(src, dst)] = count_flops(model, partial(model, {src: x}, paths=[(src, dst)]))
     return result
 
 

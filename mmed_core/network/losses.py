@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from mmed_core.errors import InputError
+from mmed_core.network.base import MultiModalModel
 from mmed_core.network.modalities import check_raw, get_modality
 
 __all__ = ["presence_masks", "check_batch", "multipath_loss", "PathLosses"]
@@ -45,7 +46,9 @@ def presence_masks(
 
 
 def check_batch(
-    model: nn.Module, batch: Mapping[str, torch.Tensor], paths: tuple[tuple[str, str], ...] | None
+    model: MultiModalModel,
+    batch: Mapping[str, torch.Tensor],
+    paths: tuple[tuple[str, str], ...] | None,
 ) -> tuple[tuple[tuple[str, str], ...], dict[str, torch.Tensor]]:
     """(paths, presence masks) after checking that ``batch`` has every modality ``paths`` need."""
     cfg = model.config
@@ -62,7 +65,7 @@ def check_batch(
 
 
 def multipath_loss(
-    model: nn.Module,
+    model: MultiModalModel,
     batch: Mapping[str, torch.Tensor],
     paths: tuple[tuple[str, str], ...] | None = None,
     weights: Mapping[str, float] | None = None,

@@ -15,6 +15,8 @@ first and outputs bilinearly rescaled back; this is our choice where the paper i
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -29,6 +31,7 @@ __all__ = ["MultiModalAutoEncoder"]
 class _FCEncoder(nn.Module):
     def __init__(self, cin: int, hidden: int, latent: int) -> None:
         super().__init__()
+        self.cin = cin  # what a zero-filled stand-in for this modality must have
         self.net = nn.Sequential(
             nn.Flatten(),
             nn.Linear(cin, hidden),
@@ -93,7 +96,7 @@ class MultiModalAutoEncoder(MultiModalModel):
             if m == name:
                 parts.append(enc(small))
             else:  # zero-filled pseudo signal of a missing modality
-                cin = enc.net[1].in_features
+                cin = cast(_FCEncoder, enc).cin
                 parts.append(enc(small.new_zeros(x.shape[0], cin)))
         return Encoded(
             self.shared(torch.cat(parts, dim=1)), (), (int(x.shape[2]), int(x.shape[3]))

@@ -88,7 +88,7 @@ class Decoder(nn.Module):
                 raise InputError("this decoder uses shared skips but none were given")
             x = torch.cat([x, skips[1]], dim=1)
         x = unpool(self.stage2(x))
-        if self.skip:
+        if self.skip and skips is not None:  # None raised above
             x = torch.cat([x, skips[0]], dim=1)
         y = self.head(self.stage1(x))
         if size is not None and tuple(y.shape[-2:]) != tuple(size):

@@ -38,8 +38,30 @@ __all__ = [
     "model_config_for",
     "SECTIONS",
     "DATASET_FIELDS",
+    "BALANCE_MODES",
+    "RECIPES",
 ]
 
+#: ``train.balance`` values (mmed_core.training.balance).
+BALANCE_MODES = ("none", "uncertainty", "dwa")
+#: ``train.recipe``: named sets of train settings, applied beneath the file's and the command
+#: line's own ``train`` values. ``paper`` is §3.3 (SGD, lr 1e-3, momentum 0.9, weight decay 5e-4,
+#: every path's loss weight 1); the others are measured against it by ``mmed-experiment``
+#: (docs/EXPERIMENTS.md). The default stays ``paper`` until a study shows another one better.
+RECIPES: dict[str, dict[str, Any]] = {
+    "paper": {
+        "optimizer": "sgd",
+        "lr": 1e-3,
+        "momentum": 0.9,
+        "weight_decay": 5e-4,
+        "balance": "none",
+        "loss_weights": {},
+    },
+}
+RECIPES["uncertainty"] = {**RECIPES["paper"], "balance": "uncertainty"}
+RECIPES["dwa"] = {**RECIPES["paper"], "balance": "dwa"}
+# The RGB-decoding L1 losses (channel-summed, 0..255 units) dominate the paper's plain sum.
+RECIPES["rgb0.1"] = {**RECIPES["paper"], "loss_weights": {"rgb": 0.1}}
 #: Model fields that come from the dataset (``ds.info``), never from the YAML file.
 DATASET_FIELDS = ("class_names", "palette", "depth_range", "depth_units", "dataset", "input_size")
 
@@ -52,12 +74,17 @@ class DataConfig:
     cache_dir: str | None = None  # preprocessing cache (resized arrays), see mmed_core.data
     options: dict[str, Any] = field(default_factory=dict)  # passed to build_dataset(options=...)
     extra: bool = False  # add the unpaired `extra` split (RGB only): the paper's "+extra"
+    # 0: the paper's mixing (an epoch covers paired and unpaired samples, >= 1 paired per batch;
+    # with 2x unpaired data that is 3x the steps). N > 0: step-matched, every batch is the run
+    # without extra's batch of paired samples plus N unpaired ones (same steps per epoch).
+    extra_per_batch: int = 0
     train_split: str = "train"
     val_split: str = "val"
 
 
 @dataclass
 class TrainConfig:
+    recipe: str = "paper"  # a named set of the settings below (RECIPES); explicit values win
     optimizer: str = "sgd"  # sgd (paper) | adam
     lr: float = 1e-3  # paper §3.3
     momentum: float = 0.9  # paper §3.3 (SGD only)
@@ -67,8 +94,16 @@ class TrainConfig:
     patience: int = 10  # epochs without validation improvement before stopping (paper silent)
     min_delta: float = 0.0  # an improvement must beat the best by more than this
     monitor: str = (
-        "main"  # validation loss to stop on: main = RGB->targets paths, all = every path
+        "main"  # validation paths to stop on: main = RGB->targets paths, all = every path
     )
+    # How the monitored paths' validation losses become the one number that early stopping and
+    # best.safetensors follow: normalised = mean over paths of (loss / the path's loss at the
+    # first validation), so every task counts alike whatever its loss scale; sum = their plain
+    # sum (the old rule: depth L1 outweighs label cross-entropy).
+    criterion: str = "normalised"
+    # none = the paper's plain sum of path losses; uncertainty = Kendall et al. 2018 learned
+    # weights; dwa = Liu et al. 2019 dynamic weight average (mmed_core.training.balance)
+    balance: str = "none"
     loss_weights: dict[str, float] = field(default_factory=dict)  # per target modality, default 1
     grad_clip: float = 0.0  # max gradient norm; 0 = off (paper: none)
     # How the all-paths loss is computed: multipath = one encoder->decoder pair at a time;
@@ -243,6 +278,19 @@ def _validate(run: RunConfig, where: str) -> None:
         raise ConfigError(f"{where}: train.optimizer must be `sgd` or `adam`, got {t.optimizer!r}")
     if t.monitor not in ("main", "all"):
         raise ConfigError(f"{where}: train.monitor must be `main` or `all`, got {t.monitor!r}")
+    if t.criterion not in ("normalised", "sum"):
+        raise ConfigError(
+            f"{where}: train.criterion must be `normalised` or `sum`, got {t.criterion!r}"
+        )
+    if t.balance not in BALANCE_MODES:
+        raise ConfigError(
+            f"{where}: train.balance must be one of {list(BALANCE_MODES)}, got {t.balance!r}"
+        )
+    if d.extra_per_batch < 0 or (d.extra_per_batch > 0 and not d.extra):
+        raise ConfigError(
+            f"{where}: data.extra_per_batch must be >= 0 and needs data.extra: true, got "
+            f"{d.extra_per_batch!r} with data.extra={d.extra!r}"
+        )
     if t.loss not in ("auto", "multipath", "batched"):
         raise ConfigError(
             f"{where}: train.loss must be `auto`, `multipath` or `batched`, got {t.loss!r}"
@@ -262,7 +310,7 @@ def _validate(run: RunConfig, where: str) -> None:
         raise ConfigError(
             f"{where}: data.size must be [H, W], both divisible by 4, got {d.size!r}"
         )
-    d.size = size  # type: ignore[assignment]
+    d.size = size
     if not isinstance(d.options, dict):
         raise ConfigError(f"{where}: data.options must be a mapping, got {d.options!r}")
     m = run.model
@@ -320,13 +368,19 @@ def load_run_config(
             raise ConfigError(f"{where}: section `{sec}` must be a mapping, got {raw[sec]!r}")
     raw = apply_overrides(raw, overrides)
     _check_keys("model", list(raw["model"]), where)
+    recipe = raw["train"].get("recipe") or "paper"
+    if not isinstance(recipe, str) or recipe not in RECIPES:
+        raise ConfigError(f"{where}: unknown train.recipe {recipe!r}; recipes: {list(RECIPES)}")
+    raw["train"] = {**copy.deepcopy(RECIPES[recipe]), **raw["train"], "recipe": recipe}
     run = RunConfig(
         model=dict(raw["model"]),
         data=_build_section("data", raw["data"], where),
         train=_build_section("train", raw["train"], where),
     )
     if datasets is None:
-        from mmed_core.data import DATASETS as datasets  # noqa: N811  (imported lazily: heavy, optional in tests)
+        from mmed_core.data import DATASETS  # imported lazily: heavy, optional in tests
+
+        datasets = tuple(DATASETS)
     if run.data.dataset not in datasets:
         raise ConfigError(
             f"{where}: unknown data.dataset {run.data.dataset!r}; datasets: {sorted(datasets)}"

@@ -1,7 +1,11 @@
 # SPDX-FileCopyrightText: 2026 mmed maintainers
 # SPDX-License-Identifier: Apache-2.0
 
-r"""Batch sampler that mixes paired and unpaired samples and puts a paired one in every batch.
+r"""Batch samplers that mix paired and unpaired samples (``data.extra``).
+
+``PairedBatchSampler`` is the paper's mixing (``data.extra_per_batch: 0``); ``StepMatchedSampler``
+(``data.extra_per_batch: N``) keeps the epochs of a run without extra data and adds N unpaired
+samples to every batch, so "+extra" gets the same number of steps and full paired batches.
 
     python -c "from mmed_core.training.sampler import PairedBatchSampler as S; \
         s=S([True]*3+[False]*9, 4); print(list(s))"
@@ -26,7 +30,7 @@ from torch.utils.data import Sampler
 
 from mmed_core.errors import ConfigError
 
-__all__ = ["PairedBatchSampler"]
+__all__ = ["PairedBatchSampler", "StepMatchedSampler"]
 
 
 class PairedBatchSampler(Sampler[list[int]]):
@@ -103,3 +107,66 @@ class PairedBatchSampler(Sampler[list[int]]):
         full, rest = divmod(n, self.batch_size)
         batches = full + (1 if rest and not (self.drop_last and full) else 0)
         return (batches - batches % self.world_size) // self.world_size
+
+
+class StepMatchedSampler(Sampler[list[int]]):
+    """``data.extra_per_batch`` > 0: the run without extra data, plus unpaired samples on top.
+
+    Every batch holds exactly the ``batch_size`` paired samples the same seed gives a run without
+    the unpaired data (so an epoch has the same number of steps and the cross-modal decoders'
+    BatchNorm sees the same full paired batches), followed by ``extra_per_batch`` unpaired
+    samples drawn without replacement from a permutation of the unpaired set (re-drawn when
+    exhausted). Paired samples must come first in the dataset, as ``build_datasets`` puts them.
+    """
+
+    def __init__(
+        self,
+        paired: Sequence[bool],
+        batch_size: int,
+        extra_per_batch: int,
+        *,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        flags = torch.as_tensor(list(paired), dtype=torch.bool)
+        n_paired = int(flags.sum())
+        if n_paired == 0 or bool(flags[n_paired:].any()) or bool((~flags[:n_paired]).any()):
+            raise ConfigError(
+                "the step-matched sampler needs the paired samples first and at least one "
+                f"(got {n_paired} paired of {len(flags)}, not all first)"
+            )
+        if extra_per_batch < 1:
+            raise ConfigError(f"extra_per_batch must be >= 1, got {extra_per_batch}")
+        if n_paired == len(flags):
+            raise ConfigError(
+                "data.extra_per_batch > 0 needs unpaired samples (set data.extra: true)"
+            )
+        self.paired_sampler = PairedBatchSampler(
+            [True] * n_paired, batch_size, seed=seed, rank=rank, world_size=world_size
+        )
+        self.n_paired, self.n_unpaired = n_paired, len(flags) - n_paired
+        self.extra_per_batch, self.seed = extra_per_batch, seed
+        self.rank, self.world_size = rank, world_size
+        self.epoch, self.start = 0, 0
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        self.epoch, self.start = epoch, start
+
+    def epoch_batches(self, epoch: int) -> list[list[int]]:
+        """All batches of ``epoch`` for all ranks (identical on every process)."""
+        batches = self.paired_sampler.epoch_batches(epoch)
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch + 7_919_000)
+        need = len(batches) * self.extra_per_batch
+        pool: list[int] = []
+        while len(pool) < need:
+            pool += (self.n_paired + torch.randperm(self.n_unpaired, generator=g)).tolist()
+        m = self.extra_per_batch
+        return [b + pool[i * m : (i + 1) * m] for i, b in enumerate(batches)]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        mine = self.epoch_batches(self.epoch)[self.rank :: self.world_size]
+        yield from mine[self.start :]
+
+    def __len__(self) -> int:
+        return len(self.paired_sampler)

@@ -3,6 +3,9 @@
 
 r"""The resumable training state, pickle-free: tensors in safetensors, everything else in JSON.
 
+:class:`RunState` is where a run stands (epoch, step, best value, history); it is saved with the
+model, optimiser, loss-balancing and RNG tensors after every epoch and on a stop request.
+
     python -c "from mmed_core.training.state import read_state; \
         print(read_state('runs/synthetic-mmed')['epoch'])"
 
@@ -14,7 +17,9 @@ removed only after the new JSON is in place. Nothing is ever unpickled on load.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -27,6 +32,8 @@ from mmed_core.deploy.checkpoint import read_format_json
 from mmed_core.errors import CheckpointError
 
 __all__ = [
+    "RunState",
+    "EpochStats",
     "save_state",
     "read_state",
     "load_state_tensors",
@@ -38,6 +45,60 @@ __all__ = [
 ]
 
 STATE_FORMAT = "mmed-train-state/1"
+
+
+@dataclasses.dataclass
+class EpochStats:
+    """What the current epoch has trained so far (reset at every epoch's end)."""
+
+    loss: float = 0.0  # sum of the step losses
+    n: int = 0  # steps
+    images: int = 0  # images over all processes
+    seconds: float = 0.0  # time in steps (data loading included, validation not)
+    path_sums: dict[str, float] = dataclasses.field(default_factory=dict)  # per-path loss sums
+    path_steps: dict[str, int] = dataclasses.field(default_factory=dict)  # steps with that path
+
+    def add(self, loss: float, images: int, seconds: float, per_path: dict[str, float]) -> None:
+        self.loss += loss
+        self.n += 1
+        self.images += images
+        self.seconds += seconds
+        for k, v in per_path.items():
+            self.path_sums[k] = self.path_sums.get(k, 0.0) + v
+            self.path_steps[k] = self.path_steps.get(k, 0) + 1
+
+    def means(self) -> dict[str, float]:
+        """``train_loss`` and ``train_<src>2<dst>``: the epoch's mean step losses."""
+        out = {"train_loss": self.loss / max(self.n, 1)}
+        out.update({f"train_{k}": s / self.path_steps[k] for k, s in self.path_sums.items()})
+        return out
+
+
+@dataclasses.dataclass
+class RunState:
+    """Where a run stands; saved in ``state.json`` after every epoch and on a stop request."""
+
+    epoch: int = 0  # the epoch being trained (== epochs done once it has ended)
+    step_in_epoch: int = 0  # steps of ``epoch`` already trained (resume skips them)
+    global_step: int = 0
+    best_val: float = math.inf  # best value of the selection criterion (lower is better)
+    best_epoch: int = -1  # 1-based epoch of best.safetensors
+    bad_epochs: int = 0  # epochs since the last improvement (early stopping)
+    history: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # one row per epoch
+    acc: EpochStats = dataclasses.field(default_factory=EpochStats)
+    # Each monitored path's validation loss at the first validation (the normalised criterion).
+    val_ref: dict[str, float] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> RunState:
+        """From a ``state.json``'s entries (older states lack the newer fields: defaults)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        kw["acc"] = EpochStats(**d.get("acc", {}))
+        return cls(**kw)
 
 
 def flatten_tensors(obj: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> Any:
@@ -74,7 +135,7 @@ def unflatten_tensors(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 def rng_state() -> dict[str, Any]:
     """Every global RNG the trainer might touch (torch CPU/CUDA, numpy, python)."""
-    np_state = np.random.get_state()
+    np_state: Any = np.random.get_state()  # the legacy 5-tuple (its stub says dict | tuple)
     return {
         "torch": torch.get_rng_state(),
         "cuda": list(torch.cuda.get_rng_state_all()) if torch.cuda.is_available() else [],

@@ -5,18 +5,25 @@
     mmed-train --config config/train_synthetic.yaml train.epochs=5
     torchrun --nproc_per_node=2 -m mmed_core.cli.train --config config/train_nyudv2.yaml
 
-Reads top to bottom like nanoGPT's train.py: build data, model and optimiser; optionally resume;
-then per epoch: train over the paired/unpaired batch sampler with the multi-path loss, validate,
-early-stop, write ``best``/``last`` checkpoints and the resumable state. The out_dir holds
-``best.*``, ``last.*`` (model checkpoints), ``state.json`` + ``state-*.safetensors`` (resume),
-``log.csv``, ``tb/`` (TensorBoard), ``config.yaml`` and ``summary.json``.
+Reads top to bottom like nanoGPT's train.py: ``_train`` builds data, model and optimiser,
+optionally resumes (:class:`~mmed_core.training.state.RunState`), then per epoch trains over the
+paired/unpaired batch sampler with the multi-path loss (combined by ``train.balance``), validates,
+early-stops, writes ``best``/``last`` checkpoints and the resumable state. DDP helpers live in
+:mod:`mmed_core.training.distributed`.
+
+Selection rule: early stopping and ``best.safetensors`` follow ``train.criterion``; the default
+``normalised`` is the mean over the monitored paths (RGB->depth, RGB->label) of each path's
+validation loss divided by its value at the first validation, so a task counts the same whatever
+its loss scale (``sum`` is the old plain sum, where depth L1 outweighs label cross-entropy).
+
+The out_dir holds ``best.*``, ``last.*`` (model checkpoints), ``state.json`` +
+``state-*.safetensors`` (resume), ``log.csv``, ``tb/`` (TensorBoard), ``config.yaml`` and
+``summary.json``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import os
 import signal
 import sys
 import threading
@@ -36,12 +43,24 @@ from mmed_core.data import build_dataset
 from mmed_core.data.collate import collate
 from mmed_core.deploy.checkpoint import save_checkpoint
 from mmed_core.errors import CheckpointError, ConfigError, MmedError
+from mmed_core.network.base import MultiModalModel
 from mmed_core.network.batched_loss import batched_multipath_loss
 from mmed_core.network.factory import create_model
 from mmed_core.network.losses import multipath_loss
+from mmed_core.training.balance import LossBalancer, path_name
 from mmed_core.training.config import RunConfig, model_config_for
-from mmed_core.training.sampler import PairedBatchSampler
+from mmed_core.training.distributed import (
+    Dist,
+    any_rank,
+    barrier,
+    init_distributed,
+    sync_buffers,
+    wrap_ddp,
+)
+from mmed_core.training.sampler import PairedBatchSampler, StepMatchedSampler
 from mmed_core.training.state import (
+    EpochStats,
+    RunState,
     load_state_tensors,
     read_state,
     rng_state,
@@ -105,11 +124,12 @@ def build_datasets(
     factory = factory or _default_factory()
     d = run.data
     kw = dict(root=d.root, size=tuple(d.size), cache_dir=d.cache_dir, options=dict(d.options))
-    train_ds = factory(d.dataset, d.train_split, **kw)
-    val_ds = factory(d.dataset, d.val_split, **kw)
+    # mmed datasets are sized and carry `.info` (mmed_core.data.base); torch's Dataset type is not
+    train_ds: Any = factory(d.dataset, d.train_split, **kw)
+    val_ds: Any = factory(d.dataset, d.val_split, **kw)
     paired = [True] * len(train_ds)
     if d.extra:
-        extra = factory(d.dataset, "extra", **kw)
+        extra: Any = factory(d.dataset, "extra", **kw)
         if len(extra) == 0:
             raise ConfigError(
                 f"data.extra is true but dataset `{d.dataset}` has no `extra` samples "
@@ -124,75 +144,19 @@ def build_datasets(
     return train_ds, paired, val_ds, val_ds.info
 
 
-# ---------------------------------------------------------------------------- distributed
-@dataclasses.dataclass
-class _Dist:
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def on(self) -> bool:
-        return self.world > 1
-
-
-def _init_distributed(device_opt: str) -> tuple[_Dist, torch.device]:
-    """torchrun sets RANK/WORLD_SIZE/LOCAL_RANK; gloo on CPU, nccl on GPU."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    want_cuda = device_opt.startswith("cuda") or (
-        device_opt == "auto" and torch.cuda.is_available()
-    )
-    if device_opt.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(
-            f"train.device={device_opt!r} but CUDA is not available; use cpu or auto"
-        )
-    if world <= 1:
-        return _Dist(), torch.device(
-            device_opt if device_opt != "auto" else ("cuda" if want_cuda else "cpu")
-        )
-    import torch.distributed as dist
-
-    dd = _Dist(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if want_cuda else "gloo")
-    if want_cuda:
-        torch.cuda.set_device(dd.local_rank)
-        return dd, torch.device("cuda", dd.local_rank)
-    return dd, torch.device("cpu")
-
-
-def _any_rank(flags: list[bool], dd: _Dist, device: torch.device) -> list[bool]:
-    """Logical OR of each flag over all ranks, so every rank takes the same branch."""
-    if not dd.on:
-        return flags
-    import torch.distributed as dist
-
-    t = torch.tensor([float(f) for f in flags], device=device)
-    dist.all_reduce(t)
-    return [bool(v > 0) for v in t.tolist()]
-
-
-def _sync_buffers(model: nn.Module, dd: _Dist) -> None:
-    """BatchNorm running stats drift per rank between DDP's broadcasts; take rank 0's."""
-    if dd.on:
-        import torch.distributed as dist
-
-        for b in model.buffers():
-            dist.broadcast(b, 0)
-
-
 class _LossModule(nn.Module):
     """Puts the multi-path loss inside ``forward`` so DDP sees (and syncs) every path."""
 
     def __init__(
-        self, model: nn.Module, paths: tuple, weights: dict[str, float], batched: bool = False
+        self, model: MultiModalModel, paths: tuple, balancer: LossBalancer, batched: bool
     ) -> None:
         super().__init__()
-        self.model, self.paths, self.weights = model, paths, weights
+        self.model, self.paths, self.balancer = model, paths, balancer
         self.loss_fn = batched_multipath_loss if batched else multipath_loss
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
-        return self.loss_fn(self.model, batch, self.paths, self.weights)
+        _, per_path = self.loss_fn(self.model, batch, self.paths, None)
+        return self.balancer(per_path), per_path
 
 
 # ---------------------------------------------------------------------------- logging
@@ -273,13 +237,15 @@ class _StopFlag:
 
 
 # ---------------------------------------------------------------------------- helpers
-def _optimizer(model: nn.Module, run: RunConfig) -> torch.optim.Optimizer:
+def _optimizer(model: nn.Module, balancer: nn.Module, run: RunConfig) -> torch.optim.Optimizer:
+    """The paper's SGD (or Adam) over the model; learned loss weights get no weight decay."""
     t = run.train
+    groups: list[dict[str, Any]] = [{"params": list(model.parameters())}]
+    if list(balancer.parameters()):
+        groups.append({"params": list(balancer.parameters()), "weight_decay": 0.0})
     if t.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
-    return torch.optim.SGD(
-        model.parameters(), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay
-    )
+        return torch.optim.Adam(groups, lr=t.lr, weight_decay=t.weight_decay)
+    return torch.optim.SGD(groups, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
 
 
 def _monitor_paths(paths: tuple, monitor: str) -> tuple:
@@ -290,20 +256,36 @@ def _monitor_paths(paths: tuple, monitor: str) -> tuple:
     return main or paths
 
 
+def criterion(
+    val: dict[str, float], monitor: tuple, ref: dict[str, float] | None, rule: str
+) -> float:
+    """The number early stopping and ``best`` follow (lower is better), from ``val``'s
+    ``val_<src>2<dst>`` losses of the ``monitor`` paths.
+
+    ``normalised``: mean over the paths of loss / ``ref[path]`` (the path's loss at the first
+    validation), so each task weighs the same whatever its loss scale; ``sum``: the plain sum.
+    """
+    keys = [f"val_{path_name(p)}" for p in monitor if f"val_{path_name(p)}" in val]
+    if rule == "sum" or ref is None:
+        return sum(val[k] for k in keys)
+    return sum(val[k] / max(ref[k], 1e-12) for k in keys) / max(len(keys), 1)
+
+
 def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
 @torch.no_grad()
 def _validate(
-    model: nn.Module,
+    model: MultiModalModel,
     loader: DataLoader,
     paths: tuple,
     weights: dict,
     monitor: tuple,
     device: torch.device,
 ) -> dict[str, float]:
-    """Sample-weighted mean of each path's loss over the validation set (model in eval mode)."""
+    """Sample-weighted mean of each path's (weighted) loss over the validation set (eval mode):
+    ``val_<src>2<dst>`` per path, ``val_loss`` (sum of the monitored ones), ``val_loss_all``."""
     model.eval()
     sums: dict[tuple, float] = {}
     n = 0
@@ -320,7 +302,7 @@ def _validate(
         "val_loss": sum(v for p, v in means.items() if p in monitor),
         "val_loss_all": sum(means.values()),
     }
-    out.update({f"val_{s}2{d}": v for (s, d), v in means.items()})
+    out.update({f"val_{path_name(p)}": v for p, v in means.items()})
     return out
 
 
@@ -329,13 +311,24 @@ def _check_resume(run: RunConfig, saved: dict[str, Any], out: Path) -> None:
     diff = {
         k: (then.get(k), now.get(k))
         for k in sorted(set(now) | set(then))
-        if now.get(k) != then.get(k) and not k.startswith(RESUMABLE_CHANGES)
+        if now.get(k) != then.get(k)
+        and not k.startswith(RESUMABLE_CHANGES)
+        and not (k in _NEW_KEYS and then.get(k) is None and now.get(k) == _NEW_KEYS[k])
     }
     if diff:
         raise CheckpointError(
             f"{out}/state.json was written by a different config; differing keys "
             f"(saved, now): {diff}. Only {list(RESUMABLE_CHANGES)} may change on resume."
         )
+
+
+#: Keys added after states were first written, with the value that reproduces the old runs.
+_NEW_KEYS = {
+    "train.criterion": "sum",
+    "train.balance": "none",
+    "train.recipe": "paper",
+    "data.extra_per_batch": 0,
+}
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -366,292 +359,231 @@ def train(
 ) -> TrainResult:
     """Train ``run``; returns how it ended. Raises ConfigError/CheckpointError before any work,
     DivergedError on a non-finite loss. ``on_step(epoch, global_step)`` runs after every step."""
-    t = run.train
     out = run.out_dir
+    saved = None
     if resume:
-        state_info = read_state(out)
-        _check_resume(run, state_info["run"], out)
+        saved = read_state(out)
+        _check_resume(run, saved["run"], out)
     elif (out / "state.json").exists():
         raise ConfigError(
             f"{out} already holds a run (state.json); pass --resume to continue it or set "
             "train.out_dir to a new folder"
         )
-    dd, device = _init_distributed(t.device)
+    dd, device = init_distributed(run.train.device)
     threads_before = torch.get_num_threads()
-    if t.threads > 0:
-        torch.set_num_threads(t.threads)
+    if run.train.threads > 0:
+        torch.set_num_threads(run.train.threads)
     try:
-        return _run(run, resume, dataset_factory, on_step, dd, device)
+        return _train(run, saved, dataset_factory, on_step, dd, device)
     finally:
         torch.set_num_threads(threads_before)  # a library call leaves the process as it found it
 
 
-def _new_acc() -> dict[str, float]:
-    return {"loss": 0.0, "n": 0, "images": 0, "seconds": 0.0}
-
-
-class _Loop:
-    """The state of one run and its three moves: a step, an epoch's end, a resumable save."""
-
-    def __init__(
-        self,
-        run: RunConfig,
-        resume: bool,
-        dataset_factory: DatasetFactory | None,
-        on_step: Callable[[int, int], None] | None,
-        dd: _Dist,
-        device: torch.device,
-    ) -> None:
-        t, out = run.train, run.out_dir
-        self.run, self.t, self.out, self.dd, self.device, self.on_step = (
-            run,
-            t,
-            out,
-            dd,
-            device,
-            on_step,
-        )
-        self.main = dd.rank == 0
-        state_info = read_state(out) if resume else None
-        torch.manual_seed(t.seed)
-        if device.type == "cuda":
-            torch.backends.cudnn.benchmark = False
-        train_ds, paired, val_ds, info = build_datasets(run, dataset_factory)
-        cfg = model_config_for(run, info)
-        self.model = create_model(cfg).to(device)
-        self.paths = cfg.paths()
-        self.weights = {k: float(v) for k, v in t.loss_weights.items()}
-        unknown_w = sorted(set(self.weights) - set(cfg.decoder_modalities))
-        if unknown_w:
-            raise ConfigError(
-                f"train.loss_weights names {unknown_w}; "
-                f"this model decodes {list(cfg.decoder_modalities)}"
-            )
-        self.monitor = _monitor_paths(self.paths, t.monitor)
-        self.opt = _optimizer(self.model, run)
-        self.sampler = PairedBatchSampler(
-            paired, t.batch_size, seed=t.seed, rank=dd.rank, world_size=dd.world
-        )
-        # The loader gets its own generator so it never draws from the global RNG (resume-exact).
-        self.loader = DataLoader(
-            train_ds,
-            batch_sampler=self.sampler,
-            collate_fn=collate,
-            num_workers=t.num_workers,
-            generator=torch.Generator().manual_seed(t.seed),
-            pin_memory=device.type == "cuda",
-        )
-        self.val_loader = DataLoader(
-            val_ds,
-            batch_size=t.batch_size,
-            shuffle=False,
-            collate_fn=collate,
-            num_workers=t.num_workers,
-        )
-        self.st: dict[str, Any] = {
-            "epoch": 0,
-            "step_in_epoch": 0,
-            "global_step": 0,
-            "best_val": math.inf,
-            "best_epoch": -1,
-            "bad_epochs": 0,
-            "history": [],
-            "acc": _new_acc(),
-        }
-        if state_info is not None:
-            tensors = load_state_tensors(out, state_info)
-            self.model.load_state_dict(tensors["model"])
-            self.opt.load_state_dict(tensors["optimizer"])
-            set_rng_state(tensors["rng"])
-            self.st = {k: state_info[k] for k in self.st}
-        batched = t.loss == "batched" or (t.loss == "auto" and device.type == "cuda")
-        self.wrapped: nn.Module = _LossModule(self.model, self.paths, self.weights, batched)
-        if dd.on:
-            self.wrapped = nn.parallel.DistributedDataParallel(
-                self.wrapped,
-                device_ids=[device.index] if device.type == "cuda" else None,
-                find_unused_parameters=True,
-            )  # batches without paired samples on a rank skip decoders
-        if self.main:
-            out.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(out / "config.yaml", yaml.safe_dump(run.to_dict(), sort_keys=False))
-        self.logger = _Logger(out, self.main, t.tensorboard, self.st["global_step"])
-        self.card_extras = {
-            "run": run.to_dict(),
-            "run_name": run.run_name,
-            "data": run.to_dict()["data"],
-        }
-
-    def step(self, batch: dict[str, torch.Tensor], epoch: int, tick: float) -> float:
-        """One optimiser step; returns the loss. Raises DivergedError on a non-finite loss."""
-        batch = _to(batch, self.device)
-        loss, per_path = self.wrapped(batch)
-        if _any_rank([not bool(torch.isfinite(loss))], self.dd, self.device)[0]:
-            _diverged(self.out, epoch, self.st, loss, per_path)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.t.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.t.grad_clip)
-        self.opt.step()
-        step_loss = float(loss.detach())
-        acc, st = self.st["acc"], self.st
-        acc.update(
-            loss=acc["loss"] + step_loss,
-            n=acc["n"] + 1,
-            seconds=acc["seconds"] + time.perf_counter() - tick,
-            images=acc["images"] + batch["rgb"].shape[0] * self.dd.world,
-        )
-        st["step_in_epoch"] += 1
-        st["global_step"] += 1
-        if self.main:
-            self.logger.step(st["global_step"], step_loss)
-        if self.on_step is not None:
-            self.on_step(epoch, st["global_step"])
-        return step_loss
-
-    def train_epoch(self, epoch: int, stop: _StopFlag) -> bool:
-        """Train over the rest of ``epoch``; True if a stop was requested (state saved)."""
-        st, t = self.st, self.t
-        st["epoch"] = epoch
-        self.sampler.set_epoch(epoch, start=st["step_in_epoch"])
-        steps = min(len(self.sampler), t.max_steps_per_epoch or len(self.sampler))
-        bar = _bar(self.main and t.progress, steps, st["step_in_epoch"], epoch, t.epochs)
-        tick = time.perf_counter()
-        for batch in _epoch_iter(self.loader, steps, st["step_in_epoch"]):
-            # Checked before the forward pass: a discarded forward would still move BatchNorm
-            # stats.
-            if _any_rank([stop.requested], self.dd, self.device)[0]:
-                _close(bar)
-                self.save_interrupted(epoch)
-                return True
-            loss = self.step(batch, epoch, tick)
-            tick = time.perf_counter()
-            if bar is not None:
-                acc = st["acc"]
-                bar.update(1)
-                bar.set_postfix(
-                    loss=f"{loss:.3f}", img_s=f"{acc['images'] / max(acc['seconds'], 1e-9):.1f}"
-                )
-        _close(bar)
-        return False
-
-    def end_epoch(self, epoch: int) -> bool:
-        """Validate, keep best/last, log and save the resumable state; True to stop early."""
-        st, t = self.st, self.t
-        _sync_buffers(self.model, self.dd)
-        val = _validate(
-            self.model, self.val_loader, self.paths, self.weights, self.monitor, self.device
-        )
-        acc = st["acc"]
-        row = {
-            "epoch": epoch + 1,
-            "global_step": st["global_step"],
-            "train_loss": acc["loss"] / max(acc["n"], 1),
-            **val,
-            "lr": self.opt.param_groups[0]["lr"],
-            "images_per_s": acc["images"] / max(acc["seconds"], 1e-9),
-            "epoch_seconds": acc["seconds"],
-        }
-        st["history"].append(row)
-        improved = val["val_loss"] < st["best_val"] - t.min_delta
-        if improved:
-            st.update(best_val=val["val_loss"], best_epoch=epoch + 1, bad_epochs=0)
-        else:
-            st["bad_epochs"] += 1
-        st.update(epoch=epoch + 1, step_in_epoch=0, acc=_new_acc())
-        if self.main:
-            extras = dict(
-                epoch=epoch + 1,
-                step=st["global_step"],
-                val_loss=val["val_loss"],
-                **self.card_extras,
-            )
-            if improved:
-                save_checkpoint(self.out / "best", self.model, **extras)
-            save_checkpoint(self.out / "last", self.model, **extras)
-            self.logger.epoch(st["history"])
-        self.save_resumable()
-        if self.main:
-            print(
-                f"[mmed-train] epoch {epoch + 1}/{t.epochs} train {row['train_loss']:.4f} "
-                f"val {val['val_loss']:.4f}{' *' if improved else ''}",
-                flush=True,
-            )
-        return st["bad_epochs"] >= t.patience
-
-    def save_interrupted(self, epoch: int) -> None:
-        _sync_buffers(self.model, self.dd)
-        self.save_resumable()
-        if self.main:
-            save_checkpoint(
-                self.out / "last",
-                self.model,
-                epoch=epoch,
-                step=self.st["global_step"],
-                **self.card_extras,
-            )
-
-    def save_resumable(self) -> None:
-        if self.main:
-            tree = {
-                "model": self.model.state_dict(),
-                "optimizer": self.opt.state_dict(),
-                "rng": rng_state(),
-            }
-            save_state(
-                self.out, self.st["global_step"], tree, {"run": self.run.to_dict(), **self.st}
-            )
-
-    def result(self, status: str, seconds: float) -> TrainResult:
-        st = self.st
-        hist = st["history"]
-        images = sum(r["images_per_s"] * r["epoch_seconds"] for r in hist)
-        return TrainResult(
-            status,
-            str(self.out),
-            st["epoch"],
-            st["global_step"],
-            st["best_epoch"],
-            st["best_val"],
-            seconds,
-            images / max(sum(r["epoch_seconds"] for r in hist), 1e-9),
-            hist,
-            self.model,
-        )
-
-
-def _run(
+def _train(
     run: RunConfig,
-    resume: bool,
+    saved: dict[str, Any] | None,
     dataset_factory: DatasetFactory | None,
     on_step: Callable[[int, int], None] | None,
-    dd: _Dist,
+    dd: Dist,
     device: torch.device,
 ) -> TrainResult:
-    loop = _Loop(run, resume, dataset_factory, on_step, dd, device)
+    t, out = run.train, run.out_dir
+    # -------------------------------------------------------------- data, model, optimiser
+    torch.manual_seed(t.seed)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = False
+    train_ds, paired, val_ds, info = build_datasets(run, dataset_factory)
+    cfg = model_config_for(run, info)
+    model = create_model(cfg).to(device)
+    paths = cfg.paths()
+    weights = {k: float(v) for k, v in t.loss_weights.items()}
+    unknown_w = sorted(set(weights) - set(cfg.decoder_modalities))
+    if unknown_w:
+        raise ConfigError(
+            f"train.loss_weights names {unknown_w}; "
+            f"this model decodes {list(cfg.decoder_modalities)}"
+        )
+    monitor = _monitor_paths(paths, t.monitor)
+    balancer = LossBalancer(t.balance, paths, weights).to(device)
+    opt = _optimizer(model, balancer, run)
+    sampler: PairedBatchSampler | StepMatchedSampler
+    if run.data.extra_per_batch > 0:
+        sampler = StepMatchedSampler(
+            paired, t.batch_size, run.data.extra_per_batch, seed=t.seed, rank=dd.rank,
+            world_size=dd.world,
+        )  # fmt: skip
+    else:
+        sampler = PairedBatchSampler(
+            paired, t.batch_size, seed=t.seed, rank=dd.rank, world_size=dd.world
+        )
+    # The loader gets its own generator so it never draws from the global RNG (resume-exact).
+    loader = DataLoader(
+        train_ds,
+        batch_sampler=sampler,
+        collate_fn=collate,
+        num_workers=t.num_workers,
+        generator=torch.Generator().manual_seed(t.seed),
+        pin_memory=device.type == "cuda",
+    )
+    val_loader = DataLoader(
+        val_ds, batch_size=t.batch_size, shuffle=False, collate_fn=collate,
+        num_workers=t.num_workers,
+    )  # fmt: skip
+    state = RunState()
+    if saved is not None:
+        tensors = load_state_tensors(out, saved)
+        model.load_state_dict(tensors["model"])
+        balancer.load_state_dict(tensors.get("balance") or {})
+        opt.load_state_dict(tensors["optimizer"])
+        set_rng_state(tensors["rng"])
+        state = RunState.from_json(saved)
+    batched = t.loss == "batched" or (t.loss == "auto" and device.type == "cuda")
+    loss_module = wrap_ddp(_LossModule(model, paths, balancer, batched), dd, device)
+    if dd.main:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "config.yaml", yaml.safe_dump(run.to_dict(), sort_keys=False))
+    logger = _Logger(out, dd.main, t.tensorboard, state.global_step)
+    card = {"run": run.to_dict(), "run_name": run.run_name, "data": run.to_dict()["data"]}
+
+    def save_resumable() -> None:
+        if dd.main:
+            tree = {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "rng": rng_state(),
+                "balance": balancer.state_dict(),
+            }
+            save_state(out, state.global_step, tree, {"run": run.to_dict(), **state.to_json()})
+
+    # -------------------------------------------------------------- the loop
     t0 = time.perf_counter()
     # A resumed run that had already early-stopped stays stopped (raise train.patience to go on).
-    status = "early_stopped" if loop.st["bad_epochs"] >= run.train.patience else "finished"
-    first = run.train.epochs if status == "early_stopped" else loop.st["epoch"]
+    status = "early_stopped" if state.bad_epochs >= t.patience else "finished"
+    first = t.epochs if status == "early_stopped" else state.epoch
     try:
         with _StopFlag() as stop:
-            for epoch in range(first, run.train.epochs):
-                if loop.train_epoch(epoch, stop):
-                    status = "interrupted"
+            for epoch in range(first, t.epochs):
+                # ---- train over the rest of the epoch
+                state.epoch = epoch
+                balancer.start_epoch(state.history)
+                sampler.set_epoch(epoch, start=state.step_in_epoch)
+                steps = min(len(sampler), t.max_steps_per_epoch or len(sampler))
+                bar = _bar(dd.main and t.progress, steps, state.step_in_epoch, epoch, t.epochs)
+                tick = time.perf_counter()
+                for batch in _epoch_iter(loader, steps, state.step_in_epoch):
+                    # Checked before the forward: a discarded forward would still move BatchNorm.
+                    if any_rank(stop.requested, dd, device):
+                        status = "interrupted"
+                        break
+                    batch = _to(batch, device)
+                    loss, per_path = loss_module(batch)
+                    if any_rank(not bool(torch.isfinite(loss)), dd, device):
+                        _diverged(out, epoch, state, loss, per_path)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if t.grad_clip > 0:
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
+                    opt.step()
+                    step_loss = float(loss.detach())
+                    state.acc.add(
+                        step_loss,
+                        batch["rgb"].shape[0] * dd.world,
+                        time.perf_counter() - tick,
+                        {path_name(p): float(v.detach()) for p, v in per_path.items()},
+                    )
+                    state.step_in_epoch += 1
+                    state.global_step += 1
+                    if dd.main:
+                        logger.step(state.global_step, step_loss)
+                    if on_step is not None:
+                        on_step(epoch, state.global_step)
+                    tick = time.perf_counter()
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix(loss=f"{step_loss:.3f}", img_s=f"{_img_s(state):.1f}")
+                _close(bar)
+                if status == "interrupted":  # a resumable state, and `last` to look at
+                    sync_buffers(model, dd)
+                    save_resumable()
+                    if dd.main:
+                        save_checkpoint(
+                            out / "last", model, epoch=epoch, step=state.global_step, **card
+                        )
                     break
-                if loop.end_epoch(epoch):
+
+                # ---- validate; keep best/last; early stopping
+                sync_buffers(model, dd)
+                val = _validate(model, val_loader, paths, weights, monitor, device)
+                if state.val_ref is None:
+                    state.val_ref = {f"val_{path_name(p)}": val[f"val_{path_name(p)}"]
+                                     for p in monitor if f"val_{path_name(p)}" in val}  # fmt: skip
+                score = criterion(val, monitor, state.val_ref, t.criterion)
+                means = state.acc.means()
+                train_paths = {k: means.pop(k) for k in list(means) if k != "train_loss"}
+                row = {
+                    "epoch": epoch + 1,
+                    "global_step": state.global_step,
+                    **means,
+                    **val,
+                    "val_score": score,
+                    **train_paths,
+                    "lr": opt.param_groups[0]["lr"],
+                    "images_per_s": _img_s(state),
+                    "epoch_seconds": state.acc.seconds,
+                    **{f"weight_{k}": v for k, v in balancer.describe().items()},
+                }
+                state.history.append(row)
+                improved = score < state.best_val - t.min_delta
+                if improved:
+                    state.best_val, state.best_epoch, state.bad_epochs = score, epoch + 1, 0
+                else:
+                    state.bad_epochs += 1
+                state.epoch, state.step_in_epoch, state.acc = epoch + 1, 0, EpochStats()
+                if dd.main:
+                    extras = dict(
+                        epoch=epoch + 1, step=state.global_step, val_loss=val["val_loss"],
+                        val_score=score, **card,
+                    )  # fmt: skip
+                    if improved:
+                        save_checkpoint(out / "best", model, **extras)
+                    save_checkpoint(out / "last", model, **extras)
+                    logger.epoch(state.history)
+                save_resumable()
+                if dd.main:
+                    print(
+                        f"[mmed-train] epoch {epoch + 1}/{t.epochs} train {row['train_loss']:.4f}"
+                        f" val {val['val_loss']:.4f} ({t.criterion} {score:.4f})"
+                        f"{' *' if improved else ''}",
+                        flush=True,
+                    )
+                if state.bad_epochs >= t.patience:
                     status = "early_stopped"
                     break
     finally:
-        loop.logger.close()
-    result = loop.result(status, time.perf_counter() - t0)
-    if loop.main:
-        _summary(run.out_dir, result, run)
-    if dd.on:
-        import torch.distributed as dist
+        logger.close()
 
-        dist.barrier()
+    hist = state.history
+    images = sum(r["images_per_s"] * r["epoch_seconds"] for r in hist)
+    result = TrainResult(
+        status,
+        str(out),
+        state.epoch,
+        state.global_step,
+        state.best_epoch,
+        state.best_val,
+        time.perf_counter() - t0,
+        images / max(sum(r["epoch_seconds"] for r in hist), 1e-9),
+        hist,
+        model,
+    )
+    if dd.main:
+        _summary(out, result, run)
+    barrier(dd)
     return result
+
+
+def _img_s(state: RunState) -> float:
+    return state.acc.images / max(state.acc.seconds, 1e-9)
 
 
 def _close(bar: Any) -> None:
@@ -674,18 +606,16 @@ def _bar(enabled: bool, total: int, start: int, epoch: int, epochs: int) -> Any:
     )
 
 
-def _diverged(
-    out: Path, epoch: int, st: dict[str, Any], loss: torch.Tensor, per_path: dict
-) -> None:
+def _diverged(out: Path, epoch: int, st: RunState, loss: torch.Tensor, per_path: dict) -> None:
     parts = ", ".join(f"{s}->{d}={float(v.detach()):.4g}" for (s, d), v in per_path.items())
     last = out / "last.safetensors"
     keep = (
-        f"the last good checkpoint {last} (epoch {st['epoch']}) is kept"
+        f"the last good checkpoint {last} (epoch {st.epoch}) is kept"
         if last.exists()
         else "no checkpoint was written before it"
     )
     raise DivergedError(
-        f"loss became {float(loss.detach())} at epoch {epoch + 1}, step {st['global_step'] + 1} "
+        f"loss became {float(loss.detach())} at epoch {epoch + 1}, step {st.global_step + 1} "
         f"(per path: {parts}); training stopped and {keep}. Lower train.lr or set "
         "train.grad_clip."
     )
@@ -708,7 +638,7 @@ def _summary(out: Path, r: TrainResult, run: RunConfig) -> None:
     print(
         f"[mmed-train] {run.run_name}: {r.status} after {r.epochs_done} epoch(s), "
         f"{r.global_step} steps, {r.seconds:.1f} s, {r.images_per_s:.1f} images/s; "
-        f"best val loss {r.best_val:.4f} at epoch "
+        f"best val {run.train.criterion} {r.best_val:.4f} at epoch "
         f"{r.best_epoch}; checkpoints in {out}",
         flush=True,
     )
