@@ -24,6 +24,7 @@ from typing import Any
 
 from mmed_ros.bag_cli import _as_bag_error, _messages
 from mmed_ros.errors import BagError
+from mmed_ros.qos import use_fastdds_profile
 
 __all__ = ["message_class", "play_bag"]
 
@@ -83,6 +84,9 @@ def play_bag(
     bag = Path(path)
     if not (bag / "metadata.yaml").is_file():
         raise BagError(f"{bag}: not a rosbag2 directory (no metadata.yaml)")
+    # The player is the camera here: like a driver it needs Fast DDS's large shared-memory
+    # segment, or most 640x480 frames are lost between processes (docs/ROS.md, Transport).
+    use_fastdds_profile()
     rclpy.init()
     node = rclpy.create_node("mmed_bag_player")
     # created first, so the nodes on sim time discover it while the player waits for them

@@ -20,9 +20,11 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from mmed_core.cli import demo as core_demo
 from mmed_core.cli.demo import DemoContext, Stage
+from mmed_ros.launch_support import DEFAULT_MODEL
 from mmed_ros.node_processes import apply_ros_env, start_module, stop_process
 
 __all__ = ["STAGES", "main"]
@@ -46,6 +48,18 @@ def _bag(ctx: DemoContext) -> None:
     ctx.outputs["bag frames"] = max(counts.values())
 
 
+def shipped_model() -> Path | None:
+    """The package's shipped model (``models/`` of a checkout, or the installed share folder)."""
+    candidates = [Path(__file__).resolve().parents[1] / "models" / DEFAULT_MODEL]
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        candidates.append(Path(get_package_share_directory("mmed_ros")) / "models" / DEFAULT_MODEL)
+    except Exception:  # noqa: BLE001  (not installed with colcon, or no ament index at all)
+        pass
+    return next((c for c in candidates if c.is_file() and c.with_suffix(".json").is_file()), None)
+
+
 def _node(ctx: DemoContext) -> None:
     try:
         import rclpy  # noqa: F401
@@ -58,6 +72,11 @@ def _node(ctx: DemoContext) -> None:
     from mmed_ros.bag_cli import main as bag_main
 
     apply_ros_env()  # loopback only, private domain: see the module docstring
+    # The node runs what a user gets on first launch: the shipped indoor model when the
+    # checkout has it; the model trained above otherwise (it still drives the estimates stage).
+    weights = shipped_model() or ctx.checkpoint
+    print(f"  node model: {weights}")
+    ctx.outputs["node model"] = str(weights)
     report = ctx.out_dir / "node_metrics.json"
     report.unlink(missing_ok=True)
     logs = ctx.out_dir / "logs"
@@ -67,7 +86,7 @@ def _node(ctx: DemoContext) -> None:
         [
             "--ros-args",
             "-p",
-            f"weights:={ctx.checkpoint}",
+            f"weights:={weights}",
             "-p",
             "rgb_topic:=/camera/color/image_raw",
             "-p",
@@ -85,7 +104,7 @@ def _node(ctx: DemoContext) -> None:
     )
     evaluator = start_module(
         "mmed_ros.evaluator_node",
-        ["--ros-args", "-p", f"output_json:={report}", "-p", f"weights:={ctx.checkpoint}"],
+        ["--ros-args", "-p", f"output_json:={report}", "-p", f"weights:={weights}"],
         log=logs / "evaluator_node.log",
     )
     try:
