@@ -35,11 +35,15 @@ from typing import Any
 
 import numpy as np
 import yaml
+from rosbags.highlevel import AnyReader, AnyReaderError
+from rosbags.rosbag2 import ReaderError, StoragePlugin, Writer
+from rosbags.typesys import Stores, get_typestore
 
 from mmed_core.deploy.geometry import OUTPUT_SIZES, RESIZE_MODES
 from mmed_core.errors import MmedError
 from mmed_ros import conversions
-from mmed_ros.errors import BagError
+from mmed_ros.bag_player import play_bag
+from mmed_ros.errors import BagError, as_bag_error, bag_messages
 
 __all__ = [
     "main",
@@ -76,7 +80,6 @@ _DISTROS = {"humble": 8, "iron": 8, "jazzy": 8, "kilted": 9, "rolling": 9}
 
 def typestore_for(distro: str) -> tuple[Any, int]:
     """(rosbags typestore, rosbag2 metadata version) for a ROS 2 distribution name."""
-    from rosbags.typesys import Stores, get_typestore
 
     name = distro.lower()
     if name not in _DISTROS:
@@ -89,7 +92,6 @@ class _BagOut:
     """A rosbags Writer that becomes visible at ``path`` only when it closes without error."""
 
     def __init__(self, path: Path, storage: str, distro: str, force: bool) -> None:
-        from rosbags.rosbag2 import StoragePlugin, Writer
 
         if path.exists() and not force:
             raise BagError(f"output bag {path}: already exists (pass --force to replace it)")
@@ -376,8 +378,6 @@ def evaluate_bag(
     Returns {src: ReplayEvaluation.results()}, 'frames' (images processed per source) and
     'notes' (why something was not scored, for the user to read).
     """
-    from rosbags.highlevel import AnyReader, AnyReaderError
-    from rosbags.rosbag2 import ReaderError
 
     from mmed_ros.evaluation import ReplayEvaluation, StampMatcher
     from mmed_ros.pipeline import FrameProcessor, camera_info_topic, require_metric_depth
@@ -427,7 +427,7 @@ def evaluate_bag(
             writer = (
                 stack.enter_context(_BagOut(Path(out), storage, distro, force)) if out else None
             )
-            with _as_bag_error(bag_path, "opening it"):
+            with as_bag_error(bag_path, "opening it"):
                 reader = stack.enter_context(AnyReader([bag_path], default_typestore=ts))
                 present = {c.topic for c in reader.connections}
             missing = [t for t in source_topics if t not in present]
@@ -436,7 +436,7 @@ def evaluate_bag(
                     f"bag {bag_path}: source topic(s) {missing} not found; it has "
                     f"{sorted(present)}"
                 )
-            for conn, bag_ns, raw in _messages(reader, bag_path):
+            for conn, bag_ns, raw in bag_messages(reader, bag_path):
                 if writer:
                     writer.write_raw(conn.topic, conn.msgtype, raw, bag_ns)
                 wanted = (
@@ -446,7 +446,7 @@ def evaluate_bag(
                 )
                 if not wanted:
                     continue
-                with _as_bag_error(bag_path, f"decoding a {conn.msgtype} on {conn.topic}"):
+                with as_bag_error(bag_path, f"decoding a {conn.msgtype} on {conn.topic}"):
                     msg: Any = reader.deserialize(raw, conn.msgtype)
                 if conn.topic in info_topics:
                     src = info_topics[conn.topic]
@@ -576,32 +576,6 @@ def _notes(
             why = "no estimate had a ground-truth stamp within --tolerance"
         notes.append(f"{src}->{dst}: 0 of {results['frames'][src]} frames scored: {why}")
     return notes
-
-
-@contextlib.contextmanager
-def _as_bag_error(bag_path: Path, what: str) -> Iterator[None]:
-    """rosbags raises whatever its parsers hit in a damaged file (UnicodeDecodeError, TypeError,
-    struct.error, ...), not only its own errors: name the bag and what failed instead."""
-    try:
-        yield
-    except MmedError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - see the docstring
-        raise BagError(
-            f"bag {bag_path}: cannot be read ({what}: {type(exc).__name__}: {exc}); the "
-            "bag is damaged or not a rosbag2"
-        ) from exc
-
-
-def _messages(reader: Any, bag_path: Path, **kwargs: Any) -> Iterator[tuple[Any, int, bytes]]:
-    """``reader.messages(**kwargs)`` with its failures on damaged data turned into BagError."""
-    it = iter(reader.messages(**kwargs))
-    while True:
-        with _as_bag_error(bag_path, "reading its messages"):
-            item = next(it, None)
-        if item is None:
-            return
-        yield item
 
 
 def _score(evaluation: Any, kind: str, pair: tuple[np.ndarray, np.ndarray] | None) -> None:
@@ -830,8 +804,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "play":
-            from mmed_ros.bag_player import play_bag
-
             play_bag(
                 args.bag,
                 rate=args.rate,

@@ -22,8 +22,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from mmed_ros.bag_cli import _as_bag_error, _messages
-from mmed_ros.errors import BagError
+from rosbags.rosbag2 import Reader
+
+from mmed_ros.errors import BagError, as_bag_error, bag_messages
 from mmed_ros.qos import use_fastdds_profile
 
 __all__ = ["message_class", "play_bag"]
@@ -76,7 +77,6 @@ def play_bag(
     import rclpy
     from builtin_interfaces.msg import Time
     from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from rosbags.rosbag2 import Reader
     from rosgraph_msgs.msg import Clock
 
     if rate <= 0:
@@ -94,7 +94,7 @@ def play_bag(
     count = 0
     try:
         with contextlib.ExitStack() as stack:
-            with _as_bag_error(bag, "opening it"):
+            with as_bag_error(bag, "opening it"):
                 reader = stack.enter_context(Reader(bag))
                 all_conns = list(reader.connections)
             conns = [c for c in all_conns if topics is None or c.topic in topics]
@@ -110,7 +110,7 @@ def play_bag(
                 _wait_for_subscriber(node, topic, pubs, conns, max(0.0, end - time.monotonic()))
             time.sleep(max(0.0, delay))
             start_wall, start_bag = time.monotonic(), None
-            for conn, stamp, raw in _messages(reader, bag, connections=conns):
+            for conn, stamp, raw in bag_messages(reader, bag, connections=conns):
                 start_bag = stamp if start_bag is None else start_bag
                 delay = (stamp - start_bag) / 1e9 / rate - (time.monotonic() - start_wall)
                 if delay > 0:

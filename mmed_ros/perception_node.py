@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import rclpy
+import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.exceptions import ParameterException
@@ -39,7 +40,10 @@ from rclpy.logging import get_logger
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
+from mmed_core.deploy.checkpoint import checkpoint_paths, read_card
+from mmed_core.deploy.inference import InferenceEngine
 from mmed_core.errors import ConfigError, MmedError
+from mmed_core.network.config import ModelConfig
 from mmed_ros.conversions import image_msg
 from mmed_ros.health import ERROR, OK, WARN, HealthStatus, SourceHealth
 from mmed_ros.node_utils import declare_specs, make_qos
@@ -197,8 +201,6 @@ class PerceptionNode(LifecycleNode):
         return TransitionCallbackReturn.FAILURE
 
     def _configure(self) -> None:
-        from mmed_core.deploy.checkpoint import checkpoint_paths, read_card
-        from mmed_core.network.config import ModelConfig
 
         p = dict(self._options)
         reasons = cross_check(p)
@@ -270,7 +272,6 @@ class PerceptionNode(LifecycleNode):
             self.get_logger().warning(f"~/label_info not published: {exc}")
 
     def _activate(self) -> None:
-        from mmed_core.deploy.inference import InferenceEngine
 
         p = dict(self._options)
         self.engine = InferenceEngine.from_checkpoint(
@@ -341,8 +342,6 @@ class PerceptionNode(LifecycleNode):
         self.engine = None
         gc.collect()
         if device is not None and device.type == "cuda":
-            import torch
-
             torch.cuda.empty_cache()  # give the device memory back to other processes
 
     def _cleanup(self) -> None:

@@ -42,6 +42,9 @@ ROS_ONLY = {
     "launch",
     "launch_ros",
     "ament_index_python",
+    "rosgraph_msgs",
+    "lifecycle_msgs",
+    "vision_msgs",
 }
 
 # Modules whose functions import what they need when run: command-line entry points, where
@@ -59,27 +62,22 @@ CLI_MODULES = {
 LAZY_IMPORTS = {
     ("mmed_core/deploy/backends.py", "onnxruntime"): "optional dependency: backend onnxruntime",
     ("mmed_core/deploy/backends.py", "onnx"): "optional dependency: needed by torch.onnx only",
-    ("mmed_core/training/*.py", "*"): "TODO(#10 part 4): the trainer refactor branch rewrites "
-    "mmed_core/training/ (config.py: mmed_core.data; state.py: safetensors; trainer.py and the "
-    "DDP helpers: torch.distributed, tqdm; tensorboard is optional)",
-    ("mmed_core/data/__init__.py", "*"): "TODO(#10 part 3): the modality-registry branch edits "
-    "mmed_core/data/__init__.py (lazy dataset modules in build_source/build_dataset)",
-    ("mmed_ros/bag_cli.py", "*"): "TODO(#10 part 5): the conversions branch edits "
-    "mmed_ros/bag_cli.py (CLI and library at once; rosbags and project imports)",
-    ("mmed_ros/bag_player.py", "*"): "TODO(#10 part 5): the conversions branch edits "
-    "mmed_ros/bag_player.py (rclpy is optional there: bag tools run without ROS)",
-    ("mmed_ros/perception_node.py", "*"): "TODO(#10 parts 3/5): another branch edits "
-    "mmed_ros/perception_node.py (lazy InferenceEngine import)",
-    ("mmed_ros/conversions.py", "*"): "TODO(#10 part 5): the conversions branch edits "
-    "mmed_ros/conversions.py (cv_bridge and rosbags.image are optional fallbacks)",
+    ("mmed_core/training/trainer.py", "torch.utils.tensorboard"): "optional dependency: "
+    "train.tensorboard (tensorboard is not a run-time requirement)",
+    ("mmed_ros/conversions.py", "rosbags.image"): "fallback, loaded only where cv_bridge (the "
+    "robot's bridge) does not import",
+    ("mmed_ros/bag_cli.py", "mmed_core.data"): "CLI start-up: `mmed-bag make` loads the "
+    "datasets, `play` never does",
+    ("mmed_ros/bag_cli.py", "mmed_core.deploy"): "CLI start-up: only `mmed-bag eval` loads torch",
+    ("mmed_ros/bag_cli.py", "mmed_core.atomic"): "CLI start-up: with the `eval` command's imports",
+    ("mmed_ros/bag_cli.py", "mmed_ros.evaluation"): "CLI start-up: only `mmed-bag eval` scores",
+    ("mmed_ros/bag_cli.py", "mmed_ros.pipeline"): "CLI start-up: the pipeline loads torch; only "
+    "`mmed-bag eval` runs it",
+    ("mmed_ros/bag_cli.py", "mmed_ros.params"): "CLI start-up: with the `eval` command's imports",
 }
 
 # Cycles that exist today only through a function-level import, in files another branch edits.
-KNOWN_CYCLES = {
-    frozenset({"mmed_ros.bag_cli", "mmed_ros.bag_player"}): "TODO(#10 part 5): "
-    "mmed_ros/bag_player.py imports private helpers of mmed_ros/bag_cli.py, which imports "
-    "bag_player inside main(); being edited on the conversions branch",
-}
+KNOWN_CYCLES = {}
 
 
 # ----------------------------------------------------------------------------- reading imports

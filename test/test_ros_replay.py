@@ -46,7 +46,18 @@ def test_replayed_bag_is_scored_frame_by_frame(tmp_path: Path) -> None:
         apply_ros_env()
         assert (
             bag_main(
-                ["play", str(bag), "--wait-for", "/camera/color/image_raw", "--wait-timeout", "60"]
+                [
+                    "play",
+                    str(bag),
+                    "--wait-for",
+                    "/camera/color/image_raw",
+                    "--wait-timeout",
+                    "60",
+                    # the node's outputs must also reach the evaluator, a match the player
+                    # cannot observe (discovery takes a second or two): as the demo does
+                    "--delay",
+                    "3",
+                ]
             )
             == 0
         )

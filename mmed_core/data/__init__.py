@@ -14,9 +14,17 @@ shell: ``mmed-data --help``.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
+from mmed_core.data import cityscapes
 from mmed_core.data.base import ArrayDataset, DatasetInfo, LazyDataset, materialize
+from mmed_core.data.cache import cached_dataset
+from mmed_core.data.folders import ImageFolderSource
+from mmed_core.data.labelled_folder import LabelledFolderSource
+from mmed_core.data.nyu_classes import load_class_mapping
+from mmed_core.data.nyudv2 import DEPTH_RANGE, NyuSource
+from mmed_core.data.synthetic import SyntheticSource
 from mmed_core.errors import ConfigError
 
 __all__ = ["DATASETS", "SPLITS", "OPTIONS", "DatasetInfo", "build_dataset", "build_source"]
@@ -101,15 +109,11 @@ def build_source(
         raise ConfigError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
     opts = _options(name, options)
     if name == "synthetic":
-        from mmed_core.data.synthetic import SyntheticSource
-
         n = int(opts[f"n_{split}"])
         if n < 0:
             raise ConfigError(f"synthetic option n_{split} must be >= 0, got {n}")
         return SyntheticSource(split, size, n, seed=int(opts["seed"]), generator=opts["generator"])
     if name == "labelled":
-        from mmed_core.data.labelled_folder import LabelledFolderSource
-
         return LabelledFolderSource(
             _need_root(name, root),
             split,
@@ -119,12 +123,8 @@ def build_source(
             depth_dir=opts["depth_dir"],
             depth_scale=float(opts["depth_scale"]),
         )
-    from mmed_core.data.folders import ImageFolderSource
 
     if name == "nyudv2":
-        from mmed_core.data.nyu_classes import load_class_mapping
-        from mmed_core.data.nyudv2 import DEPTH_RANGE, NyuSource
-
         if opts["depth_key"] not in ("depths", "rawDepths"):
             raise ConfigError(
                 f"nyudv2 option depth_key={opts['depth_key']!r}; valid: depths, rawDepths"
@@ -145,9 +145,6 @@ def build_source(
             seed=int(opts["seed"]),
             depth_key=opts["depth_key"],
         )
-    from pathlib import Path
-
-    from mmed_core.data import cityscapes
 
     if split == "extra":
         if opts["depth"] not in ("disparity", "metric"):
@@ -187,8 +184,6 @@ def build_dataset(
     opts = _options(name, options)
     workers = int(opts["workers"])
     if cache_dir is not None:
-        from mmed_core.data.cache import cached_dataset
-
         return cached_dataset(
             source, size, cache_dir, split, progress=bool(opts["progress"]), workers=workers
         )

@@ -214,8 +214,9 @@ class LabelledFolderSource:
             )
         label = self.lut[raw]
         depth = None
-        if self.depth[index] is not None:
-            mm = _read_png16(self.depth[index], "depth")
+        depth_path = self.depth[index]
+        if depth_path is not None:
+            mm = _read_png16(depth_path, "depth")
             if mm.shape != rgb.shape[:2]:
                 raise DatasetError(
                     f"{self.depth[index]}: depth is {mm.shape[1]}x{mm.shape[0]} but its RGB "

@@ -64,6 +64,8 @@ class Frame:
 
 @dataclass(frozen=True)
 class SyntheticConfig:
+    """Every knob of the synthetic-room generator (camera, photometry, clutter, depth noise)."""
+
     height: int = 96
     width: int = 96
     seed: int = 0

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from mmed_core.data import DATASETS
 from mmed_core.errors import ConfigError
 from mmed_core.network.config import METHODS, PRESETS, ModelConfig
 
@@ -68,6 +69,8 @@ DATASET_FIELDS = ("class_names", "palette", "depth_range", "depth_units", "datas
 
 @dataclass
 class DataConfig:
+    """The ``data:`` section of a run config: dataset, splits, size, cache, unpaired extra."""
+
     dataset: str = "synthetic"  # synthetic | nyudv2 | cityscapes
     root: str | None = None  # dataset folder; synthetic: None generates the scenes in memory
     size: tuple[int, int] = (96, 96)  # (H, W) network input, §3.3
@@ -84,6 +87,8 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
+    """The ``train:`` section of a run config: recipe, optimiser, budget, selection, device."""
+
     recipe: str = "paper"  # a named set of the settings below (RECIPES); explicit values win
     optimizer: str = "sgd"  # sgd (paper) | adam
     lr: float = 1e-3  # paper §3.3
@@ -125,6 +130,8 @@ class TrainConfig:
 
 @dataclass
 class RunConfig:
+    """A whole run config (model, data, train), as read from YAML plus overrides."""
+
     model: dict[str, Any]  # ModelConfig fields (without the dataset ones) plus `preset`
     data: DataConfig
     train: TrainConfig
@@ -378,8 +385,6 @@ def load_run_config(
         train=_build_section("train", raw["train"], where),
     )
     if datasets is None:
-        from mmed_core.data import DATASETS  # imported lazily: heavy, optional in tests
-
         datasets = tuple(DATASETS)
     if run.data.dataset not in datasets:
         raise ConfigError(

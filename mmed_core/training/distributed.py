@@ -15,6 +15,7 @@ import dataclasses
 import os
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from mmed_core.errors import ConfigError
@@ -54,7 +55,6 @@ def init_distributed(device_opt: str) -> tuple[Dist, torch.device]:
         return Dist(), torch.device(
             device_opt if device_opt != "auto" else ("cuda" if want_cuda else "cpu")
         )
-    import torch.distributed as dist
 
     dd = Dist(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
     if not dist.is_initialized():
@@ -69,7 +69,6 @@ def any_rank(flag: bool, dd: Dist, device: torch.device) -> bool:
     """Logical OR of ``flag`` over all ranks, so every rank takes the same branch."""
     if not dd.on:
         return flag
-    import torch.distributed as dist
 
     t = torch.tensor([float(flag)], device=device)
     dist.all_reduce(t)
@@ -79,8 +78,6 @@ def any_rank(flag: bool, dd: Dist, device: torch.device) -> bool:
 def sync_buffers(model: nn.Module, dd: Dist) -> None:
     """BatchNorm running stats drift per rank between DDP's broadcasts; take rank 0's."""
     if dd.on:
-        import torch.distributed as dist
-
         for b in model.buffers():
             dist.broadcast(b, 0)
 
@@ -98,6 +95,4 @@ def wrap_ddp(module: nn.Module, dd: Dist, device: torch.device) -> nn.Module:
 
 def barrier(dd: Dist) -> None:
     if dd.on:
-        import torch.distributed as dist
-
         dist.barrier()

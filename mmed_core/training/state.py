@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 
 from mmed_core.atomic import atomic_path, atomic_write_json
 from mmed_core.deploy.checkpoint import read_format_json
@@ -170,7 +171,6 @@ def save_state(
     out_dir: str | Path, step: int, tensor_tree: dict[str, Any], info: dict[str, Any]
 ) -> Path:
     """Write ``state-<step>.safetensors`` and then ``state.json``; return the JSON path."""
-    from safetensors.torch import save_file
 
     out = Path(out_dir)
     tensors: dict[str, torch.Tensor] = {}
@@ -206,7 +206,6 @@ def read_state(out_dir: str | Path) -> dict[str, Any]:
 
 def load_state_tensors(out_dir: str | Path, info: dict[str, Any]) -> dict[str, Any]:
     """The tensor tree saved with ``info`` (checked against its sha256)."""
-    from safetensors.torch import load_file
 
     path = Path(out_dir) / info["tensors"]["file"]
     if not path.is_file():

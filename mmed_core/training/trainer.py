@@ -37,6 +37,7 @@ import torch
 import yaml
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset
+from tqdm import tqdm
 
 from mmed_core.atomic import atomic_write_json, atomic_write_text
 from mmed_core.data import build_dataset
@@ -97,6 +98,8 @@ class DivergedError(MmedError):
 
 @dataclasses.dataclass
 class TrainResult:
+    """What ``train`` returns: how the run ended, where, and its best epoch and history."""
+
     status: str  # finished | early_stopped | interrupted
     out_dir: str
     epochs_done: int
@@ -594,7 +597,6 @@ def _close(bar: Any) -> None:
 def _bar(enabled: bool, total: int, start: int, epoch: int, epochs: int) -> Any:
     if not enabled:
         return None
-    from tqdm import tqdm
 
     return tqdm(
         total=total,
