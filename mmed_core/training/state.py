@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import safetensors.torch
 import torch
-from safetensors.torch import load_file, save_file
 
 from mmed_core.atomic import atomic_path, atomic_write_json
 from mmed_core.deploy.checkpoint import read_format_json
@@ -177,7 +177,7 @@ def save_state(
     skeleton = flatten_tensors(tensor_tree, "s", tensors)
     name = f"state-{step:09d}.safetensors"
     with atomic_path(out / name) as tmp:
-        save_file(tensors, str(tmp))
+        safetensors.torch.save_file(tensors, str(tmp))
     old = read_state(out)["tensors"]["file"] if (out / "state.json").is_file() else None
     path = out / "state.json"
     atomic_write_json(
@@ -214,4 +214,4 @@ def load_state_tensors(out_dir: str | Path, info: dict[str, Any]) -> dict[str, A
         )
     if _sha256(path) != info["tensors"]["sha256"]:
         raise CheckpointError(f"{path}: sha256 does not match state.json; the file was modified")
-    return unflatten_tensors(info["skeleton"], load_file(str(path)))
+    return unflatten_tensors(info["skeleton"], safetensors.torch.load_file(str(path)))
