@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -94,7 +95,12 @@ def build_cache(
             )
             for name, (dtype, ch) in _ARRAYS.items()
         )
-        with tqdm(total=n, desc=f"cache {folder.name}", unit="img", disable=not progress) as bar:
+        with tqdm(
+            total=n,
+            desc=f"cache {folder.name}",
+            unit="img",
+            disable=not (progress and sys.stderr.isatty()),
+        ) as bar:
             materialize(source, size, out=out, progress=bar, workers=workers)
         for array in out:
             array.flush()

@@ -595,7 +595,9 @@ def _close(bar: Any) -> None:
 
 
 def _bar(enabled: bool, total: int, start: int, epoch: int, epochs: int) -> Any:
-    if not enabled:
+    # A carriage-return bar only on a terminal: in a log or CI it would flood the file, and the
+    # plain per-epoch line says the same.
+    if not enabled or not sys.stderr.isatty():
         return None
 
     return tqdm(
