@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 import yaml
+from colcon_support import colcon_build
 
 from mmed_ros.launch_support import rviz_subscriptions
 from mmed_ros.testing import Probe, image_msg, ros_env, tiny_checkpoint
@@ -146,30 +147,7 @@ class Workspace:
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     root = tmp_path_factory.mktemp("launch_ws")
-    shutil.copytree(
-        ROOT,
-        root / "src" / "mmed",
-        ignore=shutil.ignore_patterns(
-            ".venv",
-            ".git",
-            "build",
-            "install",
-            "log",
-            "__pycache__",
-            "*.egg-info",
-            "runs",
-            "outputs",
-            ".pytest_cache",
-            ".hypothesis",
-        ),
-    )
-    built = subprocess.run(
-        [COLCON, "build", "--base-paths", "src"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    built = colcon_build(COLCON, root, timeout=300)
     assert built.returncode == 0, built.stdout + built.stderr
     return Workspace(root)
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from colcon_support import colcon_build
 
 from mmed_ros.node_processes import ros_env
 
@@ -24,32 +25,7 @@ def install(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not Path(COLCON).exists():
         pytest.skip("colcon is not installed (pip install colcon-common-extensions)")
     ws = tmp_path_factory.mktemp("ws")
-    shutil.copytree(
-        ROOT,
-        ws / "src" / "mmed",
-        ignore=shutil.ignore_patterns(
-            ".venv",
-            ".git",
-            "build",
-            "install",
-            "log",
-            "__pycache__",
-            "*.egg-info",
-            "runs",
-            "outputs",
-            ".pytest_cache",
-            ".hypothesis",
-            ".mypy_cache",  # ./dev test leaves 40 MB there
-            ".ruff_cache",
-        ),
-    )
-    result = subprocess.run(
-        [COLCON, "build", "--base-paths", "src"],
-        cwd=ws,
-        timeout=180,
-        capture_output=True,
-        text=True,
-    )
+    result = colcon_build(COLCON, ws, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     return ws / "install" / "mmed_ros"
 
