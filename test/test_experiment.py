@@ -149,6 +149,47 @@ def test_experiment_resumes_an_interrupted_run(tmp_path):
         protocol.write_docs_block(path, "tiny", "x")
 
 
+def test_records_carry_a_study_to_a_fresh_clone(tmp_path, capsys):
+    """With `records:`, every finished run leaves a small JSON record; on a machine without the
+    run folders the records count as done and give the same report; a record made with other
+    overrides is stale and its run trains again."""
+    records = tmp_path / "records"
+    path, out = _study(tmp_path, seeds=[0, 1], records=str(records))
+    study = protocol.load_study(path)
+    assert protocol.run_study(study, in_process=True, log=lambda s: None) == []
+    files = sorted(p.relative_to(records).as_posix() for p in records.rglob("*.json"))
+    assert files == ["enc-decs/seed0.json", "enc-decs/seed1.json", "mmed/seed0.json",
+                     "mmed/seed1.json"]  # fmt: skip
+    rec = json.loads((records / "mmed" / "seed0.json").read_text())
+    assert rec["summary"]["status"] == "finished" and rec["starts"][0]["torch"]
+    assert "rel_img" in rec["metrics"]["table1"] and len(json.dumps(rec)) < 20_000
+    before = protocol.report(study)
+    # a fresh clone: the records only
+    for d in (out / "runs").iterdir():
+        if d.is_dir():
+            for f in sorted(d.rglob("*"), reverse=True):
+                f.unlink() if f.is_file() else f.rmdir()
+    assert protocol.status_lines(study)[0].endswith("recorded (its run folder is not here)")
+    assert protocol.run_study(study, in_process=True, log=lambda s: None) == []
+    assert not (out / "runs" / "mmed" / "seed0" / "summary.json").exists()  # nothing retrained
+    after = protocol.report(study)
+    assert after["arms"] == before["arms"] and after["tests"] == before["tests"]
+    assert after["provenance"]["trained_with"] == before["provenance"]["trained_with"]
+    # another budget: the records are stale, the runs train again and replace them
+    raw = json.loads(path.read_text())
+    raw["common"]["train.lr"] = 0.02
+    path.write_text(json.dumps(raw))
+    study2 = protocol.load_study(path)
+    assert "stale" in protocol.status_lines(study2)[0]
+    assert protocol.run_study(study2, in_process=True, log=lambda s: None, only=["mmed"]) == []
+    assert protocol.load_record(study2, protocol.plan_runs(study2)[0]) is not None
+    # `report` writes the records of finished runs that lack one
+    (records / "mmed" / "seed1.json").unlink()
+    assert experiment_main(["report", str(path)]) == 0
+    assert "wrote 1 run record(s)" in capsys.readouterr().out
+    assert (records / "mmed" / "seed1.json").is_file()
+
+
 def test_bad_study_is_named(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nseeds: [0, 0]\narms: {a: {}}\n")

@@ -12,8 +12,11 @@ confidence intervals and paired, Holm-corrected tests.
 interrupted ones with ``--resume``, evaluates them, then writes
 ``<out>/<name>.report.{md,json}``.
 ``report`` only writes the report (from the finished runs); with ``--docs`` it also rewrites the
-study's marker block ``<!-- mmed-experiment:NAME begin/end -->`` in that file. Exit codes: 0 ok,
-1 some runs failed (see their .log), 2 bad study file, 130 interrupted (rerun to continue).
+study's marker block ``<!-- mmed-experiment:NAME begin/end -->`` in that file. A study with
+``records: DIR`` keeps one small JSON per finished run there (metrics, budget, provenance):
+commit DIR and the study continues on a fresh clone (recorded runs count as done, stale ones
+rerun). Exit codes: 0 ok, 1 some runs failed (see their .log), 2 bad study file, 130
+interrupted (rerun to continue).
 """
 
 from __future__ import annotations
@@ -86,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return 130
+        written = protocol.sync_records(study)
+        if written:
+            print(f"[mmed-experiment] wrote {written} run record(s) in {study.records}")
         _, md = protocol.write_report(study)
         if args.docs:
             protocol.write_docs_block(args.docs, study.name, md)

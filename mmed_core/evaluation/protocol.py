@@ -19,12 +19,17 @@ A study is a YAML file (see ``config/experiments/``)::
     comparisons:                       # paired tests: a vs b on the listed metrics
       - {a: mmed, b: enc-decs, metrics: [rel_img, miou], claim: "Ours beats enc-decs"}
     out: runs/experiments/table1
+    records: results/experiments/table1   # optional: per-run JSON records, to commit
 
 Every run is one ``mmed-train`` out_dir (``<out>/runs/<arm>/seed<k>``) trained in a subprocess
 with one torch thread and then scored by ``mmed-eval`` on the test split; two run side by side by
 default. A run whose ``summary.json`` says it finished and whose ``eval-test/metrics.json`` exists
 is skipped; an interrupted one is continued with ``--resume`` (bit-identical), so the command can
-be stopped and restarted at any time. The report pins the commit, torch/numpy/python versions,
+be stopped and restarted at any time. With ``records``, each finished run also leaves
+``<records>/<arm>/seed<k>.json`` (its test metrics, overrides, steps, seconds and the commits it
+was trained with); committed, the records carry a study across machines and sessions: a run
+with a record made with the same overrides counts as done, and the report reads it when the
+run folder is gone. The report pins the commit, torch/numpy/python versions,
 the seeds and the budget; a comparison's claim *holds* when ``a`` is better than ``b`` on every
 listed metric with Holm-corrected p < alpha, is *contradicted* when ``b`` is significantly better
 on one, and *not shown* otherwise.
@@ -89,6 +94,7 @@ _KEYS = {
     "alpha",
     "jobs",
     "paths",
+    "records",
 }
 
 
@@ -122,6 +128,10 @@ class Study:
     # None: one row per arm (Table 1: depth from rgb->depth, mIoU from rgb->label); else one row
     # per arm and conversion path, named `arm:src->dst` (Table 5).
     paths: list[str] | None = None
+    # Folder of per-run records (results/experiments/NAME): one small JSON per finished run with
+    # its metrics, budget and provenance, meant to be committed, so a study carries over to a
+    # fresh clone; None: the runs folder alone.
+    records: Path | None = None
 
     def rows(self) -> list[str]:
         if self.paths is None:
@@ -231,6 +241,7 @@ def load_study(path: str | Path) -> Study:
         alpha=float(raw.get("alpha", 0.05)),
         jobs=int(raw.get("jobs", 2)),
         paths=[str(x) for x in paths] if paths is not None else None,
+        records=Path(raw["records"]) if raw.get("records") else None,
     )
 
 
@@ -267,6 +278,80 @@ def trained(spec: RunSpec) -> bool:
 
 def evaluated(spec: RunSpec, split: str) -> bool:
     return (spec.out_dir / f"eval-{split}" / "metrics.json").is_file()
+
+
+RECORD_FORMAT = "mmed-experiment-run/1"
+
+
+def record_path(study: Study, spec: RunSpec) -> Path | None:
+    """Where the run's record lives (``<records>/<arm>/seed<k>.json``), None without records."""
+    return None if study.records is None else study.records / spec.arm / f"seed{spec.seed}.json"
+
+
+def load_record(study: Study, spec: RunSpec) -> dict[str, Any] | None:
+    """The run's record if it exists and was made with exactly this run's overrides and split
+    (a record of another budget is stale: it does not count, ``status`` says so)."""
+    p = record_path(study, spec)
+    if p is None:
+        return None
+    try:
+        rec = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    if (
+        not isinstance(rec, dict)
+        or rec.get("format") != RECORD_FORMAT
+        or rec.get("overrides") != list(spec.overrides)
+        or rec.get("split") != study.split
+    ):
+        return None
+    return rec
+
+
+def write_record(study: Study, spec: RunSpec) -> Path | None:
+    """Write the record of a trained and evaluated run (atomically); None without records."""
+    p = record_path(study, spec)
+    if p is None:
+        return None
+    metrics = json.loads(
+        (spec.out_dir / f"eval-{study.split}" / "metrics.json").read_text(encoding="utf-8")
+    )
+    s = _summary(spec.out_dir) or {}
+    rec = {
+        "format": RECORD_FORMAT,
+        "study": study.name,
+        "arm": spec.arm,
+        "seed": spec.seed,
+        "split": study.split,
+        "overrides": list(spec.overrides),
+        "summary": {k: s.get(k) for k in ("status", "global_step", "epochs_done", "best_epoch")},
+        "seconds": _train_seconds(spec.out_dir),
+        "starts": _starts(spec),
+        "metrics": {k: metrics.get(k) for k in ("num_samples", "epoch", "table1", "paths")},
+    }
+    p.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(p, rec)
+    return p
+
+
+def sync_records(study: Study) -> int:
+    """Write the missing records of finished runs; the number written."""
+    n = 0
+    for spec in plan_runs(study):
+        if (
+            study.records is not None
+            and trained(spec)
+            and evaluated(spec, study.split)
+            and load_record(study, spec) is None
+        ):
+            write_record(study, spec)
+            n += 1
+    return n
+
+
+def done(study: Study, spec: RunSpec) -> bool:
+    """Trained and evaluated here, or recorded (e.g. in a commit from another machine)."""
+    return (trained(spec) and evaluated(spec, study.split)) or load_record(study, spec) is not None
 
 
 def _starts(spec: RunSpec) -> list[dict[str, Any]]:
@@ -348,7 +433,8 @@ def run_study(
         if unknown:
             raise ConfigError(f"--only names {unknown}; the study's arms: {list(study.arms)}")
     specs = [s for s in plan_runs(study) if not only or s.arm in only]
-    todo = [s for s in specs if not (trained(s) and evaluated(s, study.split))]
+    sync_records(study)
+    todo = [s for s in specs if not done(study, s)]
     log(
         f"[mmed-experiment] {study.name}: {len(specs) - len(todo)} of {len(specs)} runs done, "
         f"{len(todo)} to go, {jobs or study.jobs} at a time"
@@ -446,6 +532,7 @@ def _run_specs(
                         failed.append(spec.name)
                     log(f"[mmed-experiment] {spec.name}: exit {rc}; see {spec.out_dir}.log")
                     return
+        write_record(study, spec)
         log(f"[mmed-experiment] {_now():%H:%M:%S} done {spec.name}")
 
     if in_process:
@@ -478,30 +565,48 @@ def _train_seconds(out: Path) -> float | None:
         return None
 
 
-def collect(study: Study) -> dict[str, dict[int, dict[str, Any]]]:
-    """{row: {seed: {"table1": metrics, "steps": ..., "seconds": ..., "best_epoch": ...}}} of
-    the finished and evaluated runs; a row is an arm, or ``arm:path`` when the study lists paths
-    (then "table1" holds that path's metrics)."""
-    out: dict[str, dict[int, dict[str, Any]]] = {row: {} for row in study.rows()}
-    for spec in plan_runs(study):
-        if not (trained(spec) and evaluated(spec, study.split)):
-            continue
+def run_result(study: Study, spec: RunSpec) -> dict[str, Any] | None:
+    """A finished run's metrics, training facts and starts: from its run folder when it is
+    here, else from its record; None when the run is not done."""
+    if trained(spec) and evaluated(spec, study.split):
         metrics = json.loads(
             (spec.out_dir / f"eval-{study.split}" / "metrics.json").read_text(encoding="utf-8")
         )
         s = _summary(spec.out_dir) or {}
-        info = {
+        seconds, starts = _train_seconds(spec.out_dir), _starts(spec)
+    else:
+        rec = load_record(study, spec)
+        if rec is None:
+            return None
+        metrics, s, seconds, starts = rec["metrics"], rec["summary"], rec["seconds"], rec["starts"]
+    return {
+        "metrics": metrics,
+        "starts": starts,
+        "info": {
             "num_samples": metrics.get("num_samples"),
             "steps": s.get("global_step"),
             "epochs": s.get("epochs_done"),
             "best_epoch": s.get("best_epoch"),
-            "seconds": _train_seconds(spec.out_dir),
-        }
+            "seconds": seconds,
+        },
+    }
+
+
+def collect(study: Study) -> dict[str, dict[int, dict[str, Any]]]:
+    """{row: {seed: {"table1": metrics, "steps": ..., "seconds": ..., "best_epoch": ...}}} of
+    the finished and evaluated runs (run folders, else records); a row is an arm, or
+    ``arm:path`` when the study lists paths (then "table1" holds that path's metrics)."""
+    out: dict[str, dict[int, dict[str, Any]]] = {row: {} for row in study.rows()}
+    for spec in plan_runs(study):
+        res = run_result(study, spec)
+        if res is None:
+            continue
+        metrics, info = res["metrics"], res["info"]
         if study.paths is None:
             out[spec.arm][spec.seed] = {"table1": metrics["table1"], **info}
         else:
             for path in study.paths:
-                if path in metrics["paths"]:
+                if path in (metrics.get("paths") or {}):
                     out[f"{spec.arm}:{path}"][spec.seed] = {
                         "table1": metrics["paths"][path],
                         **info,
@@ -526,7 +631,8 @@ def provenance(study: Study) -> dict[str, Any]:
     """What makes the runs reproducible: code, library versions, machine, study file."""
     trained_with: dict[str, list[str]] = {}  # commit/torch each run was (re)started with
     for spec in plan_runs(study):
-        for start in _starts(spec):
+        res = run_result(study, spec)
+        for start in res["starts"] if res else _starts(spec):
             key = f"{start['commit'][:12]} torch {start['torch']}"
             trained_with.setdefault(key, []).append(spec.name)
     return {
@@ -743,23 +849,26 @@ def write_docs_block(doc: str | Path, name: str, markdown: str) -> None:
     atomic_write_text(p, f"{head}{begin}\n{note}\n\n{markdown}\n{end}{tail}")
 
 
+def _run_state(study: Study, spec: RunSpec) -> str:
+    recorded = load_record(study, spec) is not None
+    rp = record_path(study, spec)
+    if trained(spec) and evaluated(spec, study.split):
+        return "evaluated" + (", recorded" if recorded else "")
+    if recorded:
+        return "recorded (its run folder is not here)"
+    stale = f" (record {rp} is stale: other overrides or split)" if rp and rp.is_file() else ""
+    s = _summary(spec.out_dir)
+    if trained(spec):
+        return "trained" + stale
+    if s:
+        return f"partial (step {s.get('global_step')})" + stale
+    if (spec.out_dir / "state.json").is_file():
+        return "started" + stale
+    return "to do" + stale
+
+
 def status_lines(study: Study) -> list[str]:
-    out = []
-    for spec in plan_runs(study):
-        s = _summary(spec.out_dir)
-        state = (
-            "evaluated"
-            if trained(spec) and evaluated(spec, study.split)
-            else "trained"
-            if trained(spec)
-            else f"partial (step {s.get('global_step')})"
-            if s
-            else "started"
-            if (spec.out_dir / "state.json").is_file()
-            else "to do"
-        )
-        out.append(f"{spec.name:30s} {state}")
-    return out
+    return [f"{spec.name:30s} {_run_state(study, spec)}" for spec in plan_runs(study)]
 
 
 def studies_in(folder: str | Path) -> Sequence[Path]:
