@@ -49,7 +49,12 @@ from mmed_core.network.batched_loss import batched_multipath_loss
 from mmed_core.network.factory import create_model
 from mmed_core.network.losses import multipath_loss
 from mmed_core.training.balance import LossBalancer, path_name
-from mmed_core.training.config import RunConfig, model_config_for
+from mmed_core.training.config import (
+    RunConfig,
+    describe_recipe,
+    model_config_for,
+    recipe_values,
+)
 from mmed_core.training.distributed import (
     Dist,
     any_rank,
@@ -89,6 +94,9 @@ RESUMABLE_CHANGES = (
     "train.tensorboard",
     "train.device",
     "train.out_dir",
+    # Only a name: the values a recipe sets (optimizer, lr, ...) are compared one by one, so a
+    # config that now names the recipe instead of spelling its values resumes.
+    "train.recipe",
 )
 
 
@@ -404,7 +412,13 @@ def _train(
     if unknown_w:
         raise ConfigError(
             f"train.loss_weights names {unknown_w}; "
-            f"this model decodes {list(cfg.decoder_modalities)}"
+            f"this model decodes {list(cfg.decoder_modalities)} (a recipe's weights for "
+            "modalities it does not decode are dropped; weights written in the config are not)"
+        )
+    if dd.main:
+        print(
+            f"[mmed-train] {run.run_name}: recipe {t.recipe}: {describe_recipe(recipe_values(t))}",
+            flush=True,
         )
     monitor = _monitor_paths(paths, t.monitor)
     balancer = LossBalancer(t.balance, paths, weights).to(device)
@@ -634,13 +648,16 @@ def _summary(out: Path, r: TrainResult, run: RunConfig) -> None:
     }
     summary.update(
         run=run.run_name,
+        recipe=run.train.recipe,
+        recipe_values=recipe_values(run.train),
         best=str(out / "best.safetensors"),
         last=str(out / "last.safetensors"),
         final=r.history[-1] if r.history else None,
     )
     atomic_write_json(out / "summary.json", summary)
     print(
-        f"[mmed-train] {run.run_name}: {r.status} after {r.epochs_done} epoch(s), "
+        f"[mmed-train] {run.run_name} (recipe {run.train.recipe}): {r.status} after "
+        f"{r.epochs_done} epoch(s), "
         f"{r.global_step} steps, {r.seconds:.1f} s, {r.images_per_s:.1f} images/s; "
         f"best val {run.train.criterion} {r.best_val:.4f} at epoch "
         f"{r.best_epoch}; checkpoints in {out}",
