@@ -23,6 +23,7 @@ The out_dir holds ``best.*``, ``last.*`` (model checkpoints), ``state.json`` +
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import signal
 import sys
@@ -50,6 +51,7 @@ from mmed_core.network.factory import create_model
 from mmed_core.network.losses import multipath_loss
 from mmed_core.training.balance import LossBalancer, path_name
 from mmed_core.training.config import (
+    SECTIONS,
     RunConfig,
     describe_recipe,
     model_config_for,
@@ -81,6 +83,7 @@ __all__ = [
     "build_datasets",
     "DatasetFactory",
     "RESUMABLE_CHANGES",
+    "LEGACY_VALUES",
 ]
 
 DatasetFactory = Callable[..., Dataset]
@@ -317,29 +320,65 @@ def _validate(
     return out
 
 
-def _check_resume(run: RunConfig, saved: dict[str, Any], out: Path) -> None:
+def _check_resume(run: RunConfig, saved: dict[str, Any], out: Path) -> dict[str, Any]:
+    """Raise unless ``run`` continues the run ``saved`` (state.json's ``run``); return the
+    settings the state predates that the run continues with at their legacy value.
+
+    A key absent from an old state stands for its ``LEGACY_VALUES`` entry (the behaviour then).
+    Where the config now holds today's default there, the run continues with the legacy value;
+    any other value is a difference like every other.
+    """
     now, then = _flat(run.to_dict()), _flat(saved)
+    legacy: dict[str, Any] = {}
+    for key, value in LEGACY_VALUES.items():
+        if then.get(key) is None:
+            then[key] = value
+            if now.get(key) != value and now.get(key) == _default(key):
+                legacy[key] = now[key] = value
     diff = {
         k: (then.get(k), now.get(k))
         for k in sorted(set(now) | set(then))
-        if now.get(k) != then.get(k)
-        and not k.startswith(RESUMABLE_CHANGES)
-        and not (k in _NEW_KEYS and then.get(k) is None and now.get(k) == _NEW_KEYS[k])
+        if now.get(k) != then.get(k) and not k.startswith(RESUMABLE_CHANGES)
     }
     if diff:
         raise CheckpointError(
             f"{out}/state.json was written by a different config; differing keys "
             f"(saved, now): {diff}. Only {list(RESUMABLE_CHANGES)} may change on resume."
         )
+    return legacy
 
 
-#: Keys added after states were first written, with the value that reproduces the old runs.
-_NEW_KEYS = {
+#: Keys added after states were first written, with the value that reproduces the runs of the
+#: states that lack them (``train.criterion``: runs then selected on the plain sum).
+LEGACY_VALUES: dict[str, Any] = {
     "train.criterion": "sum",
     "train.balance": "none",
     "train.recipe": "paper",
     "data.extra_per_batch": 0,
 }
+
+
+def _default(key: str) -> Any:
+    section, name = key.split(".", 1)
+    return {f.name: f.default for f in dataclasses.fields(SECTIONS[section])}.get(name)
+
+
+def _with_legacy(run: RunConfig, legacy: dict[str, Any]) -> RunConfig:
+    run = copy.deepcopy(run)
+    for key, value in legacy.items():
+        section, name = key.split(".", 1)
+        setattr(getattr(run, section), name, value)
+    return run
+
+
+def _state_run(run: RunConfig, legacy: dict[str, Any]) -> dict[str, Any]:
+    """The run as state.json records it: without the keys an old state lacks, so that the next
+    resume continues it the same way."""
+    d = run.to_dict()
+    for key in legacy:
+        section, name = key.split(".", 1)
+        d[section].pop(name, None)
+    return d
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -372,9 +411,11 @@ def train(
     DivergedError on a non-finite loss. ``on_step(epoch, global_step)`` runs after every step."""
     out = run.out_dir
     saved = None
+    legacy: dict[str, Any] = {}
     if resume:
         saved = read_state(out)
-        _check_resume(run, saved["run"], out)
+        legacy = _check_resume(run, saved["run"], out)
+        run = _with_legacy(run, legacy)
     elif (out / "state.json").exists():
         raise ConfigError(
             f"{out} already holds a run (state.json); pass --resume to continue it or set "
@@ -385,7 +426,13 @@ def train(
     if run.train.threads > 0:
         torch.set_num_threads(run.train.threads)
     try:
-        return _train(run, saved, dataset_factory, on_step, dd, device)
+        if dd.main and legacy:
+            print(
+                f"[mmed-train] {out}/state.json predates {', '.join(legacy)}: the run continues "
+                f"as it started, with {', '.join(f'{k}={v}' for k, v in legacy.items())}",
+                flush=True,
+            )
+        return _train(run, saved, dataset_factory, on_step, dd, device, legacy)
     finally:
         torch.set_num_threads(threads_before)  # a library call leaves the process as it found it
 
@@ -397,6 +444,7 @@ def _train(
     on_step: Callable[[int, int], None] | None,
     dd: Dist,
     device: torch.device,
+    legacy: dict[str, Any],
 ) -> TrainResult:
     t, out = run.train, run.out_dir
     # -------------------------------------------------------------- data, model, optimiser
@@ -470,7 +518,8 @@ def _train(
                 "rng": rng_state(),
                 "balance": balancer.state_dict(),
             }
-            save_state(out, state.global_step, tree, {"run": run.to_dict(), **state.to_json()})
+            state_run = _state_run(run, legacy)
+            save_state(out, state.global_step, tree, {"run": state_run, **state.to_json()})
 
     # -------------------------------------------------------------- the loop
     t0 = time.perf_counter()
