@@ -35,9 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
         "best.safetensors follow train.criterion: `normalised` (default) = mean over the "
         "RGB->target paths of each path's validation loss divided by its value at the first "
         "validation; `sum` = their plain sum. train.balance: none (paper) | uncertainty | dwa. "
-        "data.extra_per_batch=N: step-matched +extra (N unpaired samples added to each batch)."
-        "\n\n" + _recipes_help(),
+        "data.extra_per_batch=N: step-matched +extra (N unpaired samples added to each batch).",
     )
+    p.epilog = f"{p.epilog}\n\n{_recipes_help()}"
     p.add_argument(
         "--config", help="YAML file with model/data/train sections (default: built-in defaults)"
     )

@@ -45,6 +45,7 @@ __all__ = [
     "TABLE1_COLUMNS",
     "PAPER_COLUMNS",
     "HEADERS",
+    "DEPTH_NOTE",
     "fmt",
     "markdown_table",
 ]
@@ -65,6 +66,10 @@ PATH_TITLES = {
 TABLE1_COLUMNS = (*IMAGE_DEPTH_KEYS, *DEPTH_KEYS, "miou")
 #: The paper's seven columns (Rel, log10, RMSE, δ1-3, mIoU) in TABLE1_COLUMNS.
 PAPER_COLUMNS = ("rel_img", "log10_img", "rmse_img", "delta1", "delta2", "delta3", "miou")
+#: What the depth columns mean, said above every table that shows them.
+DEPTH_NOTE = (
+    "Depth errors per image then averaged (the paper's definition) and pooled over all pixels."
+)
 #: Column titles of the markdown tables.
 HEADERS = {
     "rel_img": "Rel (per img)",
@@ -189,8 +194,7 @@ def markdown_tables(result: dict[str, Any], name: str) -> str:
         "",
         "## Table 1 (depth from RGB, segmentation from RGB)",
         "",
-        "Depth errors per image then averaged (the paper's definition) and pooled over all "
-        "pixels of the split.",
+        DEPTH_NOTE,
         "",
         markdown_table(
             table1_header(), [[name, *(result["table1"].get(c) for c in TABLE1_COLUMNS)]]

@@ -83,7 +83,6 @@ __all__ = [
     "build_datasets",
     "DatasetFactory",
     "RESUMABLE_CHANGES",
-    "LEGACY_VALUES",
 ]
 
 DatasetFactory = Callable[..., Dataset]
@@ -324,13 +323,13 @@ def _check_resume(run: RunConfig, saved: dict[str, Any], out: Path) -> dict[str,
     """Raise unless ``run`` continues the run ``saved`` (state.json's ``run``); return the
     settings the state predates that the run continues with at their legacy value.
 
-    A key absent from an old state stands for its ``LEGACY_VALUES`` entry (the behaviour then).
-    Where the config now holds today's default there, the run continues with the legacy value;
-    any other value is a difference like every other.
+    A key absent from an old state stands for its legacy value in ``_NEW_KEYS`` (the behaviour
+    then). Where the config now holds today's default there, the run continues with the legacy
+    value; any other value is a difference like every other.
     """
     now, then = _flat(run.to_dict()), _flat(saved)
     legacy: dict[str, Any] = {}
-    for key, value in LEGACY_VALUES.items():
+    for key, value in _NEW_KEYS.items():
         if then.get(key) is None:
             then[key] = value
             if now.get(key) != value and now.get(key) == _default(key):
@@ -348,9 +347,8 @@ def _check_resume(run: RunConfig, saved: dict[str, Any], out: Path) -> dict[str,
     return legacy
 
 
-#: Keys added after states were first written, with the value that reproduces the runs of the
-#: states that lack them (``train.criterion``: runs then selected on the plain sum).
-LEGACY_VALUES: dict[str, Any] = {
+#: Keys added after states were first written, with the value that reproduces the old runs.
+_NEW_KEYS = {
     "train.criterion": "sum",
     "train.balance": "none",
     "train.recipe": "paper",
