@@ -43,10 +43,12 @@ from tqdm import tqdm
 from mmed_core.atomic import atomic_write_json, atomic_write_text
 from mmed_core.data import build_dataset
 from mmed_core.data.collate import collate
+from mmed_core.data.normals import with_normals
 from mmed_core.deploy.checkpoint import save_checkpoint
 from mmed_core.errors import CheckpointError, ConfigError, MmedError
 from mmed_core.network.base import MultiModalModel
 from mmed_core.network.batched_loss import batched_multipath_loss
+from mmed_core.network.config import ModelConfig
 from mmed_core.network.factory import create_model
 from mmed_core.network.losses import multipath_loss
 from mmed_core.training.balance import LossBalancer, path_name
@@ -133,8 +135,12 @@ def _default_factory() -> DatasetFactory:
 def build_datasets(
     run: RunConfig, factory: DatasetFactory | None = None
 ) -> tuple[Dataset, list[bool], Dataset, Any]:
-    """(train set incl. unpaired extra, paired flags, validation set, dataset info)."""
-    factory = factory or _default_factory()
+    """(train set incl. unpaired extra, paired flags, validation set, dataset info).
+
+    A model with the ``normals`` modality gets them derived from each sample's depth
+    (:func:`~mmed_core.data.normals.with_normals`); a dataset without metric depth is an error.
+    """
+    factory = _normals_factory(factory or _default_factory(), run)
     d = run.data
     kw = dict(root=d.root, size=tuple(d.size), cache_dir=d.cache_dir, options=dict(d.options))
     # mmed datasets are sized and carry `.info` (mmed_core.data.base); torch's Dataset type is not
@@ -155,6 +161,16 @@ def build_datasets(
             f"dataset `{d.dataset}` split `{d.val_split}` is empty; early stopping needs it"
         )
     return train_ds, paired, val_ds, val_ds.info
+
+
+def _normals_factory(factory: DatasetFactory, run: RunConfig) -> DatasetFactory:
+    if "normals" not in (run.model.get("modalities") or ModelConfig.modalities):
+        return factory
+
+    def make(name: str, split: str, **kw: Any) -> Dataset:
+        return with_normals(factory(name, split, **kw), f"dataset `{name}` split `{split}`")
+
+    return make
 
 
 class _LossModule(nn.Module):
