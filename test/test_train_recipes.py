@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 from test_train_support import DATASETS, factory, tiny_run
 
+from mmed_core.cli.experiment import check_recipes
+from mmed_core.cli.experiment import main as experiment_main
 from mmed_core.cli.train import build_parser
 from mmed_core.errors import ConfigError
+from mmed_core.evaluation import protocol
 from mmed_core.training.config import RECIPE_KEYS, RECIPES, describe_recipe, load_run_config
 from mmed_core.training.trainer import train
 
@@ -132,3 +135,38 @@ def test_a_run_says_which_recipe_values_it_used(tmp_path, capsys):
     assert summary["recipe"] == "adam"
     assert summary["recipe_values"]["loss_weights"] == {"depth": 0.03, "label": 1.0}
     assert summary["recipe_values"]["optimizer"] == "adam"
+
+
+def test_a_recipe_on_the_command_line_that_the_file_would_beat_is_an_error(tmp_path):
+    # a config file of before: the paper's values spelled out, which win over any recipe
+    spelled = {k: RECIPES["paper"][k] for k in ("optimizer", "lr", "momentum", "weight_decay")}
+    old = _spelled_out(CONFIG / "train_synthetic.yaml", tmp_path, spelled)
+    with pytest.raises(
+        ConfigError,
+        match=r"train.recipe=adam on the command line, but the file sets train.optimizer: 'sgd' "
+        r"\(the recipe's: 'adam'\), train.weight_decay: 0.0005 .*remove them from the file",
+    ):
+        load_run_config(old, ["train.recipe=adam"])
+    # a recipe that sets the same values, or the values also given on the line, are fine
+    assert load_run_config(old, ["train.recipe=uncertainty"]).train.balance == "uncertainty"
+    line = ["train.recipe=adam", "train.optimizer=sgd", "train.weight_decay=5e-4"]
+    run = load_run_config(old, [*line, "train.loss_weights={}"])
+    assert (run.train.optimizer, run.train.loss_weights) == ("sgd", {})
+
+
+def test_a_study_whose_common_values_beat_an_arm_recipe_is_refused(tmp_path, capsys):
+    study = {
+        "name": "clash",
+        "seeds": [0],
+        "common": {"train.lr": 0.01, "train.epochs": 1},
+        "arms": {"mmed": {"model.method": "mmed"}, "mmed-adam": {"train.recipe": "adam"}},
+        "out": str(tmp_path / "exp"),
+    }
+    path = tmp_path / "clash.yaml"
+    path.write_text(json.dumps(study))
+    assert experiment_main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "arm `mmed-adam` names train.recipe adam, but common sets train.lr: 0.01" in err
+    assert not (tmp_path / "exp").exists()  # refused before any run started
+    for shipped in sorted((CONFIG / "experiments").glob("*.yaml")):
+        check_recipes(protocol.load_study(shipped))

@@ -44,6 +44,8 @@ __all__ = [
     "RECIPE_KEYS",
     "describe_recipe",
     "recipe_values",
+    "recipe_conflicts",
+    "describe_conflicts",
 ]
 
 #: ``train.balance`` values (mmed_core.training.balance).
@@ -391,11 +393,25 @@ def load_run_config(
             raw[sec] = {}
         if not isinstance(raw[sec], dict):
             raise ConfigError(f"{where}: section `{sec}` must be a mapping, got {raw[sec]!r}")
+    in_file = dict(raw["train"])
     raw = apply_overrides(raw, overrides)
     _check_keys("model", list(raw["model"]), where)
     recipe = raw["train"].get("recipe") or "paper"
     if not isinstance(recipe, str) or recipe not in RECIPES:
         raise ConfigError(f"{where}: unknown train.recipe {recipe!r}; recipes: {list(RECIPES)}")
+    train_overrides = [o for o in overrides if o.strip().startswith("train.")]
+    on_line = apply_overrides({"train": {}}, train_overrides)
+    if on_line["train"].get("recipe") is not None:
+        # The file's own values win over a recipe: one named on the command line would be
+        # silently overridden where the file spells a different value.
+        beneath = {k: v for k, v in in_file.items() if k not in on_line["train"]}
+        clash = recipe_conflicts(recipe, beneath)
+        if clash:
+            raise ConfigError(
+                f"{where}: train.recipe={recipe} on the command line, but the file sets "
+                f"{describe_conflicts(clash)}, which would win over the recipe; leave them to "
+                "the recipe (remove them from the file) or set them on the command line too"
+            )
     # A value left out (or null) comes from the recipe; a loss_weights mapping written in the
     # file or on the command line replaces the recipe's whole mapping.
     written = {k: v for k, v in raw["train"].items() if v is not None}
@@ -429,6 +445,32 @@ def _decoded_modalities(model: Mapping[str, Any], where: str) -> tuple[str, ...]
     except (ConfigError, TypeError) as exc:
         raise ConfigError(f"{where}: model section: {exc}") from exc
     return cfg.decoder_modalities
+
+
+def recipe_conflicts(recipe: str, values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """The train ``values`` (key -> value, e.g. a config file's) that differ from what
+    ``recipe`` sets, as key -> (value, the recipe's); a value set beneath a recipe named later
+    would silently beat it."""
+
+    def same(value: Any, wanted: Any) -> bool:
+        if isinstance(wanted, float) and not isinstance(value, bool):
+            try:
+                return float(value) == wanted
+            except (TypeError, ValueError):
+                return False
+        return bool(value == wanted)
+
+    base = RECIPES[recipe]
+    return {
+        k: (values[k], base[k])
+        for k in RECIPE_KEYS
+        if values.get(k) is not None and not same(values[k], base[k])
+    }
+
+
+def describe_conflicts(clash: Mapping[str, tuple[Any, Any]]) -> str:
+    """``recipe_conflicts``' result as ``train.lr: 0.01 (the recipe's: 0.001), ...``."""
+    return ", ".join(f"train.{k}: {v!r} (the recipe's: {r!r})" for k, (v, r) in clash.items())
 
 
 def recipe_values(train: TrainConfig) -> dict[str, Any]:
