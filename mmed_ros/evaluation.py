@@ -8,13 +8,14 @@ Used by evaluator_node (live replay) and ``mmed-bag eval`` (offline)::
 
 Estimates and ground truth arrive on separate topics in any order; :class:`StampMatcher` keeps
 the unmatched ones per stream (bounded) and pairs messages whose stamps differ by at most a
-tolerance. :class:`ReplayEvaluation` feeds the pairs to ``mmed_core.evaluation.metrics`` and
-formats a Table-1 row (Rel, log10, RMSE, delta < 1.25^k) and per-class IoU / mIoU.
+tolerance. :class:`ReplayEvaluation` feeds the pairs to ``mmed_core.evaluation.metrics``;
+:func:`format_report` lays out a Table-1 row (Rel, log10, RMSE per image as the paper defines
+them, and Rel, log10, RMSE, delta < 1.25^k pooled over all pixels, named like mmed-eval's
+tables) and per-class IoU / mIoU.
 """
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,13 @@ import numpy as np
 
 from mmed_core.deploy.geometry import resize_image
 from mmed_core.errors import InputError
-from mmed_core.evaluation.metrics import DepthMetrics, SegmentationMetrics
+from mmed_core.evaluation.evaluator import DEPTH_NOTE, HEADERS, markdown_table
+from mmed_core.evaluation.metrics import (
+    DEPTH_KEYS,
+    IMAGE_DEPTH_KEYS,
+    DepthMetrics,
+    SegmentationMetrics,
+)
 
 __all__ = ["StampMatcher", "ReplayEvaluation", "format_report"]
 
@@ -130,40 +137,24 @@ class ReplayEvaluation:
         }
 
 
-def _num(value: float, digits: int = 3) -> str:
-    return (
-        "n/a"
-        if value is None or (isinstance(value, float) and math.isnan(value))
-        else f"{value:.{digits}f}"
-    )
-
-
 def format_report(results: dict[str, Any], title: str = "mmed evaluation") -> str:
-    """Markdown: the Table-1 depth row and the IoU table, as the paper lays them out."""
-    lines = [f"## {title}", ""]
-    depth = results.get("depth")
-    lines.append(f"Depth ({results.get('depth_pairs', 0)} matched frames):")
-    lines.append("")
-    lines.append("| Rel | log10 | RMSE | δ<1.25 | δ<1.25² | δ<1.25³ |")
-    lines.append("| --- | --- | --- | --- | --- | --- |")
-    if depth:
-        lines.append(
-            "| "
-            + " | ".join(
-                _num(depth[k]) for k in ("rel", "log10", "rmse", "delta1", "delta2", "delta3")
-            )
-            + " |"
-        )
-    else:
-        lines.append("| n/a | n/a | n/a | n/a | n/a | n/a |")
+    """Markdown: the Table-1 depth row, per image (the paper's definition) and pooled, and the
+    IoU table, with mmed-eval's column names (``mmed_core.evaluation.evaluator``)."""
+    columns = (*IMAGE_DEPTH_KEYS, *DEPTH_KEYS)
+    depth = results.get("depth") or {}
+    lines = [
+        f"## {title}",
+        "",
+        f"Depth ({results.get('depth_pairs', 0)} matched frames). {DEPTH_NOTE}",
+        "",
+        markdown_table([HEADERS[c] for c in columns], [[depth.get(c) for c in columns]]),
+    ]
     seg = results.get("segmentation")
     lines += ["", f"Segmentation ({results.get('label_pairs', 0)} matched frames):", ""]
     if seg:
         names = list(seg["iou"])
-        lines.append("| " + " | ".join(names) + " | mIoU |")
-        lines.append("|" + " --- |" * (len(names) + 1))
         lines.append(
-            "| " + " | ".join(_num(seg["iou"][n]) for n in names) + f" | {_num(seg['miou'])} |"
+            markdown_table([*names, HEADERS["miou"]], [[*seg["iou"].values(), seg["miou"]]])
         )
     else:
         lines.append("no matched label frames")

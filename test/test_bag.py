@@ -134,7 +134,8 @@ def test_eval_prints_metrics_and_writes_estimates(
     )
     text = capsys.readouterr().out
     assert code == 0
-    assert "| Rel | log10 | RMSE | δ<1.25 | δ<1.25² | δ<1.25³ |" in text and "mIoU" in text
+    assert "| Rel (per img) | log10 (per img) | RMSE (per img) | Rel (pooled) |" in text
+    assert "| δ<1.25 | δ<1.25² | δ<1.25³ |" in text and "mIoU" in text
     results = json.loads(js.read_text())
     assert results["frames"] == {"depth": 4, "rgb": 4}
     assert results["rgb"]["depth_pairs"] == 4 and results["rgb"]["label_pairs"] == 4

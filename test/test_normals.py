@@ -1,8 +1,9 @@
 # SPDX-FileCopyrightText: 2026 mmed maintainers
 # SPDX-License-Identifier: Apache-2.0
-"""The registry's example modality `normals` end to end: data (derived from depth + K), a tiny
-model that trains with it, the evaluator's angular error, the inference engine, the figure, and
-perception_node publishing it on `~/rgb/normals` (32FC3) over DDS.
+"""The registry's example modality `normals` end to end: data (derived from depth + K by the
+trainer and the evaluator themselves when the model has the modality), a tiny model that trains
+with it, the evaluator's angular error, the inference engine, the figure, mmed-train / mmed-eval
+from the command line, and perception_node publishing it on `~/rgb/normals` (32FC3) over DDS.
 
     python -m pytest test/test_normals.py
 """
@@ -12,27 +13,25 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 import torch
 from test_train_support import factory, tiny_run
 
+from mmed_core.cli.eval import main as eval_main
+from mmed_core.cli.train import main as train_main
 from mmed_core.data.collate import collate
-from mmed_core.data.normals import WithNormals, normals_from_depth
+from mmed_core.data.normals import WithNormals, normals_from_depth, with_normals
 from mmed_core.data.synthetic import intrinsics
 from mmed_core.deploy.inference import InferenceEngine
+from mmed_core.errors import ConfigError
 from mmed_core.evaluation.evaluator import evaluate_checkpoint
 from mmed_core.evaluation.metrics import NormalsMetrics
 from mmed_core.training.trainer import train
 from mmed_ros.testing import one_torch_thread
 
 MODS = "model.modalities=[rgb, depth, label, normals]"
-
-
-def normals_factory(name: str, split: str, **kw: Any) -> WithNormals:
-    return WithNormals(factory(name, split, **kw))
 
 
 def test_normals_of_planes_point_at_the_camera() -> None:
@@ -81,13 +80,14 @@ def test_collate_fills_missing_normals_as_invalid() -> None:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     out = tmp_path_factory.mktemp("normals") / "run"
     with one_torch_thread():
-        train(tiny_run(out, "train.epochs=1", MODS), dataset_factory=normals_factory)
+        # the plain stand-in dataset (no normals): the trainer derives them from its depth
+        train(tiny_run(out, "train.epochs=1", MODS), dataset_factory=factory)
     yield out / "best.safetensors"
 
 
 def test_a_model_with_normals_trains_evaluates_and_infers(trained: Path) -> None:
     with one_torch_thread():
-        result = evaluate_checkpoint(trained, dataset_factory=normals_factory, figure_samples=2)
+        result = evaluate_checkpoint(trained, dataset_factory=factory, figure_samples=2)
         engine = InferenceEngine.from_checkpoint(trained, device="cpu")
         rgb = np.random.default_rng(0).integers(0, 256, (20, 28, 3), dtype=np.uint8)
         out = engine.infer({"rgb": rgb}, [("rgb", "normals")])
@@ -97,6 +97,41 @@ def test_a_model_with_normals_trains_evaluates_and_infers(trained: Path) -> None
     n = out[("rgb", "normals")].array
     assert n.shape == (20, 28, 3) and n.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(n, axis=2), 1.0, atol=1e-4)
+
+
+def test_with_normals_derives_keeps_or_names_what_is_missing() -> None:
+    ds = factory("synthetic", "val", size=(16, 16))
+    derived = with_normals(ds, "here")
+    assert isinstance(derived, WithNormals) and derived[0]["normals"].shape == (3, 16, 16)
+    assert with_normals(derived, "here") is derived  # the dataset's own normals are kept
+
+    disparity = factory("cityscapes", "val", size=(16, 16))
+    disparity.info = disparity.info._replace(depth_units="disparity")
+    with pytest.raises(ConfigError, match=r"here: .*metric depth \(metres\).*'disparity'"):
+        with_normals(disparity, "here")
+    no_depth = [{k: v for k, v in ds[0].items() if k != "depth"}]
+    with pytest.raises(ConfigError, match=r"here: .*samples have no depth \(keys \['label'"):
+        with_normals(no_depth, "here")
+
+
+def test_mmed_train_and_eval_with_normals_from_the_command_line(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    args = [
+        MODS,
+        "model.preset=tiny",
+        "data.size=[32, 32]",
+        "data.options={n_train: 8, n_val: 4, n_test: 4, n_extra: 0, seed: 0, progress: false}",
+        "train.batch_size=4",
+        "train.epochs=1",
+        "train.progress=false",
+        "train.tensorboard=false",
+        "train.threads=1",
+        f"train.out_dir={out}",
+    ]
+    assert train_main(args) == 0
+    assert eval_main(["--checkpoint", str(out / "best.safetensors"), "--figure-samples", "0"]) == 0
+    assert "rgb->normals" in (out / "eval-test" / "metrics.json").read_text()
+    capsys.readouterr()
 
 
 @pytest.mark.ros

@@ -213,9 +213,25 @@ def test_replay_evaluation_and_report() -> None:
     assert res["segmentation"]["iou"] == {"a": 0.5, "b": 0.5}
     assert res["depth_pairs"] == 1 and list(res["skipped"].values()) == [1]
     text = format_report(res)
-    assert "| Rel | log10 | RMSE | δ<1.25 |" in text and "| a | b | mIoU |" in text
+    assert "| Rel (per img) | log10 (per img) | RMSE (per img) | Rel (pooled) |" in text
+    assert "| δ<1.25 | δ<1.25² | δ<1.25³ |" in text and "| a | b | mIoU |" in text
     assert "| 0.500 | 0.500 | 0.500 |" in text
-    assert "n/a" in format_report(ReplayEvaluation(("a",)).results())
+    assert "| - | - | - | - | - | - | - | - | - |" in format_report(
+        ReplayEvaluation(("a",)).results()
+    )
+
+
+def test_report_shows_depth_per_image_and_pooled() -> None:
+    # frames with 4 and 1 scored pixels: the paper's per-image mean (0.75 + 0) / 2 differs
+    # from the pooled 3 / 5
+    ev = ReplayEvaluation(("a",))
+    ev.add_depth(np.array([[2.0, 2.0], [2.0, 1.0]], np.float32), np.ones((2, 2), np.float32))
+    ev.add_depth(np.array([[1.0, np.nan], [np.nan, np.nan]], np.float32), np.ones((2, 2)))
+    depth = ev.results()["depth"]
+    assert depth["rel_img"] == pytest.approx(0.375) and depth["rel"] == pytest.approx(0.6)
+    row = format_report(ev.results()).splitlines()
+    values = row[row.index(next(r for r in row if r.startswith("| Rel (per img)"))) + 2]
+    assert values.startswith("| 0.375 | ") and "| 0.600 |" in values
 
 
 def test_disparity_models_cannot_publish_metric_depth() -> None:

@@ -93,8 +93,7 @@ def _train(ctx: DemoContext) -> None:
         f"data.size=[{ctx.size[0]}, {ctx.size[1]}]",
         f"data.cache_dir={ctx.cache_dir}",
         f"data.options={ctx.data_options}",
-        "train.optimizer=sgd",
-        "train.lr=0.001",
+        "train.recipe=paper",  # the paper's SGD whatever the default recipe becomes
         "train.batch_size=8",
         f"train.epochs={ctx.epochs}",
         "train.patience=3",

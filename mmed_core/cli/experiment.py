@@ -25,10 +25,15 @@ import argparse
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from mmed_core.errors import MmedError
+from mmed_core.errors import ConfigError, MmedError
+from mmed_core.training.config import RECIPES, describe_conflicts, recipe_conflicts
 
-__all__ = ["main", "build_parser"]
+if TYPE_CHECKING:
+    from mmed_core.evaluation.protocol import Study
+
+__all__ = ["main", "build_parser", "check_recipes"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +65,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_recipes(study: Study) -> None:
+    """A ConfigError when ``common`` sets a train value that differs from an arm's recipe: the
+    run's explicit values win over its recipe, so the arm would silently not get it."""
+    for arm, over in study.arms.items():
+        recipe = over.get("train.recipe")
+        if not isinstance(recipe, str) or recipe not in RECIPES:
+            continue  # none, or unknown: the trainer names it
+        beneath = {
+            k.removeprefix("train."): v
+            for k, v in study.common.items()
+            if k.startswith("train.") and k not in over
+        }
+        clash = recipe_conflicts(recipe, beneath)
+        if clash:
+            raise ConfigError(
+                f"{study.path}: arm `{arm}` names train.recipe {recipe}, but common sets "
+                f"{describe_conflicts(clash)}, which would win over the recipe; leave them to "
+                "the recipes or set them in the arms"
+            )
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -75,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         failed: list[str] = []
         if args.command == "run":
+            check_recipes(study)
             # Stop on SIGINT and SIGTERM alike, even when started in the background (where
             # SIGINT is ignored): the runs get SIGINT and save a resumable state.
             for sig in (signal.SIGINT, signal.SIGTERM):

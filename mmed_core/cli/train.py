@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from mmed_core.errors import MmedError
+from mmed_core.training.config import RECIPE_KEYS, RECIPES, describe_recipe, load_run_config
 
 __all__ = ["main", "build_parser"]
 
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         "validation; `sum` = their plain sum. train.balance: none (paper) | uncertainty | dwa. "
         "data.extra_per_batch=N: step-matched +extra (N unpaired samples added to each batch).",
     )
+    p.epilog = f"{p.epilog}\n\n{_recipes_help()}"
     p.add_argument(
         "--config", help="YAML file with model/data/train sections (default: built-in defaults)"
     )
@@ -46,9 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _recipes_help() -> str:
+    lines = [
+        f"train.recipe sets {', '.join(RECIPE_KEYS)}; a value written in the config file or "
+        "on the command line wins over the recipe's (default: paper). A recipe's loss weights "
+        "for modalities a method does not decode are dropped. Recipes:"
+    ]
+    lines += [f"  {name}: {describe_recipe(values)}" for name, values in RECIPES.items()]
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from mmed_core.training.config import load_run_config
     from mmed_core.training.trainer import DivergedError, train
 
     try:

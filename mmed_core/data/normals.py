@@ -22,9 +22,9 @@ import torch
 from torch.utils.data import Dataset
 
 from mmed_core.data.synthetic import intrinsics
-from mmed_core.errors import InputError
+from mmed_core.errors import ConfigError, InputError
 
-__all__ = ["normals_from_depth", "WithNormals"]
+__all__ = ["normals_from_depth", "WithNormals", "with_normals"]
 
 
 def normals_from_depth(depth: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -88,3 +88,29 @@ class WithNormals(Dataset):
         normals = normals_from_depth(depth, self.camera(h, w))
         sample["normals"] = torch.from_numpy(np.ascontiguousarray(normals.transpose(2, 0, 1)))
         return sample
+
+
+def with_normals(dataset: Any, where: str) -> Any:
+    """``dataset`` as a model with the ``normals`` modality needs it: its own ``normals`` if its
+    samples have them, else :class:`WithNormals` over its metric depth.
+
+    Raises ConfigError (naming ``where``, e.g. the dataset and split) when the samples have no
+    depth or the depth is not metric (Cityscapes' disparity): normals need 3-D points.
+    """
+    if len(dataset) == 0:
+        return dataset
+    first = dataset[0]
+    if "normals" in first:
+        return dataset
+    if "depth" not in first:
+        raise ConfigError(
+            f"{where}: the model has the `normals` modality, which is derived from depth, but the "
+            f"samples have no depth (keys {sorted(first)})"
+        )
+    units = getattr(getattr(dataset, "info", None), "depth_units", "m")
+    if units != "m":
+        raise ConfigError(
+            f"{where}: the model has the `normals` modality, which is derived from metric depth "
+            f"(metres), but this dataset's depth is in {units!r}"
+        )
+    return WithNormals(dataset)

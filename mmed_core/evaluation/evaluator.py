@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from mmed_core.atomic import atomic_write_json, atomic_write_text
 from mmed_core.data import build_dataset
 from mmed_core.data.collate import collate
+from mmed_core.data.normals import with_normals
 from mmed_core.deploy.checkpoint import load_checkpoint
 from mmed_core.errors import ConfigError
 from mmed_core.evaluation.figures import render_figure, save_png
@@ -45,6 +46,7 @@ __all__ = [
     "TABLE1_COLUMNS",
     "PAPER_COLUMNS",
     "HEADERS",
+    "DEPTH_NOTE",
     "fmt",
     "markdown_table",
 ]
@@ -65,6 +67,10 @@ PATH_TITLES = {
 TABLE1_COLUMNS = (*IMAGE_DEPTH_KEYS, *DEPTH_KEYS, "miou")
 #: The paper's seven columns (Rel, log10, RMSE, δ1-3, mIoU) in TABLE1_COLUMNS.
 PAPER_COLUMNS = ("rel_img", "log10_img", "rmse_img", "delta1", "delta2", "delta3", "miou")
+#: What the depth columns mean, said above every table that shows them.
+DEPTH_NOTE = (
+    "Depth errors per image then averaged (the paper's definition) and pooled over all pixels."
+)
 #: Column titles of the markdown tables.
 HEADERS = {
     "rel_img": "Rel (per img)",
@@ -189,8 +195,7 @@ def markdown_tables(result: dict[str, Any], name: str) -> str:
         "",
         "## Table 1 (depth from RGB, segmentation from RGB)",
         "",
-        "Depth errors per image then averaged (the paper's definition) and pooled over all "
-        "pixels of the split.",
+        DEPTH_NOTE,
         "",
         markdown_table(
             table1_header(), [[name, *(result["table1"].get(c) for c in TABLE1_COLUMNS)]]
@@ -245,7 +250,8 @@ def evaluate_checkpoint(
     """Evaluate ``checkpoint`` on a split; write metrics.json, tables.md and figure.png to
     ``out_dir`` (default: ``<checkpoint folder>/eval-<split>``). The data settings default to those
     the checkpoint was trained with (stored in its card), so ``--dataset`` is needed only to change
-    them."""
+    them. A model with the ``normals`` modality is scored against normals derived from the
+    dataset's depth (:func:`~mmed_core.data.normals.with_normals`)."""
 
     model, card = load_checkpoint(checkpoint, map_location=device)
     cfg = model.config
@@ -263,6 +269,8 @@ def evaluate_checkpoint(
         cache_dir=data.get("cache_dir") if same else None,
         options=opts,
     )
+    if "normals" in cfg.modalities:
+        ds = with_normals(ds, f"dataset `{name}` split `{split}`")
     if tuple(ds.info.class_names) != tuple(cfg.class_names):
         raise ConfigError(
             f"{checkpoint}: trained on classes {list(cfg.class_names)} but dataset `{name}` has "

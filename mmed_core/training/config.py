@@ -41,14 +41,22 @@ __all__ = [
     "DATASET_FIELDS",
     "BALANCE_MODES",
     "RECIPES",
+    "RECIPE_KEYS",
+    "describe_recipe",
+    "recipe_values",
+    "recipe_conflicts",
+    "describe_conflicts",
 ]
 
 #: ``train.balance`` values (mmed_core.training.balance).
 BALANCE_MODES = ("none", "uncertainty", "dwa")
 #: ``train.recipe``: named sets of train settings, applied beneath the file's and the command
-#: line's own ``train`` values. ``paper`` is §3.3 (SGD, lr 1e-3, momentum 0.9, weight decay 5e-4,
-#: every path's loss weight 1); the others are measured against it by ``mmed-experiment``
-#: (docs/EXPERIMENTS.md). The default stays ``paper`` until a study shows another one better.
+#: line's own ``train`` values (a value written there wins). Every recipe sets every key of
+#: ``RECIPE_KEYS``, so switching recipes switches all of them. ``paper`` is §3.3 (SGD, lr 1e-3,
+#: momentum 0.9, weight decay 5e-4, every path's loss weight 1); the others are measured against
+#: it by ``mmed-experiment`` (docs/EXPERIMENTS.md). A recipe's ``loss_weights`` may name
+#: modalities a method does not decode (enc-decs has no RGB decoder): those are dropped for that
+#: method. The default stays ``paper`` until a study shows another one better.
 RECIPES: dict[str, dict[str, Any]] = {
     "paper": {
         "optimizer": "sgd",
@@ -63,6 +71,16 @@ RECIPES["uncertainty"] = {**RECIPES["paper"], "balance": "uncertainty"}
 RECIPES["dwa"] = {**RECIPES["paper"], "balance": "dwa"}
 # The RGB-decoding L1 losses (channel-summed, 0..255 units) dominate the paper's plain sum.
 RECIPES["rgb0.1"] = {**RECIPES["paper"], "loss_weights": {"rgb": 0.1}}
+# The shipped indoor model's (config/train_indoor.yaml): Adam, and loss weights that bring the
+# L1 terms (RGB ~300, depth ~60 at the start) to the order of the cross-entropy (~1).
+RECIPES["adam"] = {
+    **RECIPES["paper"],
+    "optimizer": "adam",
+    "weight_decay": 1e-4,
+    "loss_weights": {"rgb": 0.01, "depth": 0.03, "label": 1.0},
+}
+#: The ``train`` keys a recipe sets.
+RECIPE_KEYS: tuple[str, ...] = tuple(RECIPES["paper"])
 #: Model fields that come from the dataset (``ds.info``), never from the YAML file.
 DATASET_FIELDS = ("class_names", "palette", "depth_range", "depth_units", "dataset", "input_size")
 
@@ -89,7 +107,9 @@ class DataConfig:
 class TrainConfig:
     """The ``train:`` section of a run config: recipe, optimiser, budget, selection, device."""
 
-    recipe: str = "paper"  # a named set of the settings below (RECIPES); explicit values win
+    # A named set of optimizer, lr, momentum, weight_decay, balance and loss_weights (RECIPES);
+    # a value written in the file or on the command line wins over the recipe's.
+    recipe: str = "paper"
     optimizer: str = "sgd"  # sgd (paper) | adam
     lr: float = 1e-3  # paper §3.3
     momentum: float = 0.9  # paper §3.3 (SGD only)
@@ -373,12 +393,29 @@ def load_run_config(
             raw[sec] = {}
         if not isinstance(raw[sec], dict):
             raise ConfigError(f"{where}: section `{sec}` must be a mapping, got {raw[sec]!r}")
+    in_file = dict(raw["train"])
     raw = apply_overrides(raw, overrides)
     _check_keys("model", list(raw["model"]), where)
     recipe = raw["train"].get("recipe") or "paper"
     if not isinstance(recipe, str) or recipe not in RECIPES:
         raise ConfigError(f"{where}: unknown train.recipe {recipe!r}; recipes: {list(RECIPES)}")
-    raw["train"] = {**copy.deepcopy(RECIPES[recipe]), **raw["train"], "recipe": recipe}
+    train_overrides = [o for o in overrides if o.strip().startswith("train.")]
+    on_line = apply_overrides({"train": {}}, train_overrides)
+    if on_line["train"].get("recipe") is not None:
+        # The file's own values win over a recipe: one named on the command line would be
+        # silently overridden where the file spells a different value.
+        beneath = {k: v for k, v in in_file.items() if k not in on_line["train"]}
+        clash = recipe_conflicts(recipe, beneath)
+        if clash:
+            raise ConfigError(
+                f"{where}: train.recipe={recipe} on the command line, but the file sets "
+                f"{describe_conflicts(clash)}, which would win over the recipe; leave them to "
+                "the recipe (remove them from the file) or set them on the command line too"
+            )
+    # A value left out (or null) comes from the recipe; a loss_weights mapping written in the
+    # file or on the command line replaces the recipe's whole mapping.
+    written = {k: v for k, v in raw["train"].items() if v is not None}
+    raw["train"] = {**copy.deepcopy(RECIPES[recipe]), **written, "recipe": recipe}
     run = RunConfig(
         model=dict(raw["model"]),
         data=_build_section("data", raw["data"], where),
@@ -391,7 +428,65 @@ def load_run_config(
             f"{where}: unknown data.dataset {run.data.dataset!r}; datasets: {sorted(datasets)}"
         )
     _validate(run, where)
+    if "loss_weights" not in written and run.train.loss_weights:
+        # The recipe's weights may name modalities this method has no decoder for (enc-decs: no
+        # RGB decoder); weights the user wrote are checked by the trainer and such a name is an
+        # error there.
+        decoded = _decoded_modalities(run.model, where)
+        run.train.loss_weights = {m: w for m, w in run.train.loss_weights.items() if m in decoded}
     return run
+
+
+def _decoded_modalities(model: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    """The modalities the model section's method decodes (ModelConfig.decoder_modalities)."""
+    keys = ("method", "modalities", "targets")
+    try:
+        cfg = ModelConfig(**{k: model[k] for k in keys if model.get(k) is not None})
+    except (ConfigError, TypeError) as exc:
+        raise ConfigError(f"{where}: model section: {exc}") from exc
+    return cfg.decoder_modalities
+
+
+def recipe_conflicts(recipe: str, values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """The train ``values`` (key -> value, e.g. a config file's) that differ from what
+    ``recipe`` sets, as key -> (value, the recipe's); a value set beneath a recipe named later
+    would silently beat it."""
+
+    def same(value: Any, wanted: Any) -> bool:
+        if isinstance(wanted, float) and not isinstance(value, bool):
+            try:
+                return float(value) == wanted
+            except (TypeError, ValueError):
+                return False
+        return bool(value == wanted)
+
+    base = RECIPES[recipe]
+    return {
+        k: (values[k], base[k])
+        for k in RECIPE_KEYS
+        if values.get(k) is not None and not same(values[k], base[k])
+    }
+
+
+def describe_conflicts(clash: Mapping[str, tuple[Any, Any]]) -> str:
+    """``recipe_conflicts``' result as ``train.lr: 0.01 (the recipe's: 0.001), ...``."""
+    return ", ".join(f"train.{k}: {v!r} (the recipe's: {r!r})" for k, (v, r) in clash.items())
+
+
+def recipe_values(train: TrainConfig) -> dict[str, Any]:
+    """The values this run uses for the keys a recipe sets (``RECIPE_KEYS``)."""
+    return {k: copy.deepcopy(getattr(train, k)) for k in RECIPE_KEYS}
+
+
+def describe_recipe(values: Mapping[str, Any]) -> str:
+    """One line of recipe values, e.g. ``optimizer=sgd lr=0.001 ... loss_weights={}``."""
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k}: {fmt(x)}" for k, x in v.items()) + "}"
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    return " ".join(f"{k}={fmt(v)}" for k, v in values.items())
 
 
 def model_config_for(run: RunConfig, info: Any) -> ModelConfig:

@@ -23,6 +23,7 @@ The out_dir holds ``best.*``, ``last.*`` (model checkpoints), ``state.json`` +
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import signal
 import sys
@@ -42,14 +43,22 @@ from tqdm import tqdm
 from mmed_core.atomic import atomic_write_json, atomic_write_text
 from mmed_core.data import build_dataset
 from mmed_core.data.collate import collate
+from mmed_core.data.normals import with_normals
 from mmed_core.deploy.checkpoint import save_checkpoint
 from mmed_core.errors import CheckpointError, ConfigError, MmedError
 from mmed_core.network.base import MultiModalModel
 from mmed_core.network.batched_loss import batched_multipath_loss
+from mmed_core.network.config import ModelConfig
 from mmed_core.network.factory import create_model
 from mmed_core.network.losses import multipath_loss
 from mmed_core.training.balance import LossBalancer, path_name
-from mmed_core.training.config import RunConfig, model_config_for
+from mmed_core.training.config import (
+    SECTIONS,
+    RunConfig,
+    describe_recipe,
+    model_config_for,
+    recipe_values,
+)
 from mmed_core.training.distributed import (
     Dist,
     any_rank,
@@ -89,6 +98,9 @@ RESUMABLE_CHANGES = (
     "train.tensorboard",
     "train.device",
     "train.out_dir",
+    # Only a name: the values a recipe sets (optimizer, lr, ...) are compared one by one, so a
+    # config that now names the recipe instead of spelling its values resumes.
+    "train.recipe",
 )
 
 
@@ -123,8 +135,12 @@ def _default_factory() -> DatasetFactory:
 def build_datasets(
     run: RunConfig, factory: DatasetFactory | None = None
 ) -> tuple[Dataset, list[bool], Dataset, Any]:
-    """(train set incl. unpaired extra, paired flags, validation set, dataset info)."""
-    factory = factory or _default_factory()
+    """(train set incl. unpaired extra, paired flags, validation set, dataset info).
+
+    A model with the ``normals`` modality gets them derived from each sample's depth
+    (:func:`~mmed_core.data.normals.with_normals`); a dataset without metric depth is an error.
+    """
+    factory = _normals_factory(factory or _default_factory(), run)
     d = run.data
     kw = dict(root=d.root, size=tuple(d.size), cache_dir=d.cache_dir, options=dict(d.options))
     # mmed datasets are sized and carry `.info` (mmed_core.data.base); torch's Dataset type is not
@@ -145,6 +161,16 @@ def build_datasets(
             f"dataset `{d.dataset}` split `{d.val_split}` is empty; early stopping needs it"
         )
     return train_ds, paired, val_ds, val_ds.info
+
+
+def _normals_factory(factory: DatasetFactory, run: RunConfig) -> DatasetFactory:
+    if "normals" not in (run.model.get("modalities") or ModelConfig.modalities):
+        return factory
+
+    def make(name: str, split: str, **kw: Any) -> Dataset:
+        return with_normals(factory(name, split, **kw), f"dataset `{name}` split `{split}`")
+
+    return make
 
 
 class _LossModule(nn.Module):
@@ -309,20 +335,32 @@ def _validate(
     return out
 
 
-def _check_resume(run: RunConfig, saved: dict[str, Any], out: Path) -> None:
+def _check_resume(run: RunConfig, saved: dict[str, Any], out: Path) -> dict[str, Any]:
+    """Raise unless ``run`` continues the run ``saved`` (state.json's ``run``); return the
+    settings the state predates that the run continues with at their legacy value.
+
+    A key absent from an old state stands for its legacy value in ``_NEW_KEYS`` (the behaviour
+    then). Where the config now holds today's default there, the run continues with the legacy
+    value; any other value is a difference like every other.
+    """
     now, then = _flat(run.to_dict()), _flat(saved)
+    legacy: dict[str, Any] = {}
+    for key, value in _NEW_KEYS.items():
+        if then.get(key) is None:
+            then[key] = value
+            if now.get(key) != value and now.get(key) == _default(key):
+                legacy[key] = now[key] = value
     diff = {
         k: (then.get(k), now.get(k))
         for k in sorted(set(now) | set(then))
-        if now.get(k) != then.get(k)
-        and not k.startswith(RESUMABLE_CHANGES)
-        and not (k in _NEW_KEYS and then.get(k) is None and now.get(k) == _NEW_KEYS[k])
+        if now.get(k) != then.get(k) and not k.startswith(RESUMABLE_CHANGES)
     }
     if diff:
         raise CheckpointError(
             f"{out}/state.json was written by a different config; differing keys "
             f"(saved, now): {diff}. Only {list(RESUMABLE_CHANGES)} may change on resume."
         )
+    return legacy
 
 
 #: Keys added after states were first written, with the value that reproduces the old runs.
@@ -332,6 +370,29 @@ _NEW_KEYS = {
     "train.recipe": "paper",
     "data.extra_per_batch": 0,
 }
+
+
+def _default(key: str) -> Any:
+    section, name = key.split(".", 1)
+    return {f.name: f.default for f in dataclasses.fields(SECTIONS[section])}.get(name)
+
+
+def _with_legacy(run: RunConfig, legacy: dict[str, Any]) -> RunConfig:
+    run = copy.deepcopy(run)
+    for key, value in legacy.items():
+        section, name = key.split(".", 1)
+        setattr(getattr(run, section), name, value)
+    return run
+
+
+def _state_run(run: RunConfig, legacy: dict[str, Any]) -> dict[str, Any]:
+    """The run as state.json records it: without the keys an old state lacks, so that the next
+    resume continues it the same way."""
+    d = run.to_dict()
+    for key in legacy:
+        section, name = key.split(".", 1)
+        d[section].pop(name, None)
+    return d
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -364,9 +425,11 @@ def train(
     DivergedError on a non-finite loss. ``on_step(epoch, global_step)`` runs after every step."""
     out = run.out_dir
     saved = None
+    legacy: dict[str, Any] = {}
     if resume:
         saved = read_state(out)
-        _check_resume(run, saved["run"], out)
+        legacy = _check_resume(run, saved["run"], out)
+        run = _with_legacy(run, legacy)
     elif (out / "state.json").exists():
         raise ConfigError(
             f"{out} already holds a run (state.json); pass --resume to continue it or set "
@@ -377,7 +440,13 @@ def train(
     if run.train.threads > 0:
         torch.set_num_threads(run.train.threads)
     try:
-        return _train(run, saved, dataset_factory, on_step, dd, device)
+        if dd.main and legacy:
+            print(
+                f"[mmed-train] {out}/state.json predates {', '.join(legacy)}: the run continues "
+                f"as it started, with {', '.join(f'{k}={v}' for k, v in legacy.items())}",
+                flush=True,
+            )
+        return _train(run, saved, dataset_factory, on_step, dd, device, legacy)
     finally:
         torch.set_num_threads(threads_before)  # a library call leaves the process as it found it
 
@@ -389,6 +458,7 @@ def _train(
     on_step: Callable[[int, int], None] | None,
     dd: Dist,
     device: torch.device,
+    legacy: dict[str, Any],
 ) -> TrainResult:
     t, out = run.train, run.out_dir
     # -------------------------------------------------------------- data, model, optimiser
@@ -404,7 +474,13 @@ def _train(
     if unknown_w:
         raise ConfigError(
             f"train.loss_weights names {unknown_w}; "
-            f"this model decodes {list(cfg.decoder_modalities)}"
+            f"this model decodes {list(cfg.decoder_modalities)} (a recipe's weights for "
+            "modalities it does not decode are dropped; weights written in the config are not)"
+        )
+    if dd.main:
+        print(
+            f"[mmed-train] {run.run_name}: recipe {t.recipe}: {describe_recipe(recipe_values(t))}",
+            flush=True,
         )
     monitor = _monitor_paths(paths, t.monitor)
     balancer = LossBalancer(t.balance, paths, weights).to(device)
@@ -456,7 +532,8 @@ def _train(
                 "rng": rng_state(),
                 "balance": balancer.state_dict(),
             }
-            save_state(out, state.global_step, tree, {"run": run.to_dict(), **state.to_json()})
+            state_run = _state_run(run, legacy)
+            save_state(out, state.global_step, tree, {"run": state_run, **state.to_json()})
 
     # -------------------------------------------------------------- the loop
     t0 = time.perf_counter()
@@ -634,13 +711,16 @@ def _summary(out: Path, r: TrainResult, run: RunConfig) -> None:
     }
     summary.update(
         run=run.run_name,
+        recipe=run.train.recipe,
+        recipe_values=recipe_values(run.train),
         best=str(out / "best.safetensors"),
         last=str(out / "last.safetensors"),
         final=r.history[-1] if r.history else None,
     )
     atomic_write_json(out / "summary.json", summary)
     print(
-        f"[mmed-train] {run.run_name}: {r.status} after {r.epochs_done} epoch(s), "
+        f"[mmed-train] {run.run_name} (recipe {run.train.recipe}): {r.status} after "
+        f"{r.epochs_done} epoch(s), "
         f"{r.global_step} steps, {r.seconds:.1f} s, {r.images_per_s:.1f} images/s; "
         f"best val {run.train.criterion} {r.best_val:.4f} at epoch "
         f"{r.best_epoch}; checkpoints in {out}",
