@@ -257,6 +257,15 @@ def test_augmented_run_resumes_exactly(tmp_path):
     assert any(not torch.equal(a[k], c[k]) for k in a)
 
 
+def test_dataloader_workers_get_the_same_draws(tmp_path):
+    opts = ("train.epochs=2", "data.augment=standard", "data.depth_input=kinect")
+    train(tiny_run(tmp_path / "w0", *opts), dataset_factory=factory)
+    train(tiny_run(tmp_path / "w2", *opts, "train.num_workers=2"), dataset_factory=factory)
+    a = load_file(str(tmp_path / "w0" / "last.safetensors"))
+    b = load_file(str(tmp_path / "w2" / "last.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)  # set_epoch reaches the worker processes
+
+
 class _Blocks:
     """A cheap native-size source (no rendering) for the cache tests."""
 
