@@ -35,7 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
         "best.safetensors follow train.criterion: `normalised` (default) = mean over the "
         "RGB->target paths of each path's validation loss divided by its value at the first "
         "validation; `sum` = their plain sum. train.balance: none (paper) | uncertainty | dwa. "
-        "data.extra_per_batch=N: step-matched +extra (N unpaired samples added to each batch).",
+        "data.extra_per_batch=N: step-matched +extra (N unpaired samples added to each batch). "
+        "Training split only: data.augment=none (paper) | flip | standard (flip, zoom, colour "
+        "jitter of the RGB input); data.depth_input=clean | kinect (the depth encoder reads a "
+        "Kinect-like depth, the losses score the clean one).",
     )
     p.epilog = f"{p.epilog}\n\n{_recipes_help()}"
     p.add_argument(

@@ -9,7 +9,9 @@ the cache (:mod:`mmed_core.data.cache`). Exercised by ``pytest test/test_data_ca
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -137,6 +139,38 @@ def _load_resized(
     return _resized(source.load(index), size)
 
 
+def _load_chunk(
+    job: tuple[Source, tuple[int, int], range],
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    source, size, indices = job
+    return [_resized(source.load(i), size) for i in indices]
+
+
+def _parallel(
+    source: Source, size: tuple[int, int], workers: int
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The resized samples in order, loaded by ``workers`` processes in chunks, with at most
+    ``2 * workers`` chunks submitted ahead: memory stays bounded whatever ``len(source)``
+    (``Executor.map`` would submit every chunk at once and hold results the writer has not
+    taken yet)."""
+    n = len(source)
+    chunk = max(1, min(32, n // (4 * workers)))
+    pending: deque[Future] = deque()
+    with ProcessPoolExecutor(workers) as pool:
+        try:
+            for start in range(0, n, chunk):
+                pending.append(
+                    pool.submit(_load_chunk, (source, size, range(start, min(start + chunk, n))))
+                )
+                if len(pending) >= 2 * workers:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+        finally:
+            for future in pending:  # an error or an abandoned build: do not start the rest
+                future.cancel()
+
+
 def materialize(
     source: Source,
     size: tuple[int, int],
@@ -145,7 +179,10 @@ def materialize(
     workers: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All samples of ``source`` resized to ``size``, in three stacked arrays (``out`` if given,
-    e.g. memory maps of the cache); ``workers`` > 1 decodes/renders in that many processes."""
+    e.g. memory maps of the cache); ``workers`` > 1 decodes/renders in that many processes.
+
+    Samples are loaded and written one at a time (in parallel: a few chunks ahead), so with
+    ``out`` memory-mapped (the cache) the data set never has to fit in memory."""
     h, w = size
     n = len(source)
     rgb, depth, label = (
@@ -157,13 +194,11 @@ def materialize(
             np.zeros((n, h, w), np.uint8),
         )
     )
-    jobs = ((source, size, i) for i in range(n))
     if workers > 1 and n > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            # Results come back in order, so the arrays do not depend on the number of workers.
-            results = pool.map(_load_resized, jobs, chunksize=max(1, min(32, n // (4 * workers))))
-            _fill(results, rgb, depth, label, progress)
+        # Results come back in order, so the arrays do not depend on the number of workers.
+        _fill(_parallel(source, size, workers), rgb, depth, label, progress)
     else:
+        jobs = ((source, size, i) for i in range(n))
         _fill(map(_load_resized, jobs), rgb, depth, label, progress)
     return rgb, depth, label
 

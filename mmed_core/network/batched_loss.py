@@ -37,7 +37,7 @@ from torch import nn
 
 from mmed_core.errors import InputError
 from mmed_core.network.base import Encoded, MultiModalModel
-from mmed_core.network.losses import PathLosses, check_batch
+from mmed_core.network.losses import PathLosses, check_batch, source_input
 from mmed_core.network.mmed import ConvBlock, Decoder, unpool
 from mmed_core.network.modalities import get_modality
 
@@ -141,7 +141,7 @@ def batched_multipath_loss(
     for src in dict.fromkeys(s for s, _ in paths):
         idx = present[src].nonzero().squeeze(1)
         if idx.numel():
-            x = get_modality(src).to_network(batch[src].index_select(0, idx), cfg)
+            x = get_modality(src).to_network(source_input(batch, src).index_select(0, idx), cfg)
             encoded[src] = (model.encode(src, x), idx)
 
     per_path: PathLosses = {}

@@ -9,6 +9,10 @@ sample that only has some modalities (e.g. extra RGB without labels/depth) contr
 paths whose source and target it has - for unpaired RGB that is the self-encoding rgb->rgb loss.
 Each path is decoded only on the samples that have its target, so an unpaired sample never
 reaches a cross-modal decoder (no gradient, no BatchNorm statistics).
+
+A batch may carry a separate *input* of a modality beside its target (``depth_input``: a
+Kinect-like depth, ``rgb_input``: a colour-jittered image; key ``input_key(m)``): the encoder of
+``m`` then reads it, and every loss still compares with the clean ``batch[m]``.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ from torch import nn
 
 from mmed_core.errors import InputError
 from mmed_core.network.base import MultiModalModel
-from mmed_core.network.modalities import check_raw, get_modality
+from mmed_core.network.modalities import check_raw, get_modality, input_key
 
-__all__ = ["presence_masks", "check_batch", "multipath_loss", "PathLosses"]
+__all__ = ["presence_masks", "check_batch", "multipath_loss", "source_input", "PathLosses"]
 
 PathLosses = dict[tuple[str, str], torch.Tensor]
 
@@ -45,6 +49,12 @@ def presence_masks(
     return {m: torch.ones_like(paired) if m == "rgb" else paired for m in modalities}
 
 
+def source_input(batch: Mapping[str, torch.Tensor], name: str) -> torch.Tensor:
+    """What the encoder of ``name`` reads: ``batch[input_key(name)]`` if the batch has a separate
+    input of it (e.g. Kinect-like ``depth_input``), else ``batch[name]`` (also the target)."""
+    return batch.get(input_key(name), batch[name])
+
+
 def check_batch(
     model: MultiModalModel,
     batch: Mapping[str, torch.Tensor],
@@ -61,6 +71,14 @@ def check_batch(
         )
     for m in mods:
         check_raw(m, batch[m], cfg)
+        if input_key(m) in batch:
+            given = batch[input_key(m)]
+            check_raw(m, given, cfg)
+            if given.shape != batch[m].shape:
+                raise InputError(
+                    f"batch `{input_key(m)}` has shape {tuple(given.shape)} but `{m}` has "
+                    f"{tuple(batch[m].shape)}; a separate input must match its target"
+                )
     return paths, presence_masks(batch, mods)
 
 
@@ -84,7 +102,7 @@ def multipath_loss(
         idx = present[src].nonzero().squeeze(1)
         if idx.numel() == 0:
             continue
-        x = get_modality(src).to_network(batch[src].index_select(0, idx), cfg)
+        x = get_modality(src).to_network(source_input(batch, src).index_select(0, idx), cfg)
         encoded = model.encode(src, x)
         for s, dst in paths:
             if s != src:

@@ -48,6 +48,7 @@ __all__ = [
     "normalize_depth",
     "denormalize_depth",
     "depth_from_array",
+    "input_key",
 ]
 
 
@@ -350,6 +351,14 @@ register_modality(
 
 
 # ---------------------------------------------------------------------------- batch helpers
+def input_key(name: str) -> str:
+    """The batch key of modality ``name``'s *input* when it differs from its target: a training
+    batch may hold ``depth_input`` (e.g. Kinect-like depth) beside the clean ``depth`` that the
+    losses score, or ``rgb_input`` (photometric jitter) beside ``rgb``. Encoders read
+    ``batch[input_key(m)]`` when present, else ``batch[m]`` (``mmed_core.network.losses``)."""
+    return f"{name}_input"
+
+
 def check_raw(name: str, x: torch.Tensor, config: ModelConfig) -> None:
     """Raise InputError unless ``x`` is a plausible raw tensor of modality ``name``."""
     mod = get_modality(name)

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from mmed_core.data import DATASETS
+from mmed_core.data.augment import AUGMENTS, DEPTH_INPUTS
 from mmed_core.errors import ConfigError
 from mmed_core.network.config import METHODS, PRESETS, ModelConfig
 
@@ -101,6 +102,13 @@ class DataConfig:
     extra_per_batch: int = 0
     train_split: str = "train"
     val_split: str = "val"
+    # Training-set transforms (mmed_core.data.augment; validation/test never get them):
+    # none (paper, bit-identical to runs before it) | flip | standard (flip, zoom 1-1.25x,
+    # photometric jitter of the RGB input only).
+    augment: str = "none"
+    # clean: the depth is input and target | kinect: the depth encoder reads a Kinect-like
+    # depth (noise, quantisation, holes), every depth loss scores the clean one.
+    depth_input: str = "clean"
 
 
 @dataclass
@@ -317,6 +325,14 @@ def _validate(run: RunConfig, where: str) -> None:
         raise ConfigError(
             f"{where}: data.extra_per_batch must be >= 0 and needs data.extra: true, got "
             f"{d.extra_per_batch!r} with data.extra={d.extra!r}"
+        )
+    if d.augment not in AUGMENTS:
+        raise ConfigError(
+            f"{where}: data.augment must be one of {list(AUGMENTS)}, got {d.augment!r}"
+        )
+    if d.depth_input not in DEPTH_INPUTS:
+        raise ConfigError(
+            f"{where}: data.depth_input must be one of {list(DEPTH_INPUTS)}, got {d.depth_input!r}"
         )
     if t.loss not in ("auto", "multipath", "batched"):
         raise ConfigError(

@@ -42,6 +42,7 @@ from tqdm import tqdm
 
 from mmed_core.atomic import atomic_write_json, atomic_write_text
 from mmed_core.data import build_dataset
+from mmed_core.data.augment import TrainTransform
 from mmed_core.data.collate import collate
 from mmed_core.data.normals import with_normals
 from mmed_core.deploy.checkpoint import save_checkpoint
@@ -160,6 +161,14 @@ def build_datasets(
         raise ConfigError(
             f"dataset `{d.dataset}` split `{d.val_split}` is empty; early stopping needs it"
         )
+    if d.depth_input == "kinect" and val_ds.info.depth_units != "m":
+        raise ConfigError(
+            f"data.depth_input=kinect simulates a metric depth sensor, but dataset "
+            f"`{d.dataset}` gives depth in {val_ds.info.depth_units!r}; use depth_input=clean"
+        )
+    if d.augment != "none" or d.depth_input != "clean":
+        # The training set only (paired and unpaired alike); set_epoch() each epoch.
+        train_ds = TrainTransform(train_ds, d.augment, d.depth_input, seed=run.train.seed)
     return train_ds, paired, val_ds, val_ds.info
 
 
@@ -369,6 +378,8 @@ _NEW_KEYS = {
     "train.balance": "none",
     "train.recipe": "paper",
     "data.extra_per_batch": 0,
+    "data.augment": "none",
+    "data.depth_input": "clean",
 }
 
 
@@ -547,6 +558,8 @@ def _train(
                 state.epoch = epoch
                 balancer.start_epoch(state.history)
                 sampler.set_epoch(epoch, start=state.step_in_epoch)
+                if isinstance(train_ds, TrainTransform):
+                    train_ds.set_epoch(epoch)  # its draws depend on (seed, epoch, index) only
                 steps = min(len(sampler), t.max_steps_per_epoch or len(sampler))
                 bar = _bar(dd.main and t.progress, steps, state.step_in_epoch, epoch, t.epochs)
                 tick = time.perf_counter()
