@@ -41,8 +41,8 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import Dataset
 
+from mmed_core.data.base import WrappedDataset
 from mmed_core.data.synthetic import kinect_depth
 from mmed_core.errors import ConfigError
 from mmed_core.network.modalities import MODALITIES, input_key
@@ -174,7 +174,7 @@ def _kinect(sample: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     return {**sample, input_key("depth"): torch.from_numpy(noisy).reshape(depth.shape)}
 
 
-class TrainTransform(Dataset):
+class TrainTransform(WrappedDataset):
     """The training set with ``augment`` and ``depth_input`` applied (module docstring).
 
     Call :meth:`set_epoch` before each epoch (the trainer does). Attributes of the wrapped
@@ -202,14 +202,6 @@ class TrainTransform(Dataset):
     def set_epoch(self, epoch: int) -> None:
         """Draw the transforms of ``epoch`` (each epoch sees new ones)."""
         self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "dataset":  # not set yet (unpickling): no recursion
-            raise AttributeError(name)
-        return getattr(self.dataset, name)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         n = len(self)

@@ -29,6 +29,7 @@ __all__ = [
     "Sample",
     "ArrayDataset",
     "LazyDataset",
+    "WrappedDataset",
     "materialize",
     "to_sample",
 ]
@@ -84,6 +85,21 @@ def to_sample(
         "label": torch.from_numpy(np.asarray(label).astype(np.int64)),
         "paired": torch.tensor(bool(paired)),
     }
+
+
+class WrappedDataset(Dataset):
+    """A dataset that changes the samples of another (``self.dataset``): its length and its
+    attributes (``info``, ...) are the wrapped dataset's."""
+
+    dataset: Any
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "dataset":  # not set yet (unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
 
 
 class ArrayDataset(Dataset):

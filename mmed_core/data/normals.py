@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
+from mmed_core.data.base import WrappedDataset
 from mmed_core.data.synthetic import intrinsics
 from mmed_core.errors import ConfigError, InputError
 
@@ -58,7 +58,7 @@ def normals_from_depth(depth: np.ndarray, K: np.ndarray) -> np.ndarray:
     return n.astype(np.float32)
 
 
-class WithNormals(Dataset):
+class WithNormals(WrappedDataset):
     """A dataset whose samples also hold ``normals`` (3, H, W) derived from their depth.
 
     ``camera(h, w)`` gives the 3x3 K of a sample of that size (default: the synthetic
@@ -71,14 +71,6 @@ class WithNormals(Dataset):
     ) -> None:
         self.dataset = dataset
         self.camera = camera
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "dataset":  # not set yet (unpickling): no recursion
-            raise AttributeError(name)
-        return getattr(self.dataset, name)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         sample = dict(self.dataset[index])
