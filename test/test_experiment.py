@@ -190,6 +190,39 @@ def test_records_carry_a_study_to_a_fresh_clone(tmp_path, capsys):
     assert (records / "mmed" / "seed1.json").is_file()
 
 
+def test_a_diverged_run_is_scored_and_reported(tmp_path, monkeypatch):
+    """A run whose loss becomes NaN after its first epoch is not a failure retried forever: the
+    trainer's summary says `diverged`, the study scores its best checkpoint before the NaN and
+    the report names it."""
+    from mmed_core.training import trainer
+
+    path, out = _study(tmp_path, seeds=[0], arms={"mmed": {}}, comparisons=[])
+    raw = json.loads(path.read_text())
+    raw["common"]["train.epochs"] = 3
+    path.write_text(json.dumps(raw))
+    study = protocol.load_study(path)
+    forward, calls = trainer._LossModule.forward, []
+
+    def nan_from_epoch_2(self, batch):
+        loss, per_path = forward(self, batch)
+        calls.append(1)
+        return (loss * float("nan"), per_path) if len(calls) > 2 else (loss, per_path)
+
+    monkeypatch.setattr(trainer._LossModule, "forward", nan_from_epoch_2)
+    logs: list[str] = []
+    assert protocol.run_study(study, in_process=True, log=logs.append) == []
+    spec = protocol.plan_runs(study)[0]
+    summary = json.loads((spec.out_dir / "summary.json").read_text())
+    assert summary["status"] == "diverged" and summary["epochs_done"] == 1
+    assert any("diverged; its best checkpoint is scored" in line for line in logs)
+    assert protocol.evaluated(spec, "test") and protocol.done(study, spec)
+    rep = protocol.report(study)
+    assert rep["arms"]["mmed"]["diverged"] == [0]
+    assert "Diverged runs" in protocol.markdown_report(rep) and "| 1 (1 diverged) |" in (
+        protocol.markdown_report(rep)
+    )
+
+
 def test_bad_study_is_named(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nseeds: [0, 0]\narms: {a: {}}\n")

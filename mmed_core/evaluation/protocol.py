@@ -273,7 +273,9 @@ def _summary(out: Path) -> dict[str, Any] | None:
 
 def trained(spec: RunSpec) -> bool:
     s = _summary(spec.out_dir)
-    return s is not None and s.get("status") in ("finished", "early_stopped")
+    # diverged: the loss became NaN; its best checkpoint before that is evaluated and the report
+    # counts the run as diverged (rerunning would diverge again: CPU training is deterministic)
+    return s is not None and s.get("status") in ("finished", "early_stopped", "diverged")
 
 
 def evaluated(spec: RunSpec, split: str) -> bool:
@@ -509,24 +511,24 @@ def _run_specs(
                 logf.flush()
                 if in_process:  # tests: same code path without starting interpreters
                     rc = _call_in_process(cmd)
-                    if rc != 0:
-                        failed.append(spec.name)
-                        return
-                    continue
-                proc = subprocess.Popen(
-                    cmd,
-                    stdout=logf,
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                    preexec_fn=(lambda: os.nice(nice)) if nice else None,  # noqa: PLW1509
-                )
-                with lock:
-                    procs.add(proc)
-                rc = proc.wait()
-                with lock:
-                    procs.discard(proc)
+                else:
+                    proc = subprocess.Popen(
+                        cmd,
+                        stdout=logf,
+                        stderr=subprocess.STDOUT,
+                        env=env,
+                        preexec_fn=(lambda: os.nice(nice)) if nice else None,  # noqa: PLW1509
+                    )
+                    with lock:
+                        procs.add(proc)
+                    rc = proc.wait()
+                    with lock:
+                        procs.discard(proc)
                 if rc != 0 and stopping.is_set():
                     return  # interrupted with the study: resumable, not a failure
+                if rc != 0 and cmd[2] == "mmed_core.cli.train" and trained(spec):
+                    log(f"[mmed-experiment] {spec.name}: diverged; its best checkpoint is scored")
+                    continue
                 if rc != 0:
                     with lock:
                         failed.append(spec.name)
@@ -587,6 +589,7 @@ def run_result(study: Study, spec: RunSpec) -> dict[str, Any] | None:
             "steps": s.get("global_step"),
             "epochs": s.get("epochs_done"),
             "best_epoch": s.get("best_epoch"),
+            "status": s.get("status"),
             "seconds": seconds,
         },
     }
@@ -670,6 +673,7 @@ def report(study: Study, results: dict[str, dict[int, dict[str, Any]]] | None = 
             "metrics": cols,
             "steps": steps,
             "best_epochs": [by_seed[s].get("best_epoch") for s in sorted(by_seed)],
+            "diverged": sorted(s for s, r in by_seed.items() if r.get("status") == "diverged"),
             "train_seconds": mean_ci([r.get("seconds") for r in by_seed.values()]).mean,
         }
     tests: list[dict[str, Any]] = []
@@ -760,11 +764,21 @@ def markdown_report(rep: dict[str, Any]) -> str:
         "Depth errors per image (the paper's definition) and pooled over all test pixels.",
         "",
     ]
+    diverged = {a: v["diverged"] for a, v in rep["arms"].items() if v.get("diverged")}
+    if diverged:
+        lines += [
+            "Diverged runs (the loss became NaN; scored with their best checkpoint before it, "
+            "by the same selection rule, and kept in the means and pairs): "
+            + "; ".join(f"`{a}` seed(s) {', '.join(map(str, d))}" for a, d in diverged.items())
+            + ".",
+            "",
+        ]
     cols = [c for c in TABLE1_COLUMNS if any(c in v["metrics"] for v in rep["arms"].values())]
     rows = [
         [
             f"`{arm}`",
-            str(len(v["seeds"])),
+            str(len(v["seeds"]))
+            + (f" ({len(v['diverged'])} diverged)" if v.get("diverged") else ""),
             ", ".join(map(str, v["steps"])) or "-",
             "-" if math.isnan(v["train_seconds"]) else f"{v['train_seconds']:.0f}",
         ]

@@ -113,7 +113,7 @@ class DivergedError(MmedError):
 class TrainResult:
     """What ``train`` returns: how the run ended, where, and its best epoch and history."""
 
-    status: str  # finished | early_stopped | interrupted
+    status: str  # finished | early_stopped | interrupted | diverged (summary only)
     out_dir: str
     epochs_done: int
     global_step: int
@@ -652,12 +652,26 @@ def _train(
                 if state.bad_epochs >= t.patience:
                     status = "early_stopped"
                     break
+    except DivergedError:
+        # A summary that says so, so a study evaluates the best checkpoint before the divergence
+        # and reports the run as diverged instead of retrying it forever.
+        if dd.main:
+            _summary(out, _result("diverged", out, state, t0, model), run)
+        raise
     finally:
         logger.close()
 
+    result = _result(status, out, state, t0, model)
+    if dd.main:
+        _summary(out, result, run)
+    barrier(dd)
+    return result
+
+
+def _result(status: str, out: Path, state: RunState, t0: float, model: nn.Module) -> TrainResult:
     hist = state.history
     images = sum(r["images_per_s"] * r["epoch_seconds"] for r in hist)
-    result = TrainResult(
+    return TrainResult(
         status,
         str(out),
         state.epoch,
@@ -669,10 +683,6 @@ def _train(
         hist,
         model,
     )
-    if dd.main:
-        _summary(out, result, run)
-    barrier(dd)
-    return result
 
 
 def _img_s(state: RunState) -> float:
