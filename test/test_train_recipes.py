@@ -20,7 +20,13 @@ from mmed_core.cli.experiment import main as experiment_main
 from mmed_core.cli.train import build_parser
 from mmed_core.errors import ConfigError
 from mmed_core.evaluation import protocol
-from mmed_core.training.config import RECIPE_KEYS, RECIPES, describe_recipe, load_run_config
+from mmed_core.training.config import (
+    DEFAULT_RECIPE,
+    RECIPE_KEYS,
+    RECIPES,
+    describe_recipe,
+    load_run_config,
+)
 from mmed_core.training.trainer import train
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
@@ -29,22 +35,38 @@ CONFIG = Path(__file__).resolve().parent.parent / "config"
 def _spelled_out(shipped: Path, tmp_path: Path, values: dict) -> Path:
     """The shipped config as it read before recipes took effect: the values spelled out."""
     text = shipped.read_text(encoding="utf-8")
-    lines = "".join(f"  {k}: {json.dumps(v)}\n" for k, v in values.items())
+    # the default recipe was paper then: name it, as the default has changed since
+    lines = "  recipe: paper\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in values.items())
     out = tmp_path / shipped.name
     out.write_text(re.sub(r"(?m)^  recipe: \w+.*\n", lines, text), encoding="utf-8")
     return out
 
 
-@pytest.mark.parametrize("name", ["synthetic", "nyudv2", "cityscapes"])
+@pytest.mark.parametrize(
+    "name", ["experiments/base/synthetic-paper", "train_nyudv2", "train_cityscapes"]
+)
 def test_shipped_paper_configs_resolve_as_when_they_spelled_the_values_out(name, tmp_path):
     over = ["data.root=null"]
-    shipped = CONFIG / f"train_{name}.yaml"
+    shipped = CONFIG / f"{name}.yaml"
     run = load_run_config(shipped, over)
     assert run.train.recipe == "paper"
     old = load_run_config(_spelled_out(shipped, tmp_path, RECIPES["paper"]), over)
     assert run.to_dict() == old.to_dict()
     explicit = load_run_config(shipped, [*over, "train.recipe=paper"])
     assert explicit.to_dict() == old.to_dict()
+
+
+def test_the_default_recipe_is_adam_and_paper_stays_reproducible():
+    """adam is the default (a config naming no recipe, and config/train_synthetic.yaml);
+    `train.recipe=paper` on train_synthetic.yaml gives the studies' frozen paper base."""
+    assert DEFAULT_RECIPE == "adam"
+    bare = load_run_config(None, ["train.out_dir=x"], datasets=DATASETS).train
+    assert (bare.recipe, bare.optimizer, bare.weight_decay) == ("adam", "adam", 1e-4)
+    synthetic = load_run_config(CONFIG / "train_synthetic.yaml").train
+    assert synthetic.recipe == "adam" and synthetic.loss_weights == RECIPES["adam"]["loss_weights"]
+    paper = load_run_config(CONFIG / "train_synthetic.yaml", ["train.recipe=paper"]).to_dict()
+    base = CONFIG / "experiments" / "base" / "synthetic-paper.yaml"
+    assert paper == load_run_config(base).to_dict()
 
 
 def test_shipped_indoor_config_is_the_adam_recipe(tmp_path):

@@ -89,6 +89,7 @@ def tiny_run(out: Path, *overrides: str) -> RunConfig:
         "train.epochs=2",
         "train.progress=false",
         "train.tensorboard=false",
+        "train.recipe=paper",  # the mechanics tests were written for plain SGD
         "train.lr=0.01",
         "train.threads=1",
     ]
