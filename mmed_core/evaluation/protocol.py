@@ -368,7 +368,7 @@ def _record_start(spec: RunSpec) -> None:
     starts = _starts(spec) + [
         {
             "commit": _git("rev-parse", "HEAD"),
-            "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+            "dirty": _dirty(),
             "torch": torch.__version__,
             "at": _now().isoformat(timespec="seconds"),
         }
@@ -630,6 +630,14 @@ def _git(*args: str) -> str:
         return "unknown"
 
 
+def _dirty() -> bool:
+    """Uncommitted changes to tracked code or configs; the docs and records this command
+    itself rewrites do not count (a report written block by block would call itself dirty)."""
+    return bool(
+        _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs", ":!results")
+    )
+
+
 def provenance(study: Study) -> dict[str, Any]:
     """What makes the runs reproducible: code, library versions, machine, study file."""
     trained_with: dict[str, list[str]] = {}  # commit/torch each run was (re)started with
@@ -640,7 +648,7 @@ def provenance(study: Study) -> dict[str, Any]:
             trained_with.setdefault(key, []).append(spec.name)
     return {
         "commit": _git("rev-parse", "HEAD"),
-        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "dirty": _dirty(),
         "torch": torch.__version__,
         "numpy": numpy.__version__,
         "python": platform.python_version(),
