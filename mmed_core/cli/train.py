@@ -20,7 +20,13 @@ import sys
 from collections.abc import Sequence
 
 from mmed_core.errors import MmedError
-from mmed_core.training.config import RECIPE_KEYS, RECIPES, describe_recipe, load_run_config
+from mmed_core.training.config import (
+    DEFAULT_RECIPE,
+    RECIPE_KEYS,
+    RECIPES,
+    describe_recipe,
+    load_run_config,
+)
 
 __all__ = ["main", "build_parser"]
 
@@ -54,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _recipes_help() -> str:
     lines = [
         f"train.recipe sets {', '.join(RECIPE_KEYS)}; a value written in the config file or "
-        "on the command line wins over the recipe's (default: paper). A recipe's loss weights "
+        f"on the command line wins over the recipe's (default: {DEFAULT_RECIPE}; paper = the "
+        "paper's §3.3). A recipe's loss weights "
         "for modalities a method does not decode are dropped. Recipes:"
     ]
     lines += [f"  {name}: {describe_recipe(values)}" for name, values in RECIPES.items()]
