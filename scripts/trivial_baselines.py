@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from mmed_core.atomic import atomic_write_json, atomic_write_text
-from mmed_core.cli.eval import _options as parse_options
+from mmed_core.cli.options import add_option_argument, parse_options
 from mmed_core.data import DATASETS, build_dataset
 from mmed_core.data.base import MmedDataset
 from mmed_core.data.classes import IGNORE_INDEX
@@ -226,13 +226,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar=("H", "W"),
         help="frame size (default: 48 48, as table1-48; table1 uses 96 96)",
     )
-    p.add_argument(
-        "--option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="dataset option (YAML value), repeatable, e.g. --option n_test=200",
-    )
+    add_option_argument(p)
     p.add_argument("--split", default="test", help="split to score (default: test)")
     p.add_argument("--cache-dir", help="dataset cache folder (as data.cache_dir of mmed-train)")
     p.add_argument("--out", help="folder for metrics.json and tables.md (default: print only)")

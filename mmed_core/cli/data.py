@@ -18,10 +18,8 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from mmed_core.cli.options import add_option_argument, parse_options
 from mmed_core.errors import ConfigError, MmedError
 
 __all__ = ["main", "build_parser"]
@@ -60,13 +58,7 @@ def _common(p: argparse.ArgumentParser, *, splits_default: Sequence[str]) -> Non
         metavar=("H", "W"),
         help="training size the samples are resized to (default: 96 96)",
     )
-    p.add_argument(
-        "--option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="dataset option, e.g. splits_mat=splits.mat or depth=metric; repeatable",
-    )
+    add_option_argument(p, "splits_mat=splits.mat")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,16 +132,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _parse_options(items: Sequence[str]) -> dict[str, Any]:
-    options = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--option expects KEY=VALUE, got {item!r}")
-        options[key.strip()] = yaml.safe_load(value) if value else None
-    return options
-
-
 def _synth(args: argparse.Namespace) -> int:
     from mmed_core.data import build_dataset
 
@@ -166,7 +148,7 @@ def _synth(args: argparse.Namespace) -> int:
 def _cache(args: argparse.Namespace) -> int:
     from mmed_core.data import build_dataset
 
-    options = _parse_options(args.option)
+    options = parse_options(args.option)
     for split in args.split or ("train", "val", "test"):
         ds = build_dataset(
             args.name,
@@ -203,7 +185,7 @@ def _inspect(args: argparse.Namespace) -> int:
                     root=args.root,
                     size=tuple(args.size),
                     cache_dir=args.cache_dir,
-                    options=_parse_options(args.option),
+                    options=parse_options(args.option),
                 ),
             )
             for split in (args.split or ("train",))
@@ -224,7 +206,7 @@ def _inspect(args: argparse.Namespace) -> int:
         if args.target == "synthetic":
             from mmed_core.data.synthetic import config_from_dict, describe_config
 
-            knobs = _parse_options(args.option).get("generator") or {}
+            knobs = parse_options(args.option).get("generator") or {}
             print(f"  generator: {describe_config(config_from_dict(knobs))}")
         path = _preview_path(args.preview, label, several=len(datasets) > 1)
         preview_grid(ds, path, rows=args.samples)

@@ -19,9 +19,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import yaml
-
-from mmed_core.errors import ConfigError, MmedError
+from mmed_core.cli.options import add_option_argument, parse_options
+from mmed_core.errors import MmedError
 
 __all__ = ["main"]
 
@@ -39,13 +38,7 @@ def _eval_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--split", default="test", help="split to score (default: test)")
     p.add_argument("--root", help="dataset folder/file (default: from the checkpoint's card)")
-    p.add_argument(
-        "--option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="dataset option (YAML value), repeatable, e.g. --option n_test=200",
-    )
+    add_option_argument(p)
     p.add_argument("--out", help="output folder (default: <checkpoint folder>/eval-<split>)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
@@ -62,16 +55,6 @@ def _compare_parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", metavar="RUN", help="metrics.json files or run folders")
     p.add_argument("--out", help="folder for compare.md and compare.json (default: print only)")
     return p
-
-
-def _options(items: Sequence[str]) -> dict:
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise ConfigError(f"--option {item!r}: expected KEY=VALUE, e.g. n_test=200")
-        k, v = item.split("=", 1)
-        out[k.strip()] = yaml.safe_load(v)
-    return out
 
 
 def _compare(argv: Sequence[str]) -> int:
@@ -100,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             dataset=args.dataset,
             split=args.split,
             root=args.root,
-            options=_options(args.option),
+            options=parse_options(args.option),
             out_dir=args.out,
             batch_size=args.batch_size,
             device=args.device,
