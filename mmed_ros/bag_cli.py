@@ -34,11 +34,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from rosbags.highlevel import AnyReader, AnyReaderError
 from rosbags.rosbag2 import ReaderError, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
+from mmed_core.cli.options import add_option_argument, parse_options
 from mmed_core.deploy.geometry import OUTPUT_SIZES, RESIZE_MODES
 from mmed_core.errors import MmedError
 from mmed_ros import conversions
@@ -628,13 +628,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--root",
         help="dataset file or folder (nyudv2 .mat, cityscapes root, labelled: rgb/ + label*/)",
     )
-    make.add_argument(
-        "--option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="dataset option (YAML value), repeatable, e.g. class_map=nyu40_to_nyu12",
-    )
+    add_option_argument(make, "class_map=nyu40_to_nyu12")
     make.add_argument(
         "--rgb-format",
         choices=RGB_FORMATS,
@@ -721,16 +715,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _dataset_options(items: list[str]) -> dict:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise BagError(f"--option {item!r}: expected KEY=VALUE, e.g. class_map=nyu40_to_nyu12")
-        out[key.strip()] = yaml.safe_load(value) if value else None
-    return out
-
-
 def _cmd_make(args: argparse.Namespace) -> int:
     counts = write_synthetic_bag(
         args.out,
@@ -745,7 +729,7 @@ def _cmd_make(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         split=args.split,
         root=args.root,
-        options=_dataset_options(args.option),
+        options=parse_options(args.option),
         rgb_format=args.rgb_format,
         depth_format=args.depth_format,
     )
