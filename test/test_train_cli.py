@@ -82,3 +82,18 @@ def test_demo_quick_runs_every_stage(tmp_path, capsys):
     assert (tmp_path / "run" / "best.safetensors").is_file() and (
         tmp_path / "eval" / "figure.png"
     ).is_file()
+
+
+def test_demo_over_a_run_of_other_settings_trains_anew(tmp_path, capsys):
+    """A demo folder left by an older version (other defaults) is not an error: that run is
+    moved aside, nothing lost, and the demo trains with today's settings."""
+    core = STAGES[:2]  # data, train
+    assert demo_main(["--quick", "--out", str(tmp_path), "--no-progress"], stages=core) == 0
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    state["run"]["train"]["optimizer"] = "sgd"  # as if trained before adam became the default
+    (tmp_path / "run" / "state.json").write_text(json.dumps(state))
+    capsys.readouterr()
+    assert demo_main(["--quick", "--out", str(tmp_path), "--no-progress"], stages=core) == 0
+    assert "moved to" in capsys.readouterr().out
+    assert (tmp_path / "run.previous" / "state.json").is_file()
+    assert (tmp_path / "run" / "best.safetensors").is_file()

@@ -20,6 +20,7 @@ paper's (SGD, lr 1e-3, momentum 0.9, weight decay 5e-4).
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -83,7 +84,7 @@ def _data(ctx: DemoContext) -> None:
 
 def _train(ctx: DemoContext) -> None:
     from mmed_core.training.config import load_run_config
-    from mmed_core.training.trainer import train
+    from mmed_core.training.trainer import ResumeMismatchError, train
 
     run_dir = ctx.out_dir / "run"
     overrides = [
@@ -93,7 +94,6 @@ def _train(ctx: DemoContext) -> None:
         f"data.size=[{ctx.size[0]}, {ctx.size[1]}]",
         f"data.cache_dir={ctx.cache_dir}",
         f"data.options={ctx.data_options}",
-        "train.recipe=paper",  # the paper's SGD whatever the default recipe becomes
         "train.batch_size=8",
         f"train.epochs={ctx.epochs}",
         "train.patience=3",
@@ -103,8 +103,16 @@ def _train(ctx: DemoContext) -> None:
         "train.device=cpu",
         "train.threads=1",
     ]  # robust on a shared CPU; see TrainConfig.threads
-    resume = (run_dir / "state.json").is_file()
-    result = train(load_run_config(None, overrides), resume=resume)
+    run = load_run_config(None, overrides)
+    try:
+        result = train(run, resume=(run_dir / "state.json").is_file())
+    except ResumeMismatchError as exc:
+        # A demo run from an older version (other defaults): keep it aside, train anew.
+        previous = run_dir.with_name(run_dir.name + ".previous")
+        shutil.rmtree(previous, ignore_errors=True)
+        run_dir.rename(previous)
+        print(f"  {run_dir} was trained with other settings ({exc}); moved to {previous}")
+        result = train(run, resume=False)
     ctx.checkpoint = run_dir / "best.safetensors"
     ctx.outputs["checkpoint"] = str(ctx.checkpoint)
     ctx.outputs["training log"] = str(run_dir / "log.csv")

@@ -83,6 +83,7 @@ __all__ = [
     "train",
     "TrainResult",
     "DivergedError",
+    "ResumeMismatchError",
     "build_datasets",
     "DatasetFactory",
     "RESUMABLE_CHANGES",
@@ -103,6 +104,10 @@ RESUMABLE_CHANGES = (
     # config that now names the recipe instead of spelling its values resumes.
     "train.recipe",
 )
+
+
+class ResumeMismatchError(CheckpointError):
+    """``--resume`` of a run whose state.json was written with other settings."""
 
 
 class DivergedError(MmedError):
@@ -365,7 +370,7 @@ def _check_resume(run: RunConfig, saved: dict[str, Any], out: Path) -> dict[str,
         if now.get(k) != then.get(k) and not k.startswith(RESUMABLE_CHANGES)
     }
     if diff:
-        raise CheckpointError(
+        raise ResumeMismatchError(
             f"{out}/state.json was written by a different config; differing keys "
             f"(saved, now): {diff}. Only {list(RESUMABLE_CHANGES)} may change on resume."
         )
