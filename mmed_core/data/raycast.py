@@ -15,7 +15,7 @@ import numpy as np
 
 from mmed_core.data.textures import Material, apply_texture
 
-__all__ = ["Material", "Scene", "cast", "shade"]
+__all__ = ["Lighting", "Material", "Scene", "cast", "shade"]
 
 # Rays are cast in chunks so a 640x480 frame never builds (rays x boxes) arrays of gigabytes.
 _CHUNK = 32768
@@ -41,6 +41,33 @@ class Scene:
     light_power: np.ndarray  # (L,)
     ambient: float = 0.35
     extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Lighting:
+    """Per-frame shading extras; all 0 is the plain look (Lambert + ambient, no shadows).
+
+    ``shadows``: the share of a light's direct light that an object between it and a point takes
+    away (0..1; below 1 the shadow is softened by light bounced from elsewhere). ``grime``:
+    amplitude of a multi-scale variation of every surface's albedo (stains, wear, uneven paint,
+    dust), with a 1/f spectrum like natural images. ``specular``: strength of glossy highlights
+    of the lights (Blinn-Phong; how glossy each surface is depends on the surface). ``casters``:
+    the boxes that cast shadows (the whole room: the shaded scene may be culled to the view).
+    ``shadow_rays``: optional index (P,) of the point whose shadow ray stands for each point
+    (a supersampled pixel's rays share one; shadows are soft anyway), to save shadow rays.
+    """
+
+    shadows: float = 0.0
+    grime: float = 0.0
+    specular: float = 0.0
+    casters: Scene | None = None
+    shadow_rays: np.ndarray | None = None
+
+
+# Octaves (scale in 1/m, weight) of the grime: large blotches dominate, as in a 1/f spectrum.
+_GRIME_OCTAVES = ((0.7, 0.45), (2.2, 0.27), (7.0, 0.17), (22.0, 0.11))
+# Glossiness of the room's wall, floor and ceiling (floors are often polished or tiled).
+_ROOM_GLOSS = np.array([0.15, 0.6, 0.05], np.float32)
 
 
 def _noise_table() -> np.ndarray:
@@ -124,8 +151,11 @@ def shade(
     t: np.ndarray,
     idx: np.ndarray,
     axis: np.ndarray,
+    lighting: Lighting | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Colour (P, 3) in 0..1 (before exposure) and class id (P,) of each hit."""
+    """Colour (P, 3) in 0..1 (before exposure) and class id (P,) of each hit; ``lighting`` adds
+    shadows, grime and highlights (default: none of them)."""
+    look = lighting or Lighting()
     n_px = len(t)
     rows = np.arange(n_px)
     point = origin + t[:, None] * dirs
@@ -158,16 +188,57 @@ def shade(
         albedo[m], emissive[m] = apply_texture(
             int(mat), albedo[m], u[m], v[m], s[m], r[m], param[m], axis[m], _noise
         )
+    if look.grime > 0:
+        # Offsetting u by the surface's random number gives every box its own pattern.
+        shift = param * 113.0 + sid * 7.3
+        var = sum(w * (_noise(u + shift, v, f) - 0.5) for f, w in _GRIME_OCTAVES)
+        albedo *= np.clip(1.0 + 2.0 * look.grime * var, 0.2, None)[:, None]
+    gloss = None
+    if look.specular > 0:
+        # Per-surface glossiness from its random number (no extra draws: scenes stay the same).
+        gloss = np.concatenate([(scene.param * 7919.0) % 1.0, _ROOM_GLOSS])[sid].astype(np.float32)
+        to_cam = -dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
+        spec = np.zeros(n_px, np.float32)
     light = np.full(n_px, scene.ambient, np.float32)
     for pos, power in zip(scene.lights, scene.light_power):
         to_light = pos - point
         dist2 = np.einsum("ij,ij->i", to_light, to_light)
         lambert = np.maximum(np.einsum("ij,ij->i", normal, to_light), 0) / np.sqrt(dist2 + 1e-6)
-        light += power * lambert / (1.0 + 0.12 * dist2)
+        if look.shadows > 0:
+            direct = power / (1.0 + 0.12 * dist2)
+            direct = direct * (1.0 - look.shadows * _occluded(look, scene, pos, point))
+            light += direct * lambert
+        else:  # (the same sum in the order of the plain look, so its frames stay bit-identical)
+            light += power * lambert / (1.0 + 0.12 * dist2)
+            direct = power / (1.0 + 0.12 * dist2)
+        if gloss is not None:
+            half = to_light / np.sqrt(dist2 + 1e-6)[:, None] + to_cam
+            half /= np.linalg.norm(half, axis=1, keepdims=True) + 1e-6
+            n_dot_h = np.maximum(np.einsum("ij,ij->i", normal, half), 0)
+            spec += direct * (lambert > 0) * gloss * n_dot_h ** (4.0 + 60.0 * gloss)
     # Light falls off towards the room's corners a little (cheap ambient occlusion).
     # Distance to the second-nearest room plane: on the floor it is the distance to a wall.
     planes = np.concatenate([point, scene.size - point], axis=1)
     edge = np.partition(planes, 1, axis=1)[:, 1]
     light *= 0.75 + 0.25 * np.clip(edge / 0.4, 0, 1) ** 0.5
     colour = albedo * np.where(emissive, 1.0, light)[:, None]
+    if gloss is not None:
+        colour += (look.specular * np.where(emissive, 0.0, spec))[:, None]
     return colour, label
+
+
+def _occluded(look: Lighting, scene: Scene, light: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """1.0 where a box lies between ``light`` and ``point`` (P, 3), else 0.0: one shadow ray per
+    point (or per ``look.shadow_rays`` representative), cast from the light; the point itself
+    is reached at t = 1."""
+    casters = look.casters or scene
+    if not len(casters.lo):
+        return np.zeros(len(point), np.float32)
+    reps = look.shadow_rays
+    ends = point if reps is None else point[np.unique(reps)]
+    origin = np.asarray(light, np.float32)
+    t, idx, _ = cast(casters, origin, (ends - origin).astype(np.float32))
+    hit = ((idx >= 0) & (t < 0.995)).astype(np.float32)
+    if reps is None:
+        return hit
+    return hit[np.searchsorted(np.unique(reps), reps)]

@@ -24,7 +24,7 @@ import numpy as np
 
 from mmed_core.data.base import DatasetInfo
 from mmed_core.data.classes import NYU12_CLASSES, NYU12_PALETTE
-from mmed_core.data.raycast import Scene, cast, shade
+from mmed_core.data.raycast import Lighting, Scene, cast, shade
 from mmed_core.data.scenes import RoomConfig, random_room
 from mmed_core.errors import ConfigError
 
@@ -86,6 +86,14 @@ class SyntheticConfig:
     noise_std: float | tuple[float, float] = (1.0, 6.0)  # sensor noise, 0..255 units
     jpeg: tuple[int, int] = (35, 95)  # JPEG quality range
     jpeg_prob: float = 0.6  # chance a frame is JPEG-compressed
+    # Realism extras (all off by default: frames stay those of generator version 3). A range
+    # (lo, hi) is drawn per frame; (0, 0) is off.
+    supersample: int = 1  # rays per pixel side, averaged (2: a frame resized from 4x the pixels)
+    auto_exposure: tuple[float, float] = (0.0, 0.0)  # target mean brightness 0..1 (replaces
+    # the exposure range, as a camera's auto exposure does; white balance still applies)
+    shadows: tuple[float, float] = (0.0, 0.0)  # share of a light an occluder takes away
+    grime: tuple[float, float] = (0.0, 0.0)  # multi-scale albedo variation (stains, wear)
+    specular: tuple[float, float] = (0.0, 0.0)  # strength of glossy highlights
     room: RoomConfig = field(default_factory=RoomConfig)
 
     def __post_init__(self) -> None:
@@ -95,6 +103,15 @@ class SyntheticConfig:
             )
         if self.frames_per_loop < 2:
             raise ConfigError(f"frames_per_loop must be >= 2, got {self.frames_per_loop}")
+        if not isinstance(self.supersample, int) or not 1 <= self.supersample <= 4:
+            raise ConfigError(f"supersample must be an integer 1..4, got {self.supersample!r}")
+        for name in ("auto_exposure", "shadows", "grime", "specular"):
+            lo_hi = getattr(self, name)
+            if len(lo_hi) != 2 or not 0 <= lo_hi[0] <= lo_hi[1] <= 1:
+                raise ConfigError(
+                    f"synthetic generator option {name} must be a range [lo, hi] with "
+                    f"0 <= lo <= hi <= 1, got {list(lo_hi)}"
+                )
 
 
 def describe_config(config: SyntheticConfig) -> str:
@@ -281,9 +298,12 @@ def photometric(
     balance (``gain`` fixes both), gamma, vignetting, blur, noise and JPEG."""
     h, w = colour.shape[:2]
     if gain is None:
-        gain = rng.uniform(*config.exposure) * rng.uniform(
-            1 - config.white_balance, 1 + config.white_balance, 3
-        )
+        exposure = rng.uniform(*config.exposure)
+        balance = rng.uniform(1 - config.white_balance, 1 + config.white_balance, 3)
+        if config.auto_exposure[1] > 0:
+            target = rng.uniform(*config.auto_exposure)
+            exposure = float(np.clip(target / max(float(colour.mean()), 1e-3), 0.2, 6.0))
+        gain = exposure * balance
     img = np.clip(colour * gain.astype(np.float32), 0, None)
     img = np.minimum(img, 1.0) ** np.float32(1.0 / rng.uniform(*config.gamma))
     strength = rng.uniform(*config.vignetting)
@@ -346,21 +366,43 @@ def render(
     cfg = config or SyntheticConfig()
     if noise_std is not None:
         cfg = replace(cfg, noise_std=noise_std)
+    # Supersampling: s x s rays per pixel on the finer grid whose pixel centres average to the
+    # coarse ones; colour is averaged (in linear light), depth and labels are one ray's.
+    ss = cfg.supersample
+    hs, ws = height * ss, width * ss
+    rows, cols = np.mgrid[0:hs, 0:ws]
+    lighting = Lighting(
+        **{k: _draw(rng, getattr(cfg, k)) for k in ("shadows", "grime", "specular")},
+        casters=scene,
+        shadow_rays=None
+        if ss == 1
+        else ((rows - rows % ss + ss // 2) * ws + cols - cols % ss + ss // 2).ravel(),
+    )
+    Ks = K.copy()
+    Ks[:2, :2] *= ss
+    Ks[:2, 2] = Ks[:2, 2] * ss + (ss - 1) / 2
     origin = pose[:3, 3].astype(np.float32)
-    dirs = _rays(K, pose, height, width)
-    scene = _visible(scene, pose, K, height, width)
-    t, idx, axis = _cast_tiled(scene, pose, K, height, width, dirs)
-    colour, label = shade(scene, origin, dirs, t, idx, axis)
-    rgb = photometric(colour.reshape(height, width, 3), rng, cfg, gain)
-    depth = t.astype(np.float32)
+    dirs = _rays(Ks, pose, hs, ws)
+    visible = _visible(scene, pose, Ks, hs, ws)
+    t, idx, axis = _cast_tiled(visible, pose, Ks, hs, ws, dirs)
+    colour, label = shade(visible, origin, dirs, t, idx, axis, lighting)
+    colour = colour.reshape(height, ss, width, ss, 3).mean((1, 3))
+    rgb = photometric(colour, rng, cfg, gain)
+    depth = t.astype(np.float32).reshape(height, ss, width, ss)[:, ss // 2, :, ss // 2]
     depth[(depth < DEPTH_RANGE[0]) | (depth > DEPTH_RANGE[1])] = 0.0
     return Frame(
         rgb=rgb,
-        depth=depth.reshape(height, width),
-        label=label.reshape(height, width),
+        depth=np.ascontiguousarray(depth),
+        label=np.ascontiguousarray(label.reshape(height, ss, width, ss)[:, ss // 2, :, ss // 2]),
         K=K.copy(),
         pose=pose,
     )
+
+
+def _draw(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:
+    """A value of the range ``lo_hi``; an off range (hi = 0) draws nothing, so frames of a
+    config without it stay bit-identical."""
+    return float(rng.uniform(*lo_hi)) if lo_hi[1] > 0 else 0.0
 
 
 def render_frame(index: int, config: SyntheticConfig) -> Frame:
