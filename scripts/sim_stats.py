@@ -18,6 +18,7 @@ import argparse
 import cv2
 import numpy as np
 
+from mmed_core.cli.options import add_option_argument, parse_options
 from mmed_core.data import build_dataset
 from mmed_core.data.classes import IGNORE_INDEX, NYU12_CLASSES
 from mmed_core.data.preview import collect
@@ -99,6 +100,7 @@ def main() -> int:
     p.add_argument("--n", type=int, default=200, help="synthetic frames to render")
     p.add_argument("--size", type=int, nargs=2, default=(96, 96), metavar=("H", "W"))
     p.add_argument("--seed", type=int, default=0)
+    add_option_argument(p, example="'generator={supersample: 2}'")
     args = p.parse_args()
     size = tuple(args.size)
     real = build_dataset(
@@ -108,7 +110,8 @@ def main() -> int:
         "synthetic",
         "test",
         size=size,
-        options={"n_test": args.n, "seed": args.seed, "progress": False},
+        options={"n_test": args.n, "seed": args.seed, "progress": False}
+        | parse_options(args.option),
     )
     _print(f"real {args.folder}", stats(*collect(real)))
     _print("synthetic test split", stats(*collect(synth)))

@@ -88,7 +88,8 @@ class SyntheticConfig:
     jpeg_prob: float = 0.6  # chance a frame is JPEG-compressed
     # Realism extras (all off by default: frames stay those of generator version 3). A range
     # (lo, hi) is drawn per frame; (0, 0) is off.
-    supersample: int = 1  # rays per pixel side, averaged (2: a frame resized from 4x the pixels)
+    supersample: int = 1  # rays per pixel side: the frame is rendered and put through the camera
+    # model at s times the size, then averaged down (as a photo resized to the input size)
     auto_exposure: tuple[float, float] = (0.0, 0.0)  # target mean brightness 0..1 (replaces
     # the exposure range, as a camera's auto exposure does; white balance still applies)
     shadows: tuple[float, float] = (0.0, 0.0)  # share of a light an occluder takes away
@@ -367,7 +368,7 @@ def render(
     if noise_std is not None:
         cfg = replace(cfg, noise_std=noise_std)
     # Supersampling: s x s rays per pixel on the finer grid whose pixel centres average to the
-    # coarse ones; colour is averaged (in linear light), depth and labels are one ray's.
+    # coarse ones; the RGB is averaged, depth and labels are one ray's.
     ss = cfg.supersample
     hs, ws = height * ss, width * ss
     rows, cols = np.mgrid[0:hs, 0:ws]
@@ -386,8 +387,11 @@ def render(
     visible = _visible(scene, pose, Ks, hs, ws)
     t, idx, axis = _cast_tiled(visible, pose, Ks, hs, ws, dirs)
     colour, label = shade(visible, origin, dirs, t, idx, axis, lighting)
-    colour = colour.reshape(height, ss, width, ss, 3).mean((1, 3))
-    rgb = photometric(colour, rng, cfg, gain)
+    # The camera model acts at the sensor's resolution, then the frame is averaged down (as a
+    # 640x480 photo resized to the network's input): noise and JPEG blocks shrink with it.
+    rgb = photometric(colour.reshape(hs, ws, 3), rng, cfg, gain)
+    if ss > 1:
+        rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
     depth = t.astype(np.float32).reshape(height, ss, width, ss)[:, ss // 2, :, ss // 2]
     depth[(depth < DEPTH_RANGE[0]) | (depth > DEPTH_RANGE[1])] = 0.0
     return Frame(
