@@ -6,6 +6,8 @@ r"""``mmed-train``: train a method of the paper's Table 1 from a YAML config.
     mmed-train --config config/train_synthetic.yaml train.lr=0.01 model.method=enc-dec \
         model.targets=[depth]
     mmed-train --config config/train_synthetic.yaml --resume
+    mmed-train --config config/train_indoor.yaml train.init=models/nyu12-synthetic.safetensors \
+        train.out_dir=runs/indoor-ft                     # fine-tune the shipped model
     torchrun --nproc_per_node=2 -m mmed_core.cli.train --config config/train_nyudv2.yaml
 
 Exit codes: 0 finished / early-stopped, 1 diverged (NaN/inf loss), 2 bad config or checkpoint or a
@@ -44,7 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         "data.extra_per_batch=N: step-matched +extra (N unpaired samples added to each batch). "
         "Training split only: data.augment=none (paper) | flip | standard (flip, zoom, colour "
         "jitter of the RGB input); data.depth_input=clean | kinect (the depth encoder reads a "
-        "Kinect-like depth, the losses score the clean one).",
+        "Kinect-like depth, the losses score the clean one). Fine-tuning: "
+        "train.init=models/nyu12-synthetic.safetensors (or a run's best.safetensors) starts a "
+        "new run from that checkpoint's weights (its model settings must be the run's: method, "
+        "preset/widths, modalities, classes, data.size); the optimiser and step count start "
+        "afresh, --resume continues the run's own state, and summary.json and the model cards "
+        "record the checkpoint's path and sha256.",
     )
     p.epilog = f"{p.epilog}\n\n{_recipes_help()}"
     p.add_argument(

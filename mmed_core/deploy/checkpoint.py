@@ -31,9 +31,33 @@ from mmed_core.network.base import MultiModalModel
 from mmed_core.network.config import ModelConfig
 from mmed_core.network.factory import create_model
 
-__all__ = ["save_checkpoint", "load_checkpoint", "read_card", "checkpoint_paths", "CARD_FORMAT"]
+__all__ = [
+    "save_checkpoint",
+    "load_checkpoint",
+    "load_weights_into",
+    "read_card",
+    "checkpoint_paths",
+    "CARD_FORMAT",
+    "ARCHITECTURE_KEYS",
+]
 
 CARD_FORMAT = "mmed-model-card/1"
+#: The ModelConfig fields a checkpoint must share with a model to initialise it
+#: (``load_weights_into``): they fix the tensors and what the outputs mean. The dataset, palette,
+#: depth range/units and init_std may differ (fine-tuning on other data).
+ARCHITECTURE_KEYS = (
+    "method",
+    "modalities",
+    "targets",
+    "widths",
+    "latent_channels",
+    "skip_modalities",
+    "class_names",
+    "input_size",
+    "mae_grid",
+    "mae_hidden",
+    "mae_latent",
+)
 _PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl", ".tar")
 
 
@@ -192,8 +216,51 @@ def load_checkpoint(
     return model.to(map_location).eval(), card
 
 
+def load_weights_into(
+    model: MultiModalModel,
+    path: str | os.PathLike[str],
+    what: str = "checkpoint",
+    loaded: tuple[MultiModalModel, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Copy the weights of checkpoint ``path`` into ``model`` (all of them, or none); return the
+    checkpoint's card.
+
+    The checkpoint is read and verified by :func:`load_checkpoint` (``loaded``: its result, when
+    the caller has it already); its config must agree with ``model.config`` on every
+    ``ARCHITECTURE_KEYS`` field and its tensors must match the model's names, shapes and dtypes
+    exactly. Every fault is a CheckpointError that starts with ``what`` (e.g. ``train.init``),
+    names the file and says what differs.
+    """
+    if loaded is None:
+        try:
+            loaded = load_checkpoint(path)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{what}: {exc}") from exc
+    source, card = loaded
+    weights, card_path = checkpoint_paths(path)
+    saved, now = source.config.to_dict(), model.config.to_dict()
+    diff = [
+        f"{k}: saved {saved[k]!r}, now {now[k]!r}" for k in ARCHITECTURE_KEYS if saved[k] != now[k]
+    ]
+    if diff:
+        raise CheckpointError(
+            f"{what}: {weights} holds another model than this run builds; differing key(s) "
+            f"(saved in {card_path.name}, now): {'; '.join(diff)}. Give the run the checkpoint's "
+            "model settings (model.* and data.size) or another checkpoint"
+        )
+    tensors = source.state_dict()
+    _check_tensors(weights, tensors, model.state_dict(), f"{what}: ", "this run's model")
+    with torch.no_grad():
+        model.load_state_dict(tensors, strict=True)
+    return card
+
+
 def _check_tensors(
-    path: Path, got: dict[str, torch.Tensor], want: dict[str, torch.Tensor]
+    path: Path,
+    got: dict[str, torch.Tensor],
+    want: dict[str, torch.Tensor],
+    prefix: str = "",
+    against: str = "the card's config",
 ) -> None:
     missing = sorted(set(want) - set(got))
     unexpected = sorted(set(got) - set(want))
@@ -211,5 +278,5 @@ def _check_tensors(
         if wrong:
             parts.append("mismatched " + "; ".join(wrong[:5]))
         raise CheckpointError(
-            f"{path}: tensors do not match the card's config: " + ", ".join(parts)
+            f"{prefix}{path}: tensors do not match {against}: " + ", ".join(parts)
         )

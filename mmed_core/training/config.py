@@ -150,6 +150,12 @@ class TrainConfig:
     # measured 0.84x (docs/BENCHMARKS.md).
     loss: str = "auto"
     max_steps_per_epoch: int = 0  # 0 = the whole epoch; >0 caps it (quick budgets)
+    # Fine-tuning: a .safetensors checkpoint of this project (e.g. models/nyu12-synthetic
+    # .safetensors, a run's best.safetensors) whose weights a NEW run starts from; its model must
+    # be the one this run builds (method, widths, modalities, classes, input size). The optimiser
+    # and the step count start afresh; --resume continues the run's own state and never reloads
+    # it. A relative path is relative to the working directory. null: random initialisation.
+    init: str | None = None
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     num_workers: int = 0  # DataLoader workers; 0 keeps CPU runs bit-reproducible and light
@@ -346,6 +352,11 @@ def _validate(run: RunConfig, where: str) -> None:
     for name in ("lr", "batch_size", "epochs"):
         if getattr(t, name) <= 0:
             raise ConfigError(f"{where}: train.{name} must be > 0, got {getattr(t, name)!r}")
+    if t.init is not None and (not isinstance(t.init, str) or not t.init.strip()):
+        raise ConfigError(
+            f"{where}: train.init must be the path of a .safetensors checkpoint or null, "
+            f"got {t.init!r}"
+        )
     if t.patience < 1:
         raise ConfigError(f"{where}: train.patience must be >= 1, got {t.patience!r}")
     if not isinstance(t.loss_weights, dict):

@@ -6,7 +6,8 @@
     torchrun --nproc_per_node=2 -m mmed_core.cli.train --config config/train_nyudv2.yaml
 
 Reads top to bottom like nanoGPT's train.py: ``_train`` builds data, model and optimiser,
-optionally resumes (:class:`~mmed_core.training.state.RunState`), then per epoch trains over the
+optionally resumes (:class:`~mmed_core.training.state.RunState`) or, for a new run, starts from a
+checkpoint's weights (``train.init``: fine-tuning), then per epoch trains over the
 paired/unpaired batch sampler with the multi-path loss (combined by ``train.balance``), validates,
 early-stops, writes ``best``/``last`` checkpoints and the resumable state. DDP helpers live in
 :mod:`mmed_core.training.distributed`.
@@ -45,7 +46,7 @@ from mmed_core.data import build_dataset
 from mmed_core.data.augment import TrainTransform
 from mmed_core.data.collate import collate
 from mmed_core.data.normals import with_normals
-from mmed_core.deploy.checkpoint import save_checkpoint
+from mmed_core.deploy.checkpoint import load_checkpoint, load_weights_into, save_checkpoint
 from mmed_core.errors import CheckpointError, ConfigError, MmedError
 from mmed_core.network.base import MultiModalModel
 from mmed_core.network.batched_loss import batched_multipath_loss
@@ -385,6 +386,7 @@ _NEW_KEYS = {
     "data.extra_per_batch": 0,
     "data.augment": "none",
     "data.depth_input": "clean",
+    "train.init": None,
 }
 
 
@@ -422,6 +424,40 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _init_weights(
+    model: MultiModalModel,
+    path: str | None,
+    source: tuple[MultiModalModel, dict[str, Any]] | None,
+    dd: Dist,
+) -> dict[str, Any] | None:
+    """Load ``train.init`` (``source``: its load_checkpoint) into the new run's ``model``; return
+    what the run records of it (path as given, the weights' sha256 from its verified card, its
+    dataset and epoch)."""
+    if path is None:
+        return None
+    card = load_weights_into(model, path, what="train.init", loaded=source)
+    init = {
+        "path": path,
+        "sha256": card["weights"]["sha256"],
+        "dataset": card.get("dataset"),
+        "epoch": card.get("epoch"),
+    }
+    if dd.main:
+        saved = card["config"]
+        other = [
+            f"{k} {saved.get(k)!r} -> {v!r}"
+            for k, v in model.config.to_dict().items()
+            if k in ("dataset", "depth_range", "depth_units") and saved.get(k) != v
+        ]
+        print(
+            f"[mmed-train] train.init: starting from {path} (sha256 {init['sha256'][:12]}..., "
+            f"dataset {init['dataset']}, epoch {init['epoch']})"
+            + (f"; fine-tuning to {', '.join(other)}" if other else ""),
+            flush=True,
+        )
+    return init
+
+
 def _epoch_iter(loader: DataLoader, limit: int, start: int) -> Iterator[dict[str, torch.Tensor]]:
     for i, batch in enumerate(loader, start=start):
         if limit and i >= limit:
@@ -451,6 +487,13 @@ def train(
             f"{out} already holds a run (state.json); pass --resume to continue it or set "
             "train.out_dir to a new folder"
         )
+    source = None
+    if not resume and run.train.init is not None:
+        # Read and verified before the datasets are built: a wrong path fails at once.
+        try:
+            source = load_checkpoint(run.train.init)
+        except CheckpointError as exc:
+            raise CheckpointError(f"train.init: {exc}") from exc
     dd, device = init_distributed(run.train.device)
     threads_before = torch.get_num_threads()
     if run.train.threads > 0:
@@ -462,7 +505,7 @@ def train(
                 f"as it started, with {', '.join(f'{k}={v}' for k, v in legacy.items())}",
                 flush=True,
             )
-        return _train(run, saved, dataset_factory, on_step, dd, device, legacy)
+        return _train(run, saved, dataset_factory, on_step, dd, device, legacy, source)
     finally:
         torch.set_num_threads(threads_before)  # a library call leaves the process as it found it
 
@@ -475,6 +518,7 @@ def _train(
     dd: Dist,
     device: torch.device,
     legacy: dict[str, Any],
+    source: tuple[MultiModalModel, dict[str, Any]] | None,
 ) -> TrainResult:
     t, out = run.train, run.out_dir
     # -------------------------------------------------------------- data, model, optimiser
@@ -498,6 +542,10 @@ def _train(
             f"[mmed-train] {run.run_name}: recipe {t.recipe}: {describe_recipe(recipe_values(t))}",
             flush=True,
         )
+    # train.init: a new run starts from a checkpoint's weights (a resumed one from its own state,
+    # below). Recorded in state.json, so a resume keeps naming it even if the file is gone.
+    init = saved.get("init") if saved is not None else _init_weights(model, t.init, source, dd)
+    source = None  # its copy of the weights is not kept for the whole run
     monitor = _monitor_paths(paths, t.monitor)
     balancer = LossBalancer(t.balance, paths, weights).to(device)
     opt = _optimizer(model, balancer, run)
@@ -539,6 +587,8 @@ def _train(
         atomic_write_text(out / "config.yaml", yaml.safe_dump(run.to_dict(), sort_keys=False))
     logger = _Logger(out, dd.main, t.tensorboard, state.global_step)
     card = {"run": run.to_dict(), "run_name": run.run_name, "data": run.to_dict()["data"]}
+    if init is not None:
+        card["init"] = init  # where a shipped model started from
 
     def save_resumable() -> None:
         if dd.main:
@@ -549,7 +599,8 @@ def _train(
                 "balance": balancer.state_dict(),
             }
             state_run = _state_run(run, legacy)
-            save_state(out, state.global_step, tree, {"run": state_run, **state.to_json()})
+            info = {"run": state_run, "init": init, **state.to_json()}
+            save_state(out, state.global_step, tree, info)
 
     # -------------------------------------------------------------- the loop
     t0 = time.perf_counter()
@@ -661,14 +712,14 @@ def _train(
         # A summary that says so, so a study evaluates the best checkpoint before the divergence
         # and reports the run as diverged instead of retrying it forever.
         if dd.main:
-            _summary(out, _result("diverged", out, state, t0, model), run)
+            _summary(out, _result("diverged", out, state, t0, model), run, init)
         raise
     finally:
         logger.close()
 
     result = _result(status, out, state, t0, model)
     if dd.main:
-        _summary(out, result, run)
+        _summary(out, result, run, init)
     barrier(dd)
     return result
 
@@ -730,7 +781,7 @@ def _diverged(out: Path, epoch: int, st: RunState, loss: torch.Tensor, per_path:
     )
 
 
-def _summary(out: Path, r: TrainResult, run: RunConfig) -> None:
+def _summary(out: Path, r: TrainResult, run: RunConfig, init: dict[str, Any] | None) -> None:
 
     summary = {
         f.name: getattr(r, f.name)
@@ -744,6 +795,7 @@ def _summary(out: Path, r: TrainResult, run: RunConfig) -> None:
         best=str(out / "best.safetensors"),
         last=str(out / "last.safetensors"),
         final=r.history[-1] if r.history else None,
+        init=init,
     )
     atomic_write_json(out / "summary.json", summary)
     print(
