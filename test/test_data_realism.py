@@ -10,8 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mmed_core.data.classes import NYU12_CLASSES
 from mmed_core.data.raycast import Lighting, Material, Scene, cast, shade
+from mmed_core.data.scenes import RoomConfig, random_room
 from mmed_core.data.synthetic import SyntheticConfig, config_from_dict, render_frame
+from mmed_core.data.textures import Material as M
 from mmed_core.errors import ConfigError
 
 EXTRAS = {
@@ -20,6 +23,7 @@ EXTRAS = {
     "shadows": (0.5, 0.9),
     "grime": (0.1, 0.35),
     "specular": (0.1, 0.5),
+    "room": {"printed": 0.2},
 }
 
 
@@ -117,12 +121,28 @@ def test_auto_exposure_sets_the_mean_brightness():
     assert 0.24 < means[0] < 0.32 and 0.45 < means[1] < 0.57
 
 
+def test_fewer_printed_furniture():
+    furniture = [NYU12_CLASSES.index(c) for c in ("sofa", "bed", "cabinet", "table")]
+    busy = {}
+    for printed in (1.0, 0.0):
+        scenes = [
+            random_room(np.random.default_rng([5, i]), config=RoomConfig(printed=printed))
+            for i in range(12)
+        ]
+        labelled = np.concatenate([s.material[np.isin(s.label, furniture)] for s in scenes])
+        busy[printed] = float(np.mean(labelled == M.BUSY))
+    assert busy[1.0] > 0.05 and busy[0.0] == 0.0
+
+
 def test_all_extras_render_and_stay_deterministic():
     cfg = config_from_dict(EXTRAS, height=32, width=32, seed=9)
     a, b = render_frame(0, cfg), render_frame(0, cfg)
     np.testing.assert_array_equal(a.rgb, b.rgb)
     assert a.rgb.shape == (32, 32, 3) and a.depth.shape == (32, 32) and a.label.shape == (32, 32)
-    rays_only = render_frame(0, SyntheticConfig(height=32, width=32, seed=9, supersample=2))
+    rays_only = render_frame(
+        0,
+        SyntheticConfig(height=32, width=32, seed=9, supersample=2, room=RoomConfig(printed=0.2)),
+    )
     np.testing.assert_array_equal(a.label, rays_only.label)  # the others change only the look
     np.testing.assert_array_equal(a.depth, rays_only.depth)
 
@@ -135,6 +155,7 @@ def test_all_extras_render_and_stay_deterministic():
         ({"shadows": [0.5, 1.5]}, r"shadows must be a range \[lo, hi\].*got \[0.5, 1.5\]"),
         ({"grime": [0.3, 0.1]}, "grime must be a range"),
         ({"specular": [0.1]}, "specular must be a range"),
+        ({"room": {"printed": 1.5}}, "room.printed must be a chance 0..1, got 1.5"),
     ],
 )
 def test_bad_extras_name_the_option(opts, needle):

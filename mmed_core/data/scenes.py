@@ -53,6 +53,8 @@ class RoomConfig:
     ceiling_tiles: float = 0.35  # chance of a suspended tile ceiling
     night: float = 0.2  # chance that windows are dark (night / no view)
     lights: tuple[int, int] = (1, 4)  # point lights
+    printed: float = 1.0  # chance furniture that draws the printed ("busy") material keeps it;
+    # below 1 most sofas, beds, cabinets and tables are plain, wood or fabric, as real ones are
 
 
 def _hsv(h: float, s: float, v: float) -> np.ndarray:
@@ -81,12 +83,21 @@ def wall_colour(rng: np.random.Generator) -> np.ndarray:
     return colour(rng)
 
 
-def surface(rng: np.random.Generator, decoupled: bool, default: tuple[int, np.ndarray]):
+def surface(
+    rng: np.random.Generator,
+    decoupled: bool,
+    default: tuple[int, np.ndarray],
+    printed: float = 1.0,
+):
     """(material, colour) of an object: drawn from the shared distributions when ``decoupled``,
-    else the class's own ``default``."""
+    else the class's own ``default``; a drawn printed material is kept with chance ``printed``
+    (at 1 nothing more is drawn, so rooms stay the same)."""
     if not decoupled:
         return default
-    return int(_OBJECT_MATERIALS[rng.integers(len(_OBJECT_MATERIALS))]), colour(rng)
+    mat = int(_OBJECT_MATERIALS[rng.integers(len(_OBJECT_MATERIALS))])
+    if mat == Material.BUSY and printed < 1.0 and rng.random() >= printed:
+        mat = int(_OBJECT_MATERIALS[rng.integers(len(_OBJECT_MATERIALS) - 1)])  # BUSY is last
+    return mat, colour(rng)
 
 
 class _Builder:
@@ -115,7 +126,12 @@ class _Builder:
         )
 
     def surf(self, default_material: int, default_colour) -> tuple[int, np.ndarray]:
-        return surface(self.rng, self.config.decoupled, (default_material, default_colour))
+        return surface(
+            self.rng,
+            self.config.decoupled,
+            (default_material, default_colour),
+            self.config.printed,
+        )
 
     def wall_length(self, wall: int) -> float:
         return float(self.size[1] if wall < 2 else self.size[0])

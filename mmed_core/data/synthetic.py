@@ -106,6 +106,8 @@ class SyntheticConfig:
             raise ConfigError(f"frames_per_loop must be >= 2, got {self.frames_per_loop}")
         if not isinstance(self.supersample, int) or not 1 <= self.supersample <= 4:
             raise ConfigError(f"supersample must be an integer 1..4, got {self.supersample!r}")
+        if not 0 <= self.room.printed <= 1:
+            raise ConfigError(f"room.printed must be a chance 0..1, got {self.room.printed!r}")
         for name in ("auto_exposure", "shadows", "grime", "specular"):
             lo_hi = getattr(self, name)
             if len(lo_hi) != 2 or not 0 <= lo_hi[0] <= lo_hi[1] <= 1:
