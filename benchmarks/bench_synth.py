@@ -5,6 +5,7 @@
     python benchmarks/bench_synth.py                 # 96x96, 1 process and all CPUs
     python benchmarks/bench_synth.py --frames 3000 --size 96 96 --workers 2
     python benchmarks/bench_synth.py --frames 20 --size 480 640 --workers 1
+    python benchmarks/bench_synth.py --frames 200 --workers 1 --realism   # plain vs extras
 
 Prints frames/s. Frames depend only on (seed, index), so the worker count changes the speed,
 never the frames.
@@ -15,9 +16,15 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from pathlib import Path
+
+import yaml
 
 from mmed_core.data.base import materialize
-from mmed_core.data.synthetic import SyntheticSource, generate_frames
+from mmed_core.data.synthetic import SyntheticSource, render_frame
+
+# The realism extras are those of the fine-tuning config (docs/SIM2REAL.md).
+_FINETUNE = Path(__file__).resolve().parents[1] / "config" / "finetune_indoor.yaml"
 
 
 def main() -> None:
@@ -27,19 +34,31 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=None, help="processes (default: 1 and all CPUs)"
     )
+    parser.add_argument(
+        "--realism",
+        action="store_true",
+        help="also time the realism extras of config/finetune_indoor.yaml (ratio to plain)",
+    )
     args = parser.parse_args()
     h, w = args.size
     print(f"synthetic generator, {args.frames} frames of {h}x{w}, {os.cpu_count()} CPUs")
+    looks: dict[str, dict] = {"plain": {}}
+    if args.realism:
+        looks["extras"] = yaml.safe_load(_FINETUNE.read_text())["data"]["options"]["generator"]
     for workers in [args.workers] if args.workers else sorted({1, os.cpu_count() or 1}):
-        start = time.perf_counter()
-        if workers == 1:
-            count = sum(1 for _ in generate_frames(args.frames, height=h, width=w, seed=1))
-        else:
-            source = SyntheticSource("train", (h, w), args.frames, seed=1)
-            rgb, _, _ = materialize(source, (h, w), workers=workers)
-            count = len(rgb)
-        elapsed = time.perf_counter() - start
-        print(f"  workers={workers}: {count / elapsed:8.1f} frames/s ({elapsed:.1f} s)")
+        rate = {}
+        for look, options in looks.items():
+            start = time.perf_counter()
+            source = SyntheticSource("train", (h, w), args.frames, seed=1, generator=options)
+            if workers == 1:
+                count = sum(1 for i in range(args.frames) if render_frame(i, source.config))
+            else:
+                count = len(materialize(source, (h, w), workers=workers)[0])
+            elapsed = time.perf_counter() - start
+            rate[look] = count / elapsed
+            print(f"  {look} workers={workers}: {rate[look]:8.1f} frames/s ({elapsed:.1f} s)")
+        if "extras" in rate:
+            print(f"  extras / plain: {rate['extras'] / rate['plain']:.2f}x the speed")
 
 
 if __name__ == "__main__":
