@@ -123,7 +123,7 @@ def test_auto_exposure_sets_the_mean_brightness():
 
 def test_fewer_printed_furniture():
     furniture = [NYU12_CLASSES.index(c) for c in ("sofa", "bed", "cabinet", "table")]
-    busy = {}
+    busy, boxes = {}, {}
     for printed in (1.0, 0.0):
         scenes = [
             random_room(np.random.default_rng([5, i]), config=RoomConfig(printed=printed))
@@ -131,7 +131,9 @@ def test_fewer_printed_furniture():
         ]
         labelled = np.concatenate([s.material[np.isin(s.label, furniture)] for s in scenes])
         busy[printed] = float(np.mean(labelled == M.BUSY))
+        boxes[printed] = np.concatenate([np.concatenate([s.lo, s.hi], 1) for s in scenes])
     assert busy[1.0] > 0.05 and busy[0.0] == 0.0
+    np.testing.assert_array_equal(boxes[1.0], boxes[0.0])  # the same rooms, other materials
 
 
 def test_all_extras_render_and_stay_deterministic():

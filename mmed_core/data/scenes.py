@@ -90,14 +90,18 @@ def surface(
     printed: float = 1.0,
 ):
     """(material, colour) of an object: drawn from the shared distributions when ``decoupled``,
-    else the class's own ``default``; a drawn printed material is kept with chance ``printed``
-    (at 1 nothing more is drawn, so rooms stay the same)."""
+    else the class's own ``default``; a drawn printed material is kept with chance ``printed``.
+    That choice is derived from the colour already drawn, not drawn itself, so a room's layout
+    does not depend on ``printed``."""
     if not decoupled:
         return default
     mat = int(_OBJECT_MATERIALS[rng.integers(len(_OBJECT_MATERIALS))])
-    if mat == Material.BUSY and printed < 1.0 and rng.random() >= printed:
-        mat = int(_OBJECT_MATERIALS[rng.integers(len(_OBJECT_MATERIALS) - 1)])  # BUSY is last
-    return mat, colour(rng)
+    col = colour(rng)
+    if mat == Material.BUSY and printed < 1.0:
+        u = float(np.sum(col) * 7919.0 % 1.0)  # uniform enough, and fixed by the colour
+        if u >= printed:  # another material (BUSY is the last one)
+            mat = int(_OBJECT_MATERIALS[int((u - printed) / (1 - printed) * 5) % 5])
+    return mat, col
 
 
 class _Builder:
