@@ -25,6 +25,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mmed_core.cli.console import console_main
 from mmed_core.cli.options import add_option_argument, parse_options
 from mmed_core.errors import ConfigError, MmedError
 
@@ -91,6 +92,7 @@ def _compare(argv: Sequence[str]) -> int:
     return 0
 
 
+@console_main
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
