@@ -38,6 +38,7 @@ from rosbags.highlevel import AnyReader, AnyReaderError
 from rosbags.rosbag2 import ReaderError, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
+from mmed_core.cli.console import console_main
 from mmed_core.cli.options import add_option_argument, parse_options
 from mmed_core.deploy.geometry import OUTPUT_SIZES, RESIZE_MODES
 from mmed_core.errors import MmedError
@@ -783,6 +784,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+@console_main
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mmed-bag``; returns the exit code (1 on a bad input, with its reason)."""
     args = build_parser().parse_args(argv)

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mmed_core.cli import demo as core_demo
+from mmed_core.cli.console import console_main
 from mmed_core.cli.demo import DemoContext, Stage
 from mmed_ros.launch_support import DEFAULT_MODEL
 from mmed_ros.node_processes import apply_ros_env, start_module, stop_process
@@ -188,6 +189,7 @@ STAGES: list[Stage] = [
 ]
 
 
+@console_main
 def main(argv: Sequence[str] | None = None) -> int:
     return core_demo.main(argv, stages=STAGES)
 

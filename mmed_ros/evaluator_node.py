@@ -22,6 +22,7 @@ from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 
 from mmed_core.atomic import atomic_write_json
+from mmed_core.cli.console import console_main
 from mmed_core.data.classes import NYU12_CLASSES
 from mmed_core.deploy.checkpoint import read_card
 from mmed_core.errors import MmedError
@@ -123,6 +124,7 @@ class EvaluatorNode(Node):
             atomic_write_json(self._params["output_json"], self.results())
 
 
+@console_main
 def main(args: list[str] | None = None) -> int:
     return spin_node(EvaluatorNode, "evaluator", args, finish=EvaluatorNode.finish)
 

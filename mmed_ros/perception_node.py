@@ -40,6 +40,7 @@ from rclpy.logging import get_logger
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
+from mmed_core.cli.console import console_main
 from mmed_core.deploy.checkpoint import checkpoint_paths, read_card
 from mmed_core.deploy.inference import InferenceEngine
 from mmed_core.errors import ConfigError, MmedError
@@ -638,6 +639,7 @@ class PerceptionNode(LifecycleNode):
         super().destroy_node()
 
 
+@console_main
 def main(args: list[str] | None = None) -> int:
     """Run the node; exit code 1 with one 'cannot start' line when it cannot start."""
     log = get_logger("perception")

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mmed_core.cli.console import console_main
 from mmed_core.cli.options import add_option_argument, parse_options
 from mmed_core.errors import ConfigError, MmedError
 
@@ -214,6 +215,7 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+@console_main
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmed_core.cli.console import console_main
+
 __all__ = ["DemoContext", "Stage", "STAGES", "main", "run_stages"]
 
 
@@ -161,6 +163,7 @@ def run_stages(ctx: DemoContext, stages: Sequence[Stage] | None = None) -> DemoC
     return ctx
 
 
+@console_main
 def main(argv: Sequence[str] | None = None, stages: Sequence[Stage] | None = None) -> int:
     """Run ``stages`` (default: this module's; ``mmed_ros.demo`` adds the ROS stages)."""
     p = argparse.ArgumentParser(prog="mmed-demo", description=__doc__.split("\n\n")[0])

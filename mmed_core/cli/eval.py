@@ -6,10 +6,16 @@ r"""``mmed-eval``: score a checkpoint like the paper, or put several runs into o
     mmed-eval --checkpoint runs/synthetic-mmed/best.safetensors --split test
     mmed-eval --checkpoint best.safetensors --dataset nyudv2 --root nyu_depth_v2_labeled.mat \
         --option seed=0
+    mmed-eval --checkpoint best.safetensors --depth-input kinect --seed 0
     mmed-eval compare runs/synthetic-* --out runs/compare
 
 The first form writes metrics.json, tables.md and figure.png (default: next to the checkpoint in
 ``eval-<split>/``); ``compare`` writes compare.md and compare.json and prints the markdown.
+
+``--depth-input kinect`` feeds the depth encoder a Kinect-like measurement of the depth (noise,
+quantisation, holes; one fixed draw per ``--seed`` and sample) as a robot's sensor gives, instead
+of the clean depth; targets and metrics keep the clean depth, and metrics.json / tables.md record
+the choice.
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mmed_core.cli.console import console_main
 from mmed_core.cli.options import add_option_argument, parse_options
-from mmed_core.errors import MmedError
+from mmed_core.errors import ConfigError, MmedError
 
 __all__ = ["main"]
 
@@ -44,6 +51,21 @@ def _eval_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument(
         "--figure-samples", type=int, default=4, help="rows of the figure grid (0: no figure)"
+    )
+    p.add_argument(
+        "--depth-input",
+        default="clean",
+        metavar="clean|kinect",
+        help="what the depth encoder reads: clean (the dataset's depth, default) or kinect (a "
+        "Kinect-like measurement of it: noise, quantisation, holes; metric depth only). "
+        "Targets and metrics always use the clean depth",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the kinect depth input (one draw per seed and sample, whatever the batch "
+        "size; default 0). Not the dataset's seed: that is --option seed=N",
     )
     return p
 
@@ -70,13 +92,21 @@ def _compare(argv: Sequence[str]) -> int:
     return 0
 
 
+@console_main
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] == "compare":
             return _compare(argv[1:])
         args = _eval_parser().parse_args(argv)
-        from mmed_core.evaluation.evaluator import evaluate_checkpoint
+        # Imported with the evaluator, only when evaluating (start-up time of --help, compare).
+        from mmed_core.data.augment import DEPTH_INPUTS
+        from mmed_core.evaluation.evaluator import depth_input_note, evaluate_checkpoint
+
+        if args.depth_input not in DEPTH_INPUTS:
+            raise ConfigError(
+                f"--depth-input must be one of {'|'.join(DEPTH_INPUTS)}, got {args.depth_input!r}"
+            )
 
         res = evaluate_checkpoint(
             args.checkpoint,
@@ -88,11 +118,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             batch_size=args.batch_size,
             device=args.device,
             figure_samples=args.figure_samples,
+            depth_input=args.depth_input,
+            seed=args.seed,
         )
     except MmedError as exc:
         print(f"mmed-eval: error: {exc}", file=sys.stderr)
         return 2
     print(Path(res["out_dir"], "tables.md").read_text(encoding="utf-8"))
+    print(f"[mmed-eval] {depth_input_note(res)}")
     print(
         f"[mmed-eval] wrote {res['out_dir']}/metrics.json, tables.md"
         + (", figure.png" if Path(res["out_dir"], "figure.png").exists() else "")

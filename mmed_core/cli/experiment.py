@@ -27,6 +27,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from mmed_core.cli.console import console_main
 from mmed_core.errors import ConfigError, MmedError
 from mmed_core.training.config import RECIPES, describe_conflicts, recipe_conflicts
 
@@ -90,6 +91,7 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+@console_main
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from mmed_core.evaluation import protocol

@@ -18,6 +18,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from mmed_core.cli.console import console_main
 from mmed_core.errors import MmedError
 
 __all__ = ["main", "build_parser"]
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+@console_main
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Imported here so `mmed-export --help` answers without loading torch.

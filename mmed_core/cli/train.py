@@ -21,6 +21,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from mmed_core.cli.console import console_main
 from mmed_core.errors import MmedError
 from mmed_core.training.config import (
     DEFAULT_RECIPE,
@@ -75,6 +76,7 @@ def _recipes_help() -> str:
     return "\n".join(lines)
 
 
+@console_main
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from mmed_core.training.trainer import DivergedError, train
@@ -88,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MmedError as exc:
         print(f"mmed-train: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader of stdout went away: console_main ends quietly
+        raise
     except OSError as exc:  # disk full, permissions: every write is atomic, so say what is kept
         print(
             f"mmed-train: error: {exc}. Checkpoints and the resumable state written before it "

@@ -31,6 +31,10 @@ Every random draw of a sample comes from a generator seeded with ``(seed, epoch,
 given ``train.seed`` gives the same samples whatever the order, the number of DataLoader workers
 or a resume mid-epoch; each epoch draws anew. Samples are read one at a time from the wrapped
 dataset (a memory-mapped cache is never copied whole).
+
+:func:`with_depth_input` gives the same Kinect-like depth input to an evaluation set
+(``mmed-eval --depth-input kinect --seed S``): one fixed draw per ``(seed, index)``, so the
+scores are reproducible and do not depend on the batch size.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ __all__ = [
     "TrainTransform",
     "augment_sample",
     "sample_rng",
+    "with_depth_input",
 ]
 
 
@@ -215,3 +220,27 @@ class TrainTransform(WrappedDataset):
             rng = sample_rng(self.seed, self.epoch, index, _AUGMENT_STREAM)
             sample = augment_sample(sample, self.config, rng)
         return sample
+
+
+def with_depth_input(
+    dataset: Any, depth_input: str, *, seed: int = 0, where: str = "depth_input"
+) -> Any:
+    """``dataset`` as an evaluation set whose encoders read ``depth_input`` (:data:`DEPTH_INPUTS`):
+    ``clean`` gives ``dataset`` itself; ``kinect`` wraps it so each sample carries
+    ``depth_input`` = :func:`~mmed_core.data.synthetic.kinect_depth` of its depth (the draw of
+    :class:`TrainTransform`'s epoch 0, seeded with ``(seed, index)`` only; no augmentation) while
+    ``depth`` stays the clean target. ``where`` names the setting in errors (e.g.
+    ``--depth-input``). Kinect-like input needs metric depth (``info.depth_units == "m"``)."""
+    if depth_input not in DEPTH_INPUTS:
+        raise ConfigError(f"{where} must be one of {list(DEPTH_INPUTS)}, got {depth_input!r}")
+    if depth_input == "clean":
+        return dataset
+    info = getattr(dataset, "info", None)
+    units = getattr(info, "depth_units", None)
+    if units != "m":
+        name = getattr(info, "name", "?")
+        raise ConfigError(
+            f"{where}=kinect simulates a metric depth sensor, but dataset `{name}` gives depth "
+            f"in {units!r}; use {where}=clean"
+        )
+    return TrainTransform(dataset, "none", depth_input, seed=seed)

@@ -111,6 +111,12 @@ def _sort_key(m: dict[str, Any]) -> tuple[int, str]:
     return (PAPER_ORDER.index(row) if row in PAPER_ORDER else len(PAPER_ORDER), m["run_name"])
 
 
+def _input_note(m: dict[str, Any]) -> str:
+    """`, kinect depth input` for a run scored with ``mmed-eval --depth-input kinect``."""
+    kind = m.get("depth_input") or "clean"
+    return "" if kind == "clean" else f", {kind} depth input"
+
+
 def compare_runs(runs: Sequence[str | Path]) -> tuple[str, dict[str, Any]]:
     """(markdown, JSON-ready dict) of Table 1 (+ per-class IoU, Table 5 and the claim checks)."""
     if not runs:
@@ -124,7 +130,7 @@ def compare_runs(runs: Sequence[str | Path]) -> tuple[str, dict[str, Any]]:
         rows.append(
             [
                 row or m["run_name"],
-                f"this run: `{m['run_name']}` ({m['dataset']} {m['split']})",
+                f"this run: `{m['run_name']}` ({m['dataset']} {m['split']}{_input_note(m)})",
                 *(m["table1"].get(c) for c in TABLE1_COLUMNS),
             ]
         )
@@ -145,6 +151,7 @@ def compare_runs(runs: Sequence[str | Path]) -> tuple[str, dict[str, Any]]:
                 "paper_row": paper_row(m["run_name"]),
                 "dataset": m["dataset"],
                 "split": m["split"],
+                "depth_input": m.get("depth_input", "clean"),
                 "table1": m["table1"],
             }
             for m in metrics

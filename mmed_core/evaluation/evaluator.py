@@ -8,6 +8,13 @@ Depth is reverted to the dataset's units (``mmed_core.network.modalities.postpro
 with the streaming :class:`~mmed_core.evaluation.metrics.DepthMetrics`; labels are the arg-max of
 the label decoder, scored with one confusion matrix over the split. ``evaluate`` returns a
 JSON-ready dict; ``markdown_tables`` lays it out like the paper's Tables 1, 2/4 and 5.
+
+The depth encoder reads the clean depth by default; ``depth_input="kinect"``
+(``mmed-eval --depth-input kinect --seed 0``) feeds it a Kinect-like measurement of the depth
+instead (:func:`mmed_core.data.augment.with_depth_input`, the draw training's
+``data.depth_input: kinect`` makes, fixed by ``seed`` and the sample index), as a robot's sensor
+would; every target and metric keeps the clean depth. The choice is recorded in the result
+(``depth_input``, ``depth_input_seed``) and said in the tables.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from mmed_core.atomic import atomic_write_json, atomic_write_text
 from mmed_core.data import build_dataset
+from mmed_core.data.augment import DEPTH_INPUTS, with_depth_input
 from mmed_core.data.collate import collate
 from mmed_core.data.normals import with_normals
 from mmed_core.deploy.checkpoint import load_checkpoint
@@ -35,7 +43,8 @@ from mmed_core.evaluation.metrics import (
     SegmentationMetrics,
 )
 from mmed_core.network.base import MultiModalModel
-from mmed_core.network.modalities import MODALITIES, postprocess, prepare_inputs
+from mmed_core.network.losses import source_input
+from mmed_core.network.modalities import MODALITIES, input_key, postprocess, prepare_inputs
 
 __all__ = [
     "evaluate",
@@ -49,6 +58,7 @@ __all__ = [
     "DEPTH_NOTE",
     "fmt",
     "markdown_table",
+    "depth_input_note",
 ]
 
 #: The paper's names of the conversion paths (Table 5, Fig. 3/4).
@@ -102,15 +112,22 @@ def evaluate(
     batch_size: int = 16,
     device: str | torch.device = "cpu",
     on_batch: Callable[[dict[str, torch.Tensor], dict], None] | None = None,
+    depth_input: str = "clean",
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Score every path of ``model`` that ends in depth or labels over ``dataset`` (paired
     samples).
 
-    ``on_batch(batch, outputs)`` sees each raw batch and the network outputs (e.g. to keep
-    samples for a figure). Returns {"num_samples", "paths": {"rgb->depth": {...}, ...},
+    ``depth_input`` (:data:`~mmed_core.data.augment.DEPTH_INPUTS`): what the depth encoder reads,
+    ``clean`` (the dataset's depth) or ``kinect`` (a Kinect-like measurement of it, drawn from
+    ``seed`` and the sample index; metric datasets only); targets stay clean.
+    ``on_batch(batch, outputs)`` sees each raw batch (with ``depth_input`` when it is kinect) and
+    the network outputs (e.g. to keep samples for a figure). Returns {"num_samples",
+    "depth_input", "depth_input_seed" (None for clean), "paths": {"rgb->depth": {...}, ...},
     "table1": {rel..miou}} where table1 takes depth from rgb->depth and mIoU from rgb->label.
     """
 
+    dataset = with_depth_input(dataset, depth_input, seed=seed)
     cfg = model.config
     model = model.to(device).eval()
     paths = _scored_paths(model)
@@ -130,7 +147,8 @@ def evaluate(
             continue
         batch = {k: v[keep] for k, v in batch.items()}
         inputs = prepare_inputs(
-            {m: batch[m].to(device) for m in dict.fromkeys(s for s, _ in paths)}, cfg
+            {m: source_input(batch, m).to(device) for m in dict.fromkeys(s for s, _ in paths)},
+            cfg,
         )
         outputs = model(inputs, paths=paths)
         for p, y in outputs.items():
@@ -148,7 +166,12 @@ def evaluate(
             f"the evaluation set has {len(cast(Sized, dataset))} samples but none is paired "
             "(with depth and labels)"
         )
-    result: dict[str, Any] = {"num_samples": n, "paths": {}}
+    result: dict[str, Any] = {
+        "num_samples": n,
+        "depth_input": depth_input,
+        "depth_input_seed": int(seed) if depth_input != "clean" else None,
+        "paths": {},
+    }
     for p, dm in depth.items():
         result["paths"][path_key(p)] = dm.compute()
     for p, sm in seg.items():
@@ -178,6 +201,17 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+def depth_input_note(result: dict[str, Any]) -> str:
+    """What the depth encoder read in ``result`` (one sentence for the tables and summaries)."""
+    kind = result.get("depth_input", "clean")
+    if kind == "kinect":
+        return (
+            "Depth input: kinect (the depth encoder read a Kinect-like measurement of the depth, "
+            f"seed {result.get('depth_input_seed')}; targets are the clean depth)."
+        )
+    return f"Depth input: {kind} (the depth encoder read the dataset's depth)."
+
+
 def table1_header() -> list[str]:
     return ["Method", *(HEADERS[c] for c in TABLE1_COLUMNS)]
 
@@ -192,6 +226,7 @@ def markdown_tables(result: dict[str, Any], name: str) -> str:
         f"{result.get('dataset', '?')} / {result.get('split', '?')}: "
         f"{result['num_samples']} images; depth in "
         f"{result.get('depth_units', '?')}.",
+        depth_input_note(result),
         "",
         "## Table 1 (depth from RGB, segmentation from RGB)",
         "",
@@ -246,13 +281,19 @@ def evaluate_checkpoint(
     device: str = "cpu",
     figure_samples: int = 4,
     dataset_factory: Callable[..., Dataset] | None = None,
+    depth_input: str = "clean",
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Evaluate ``checkpoint`` on a split; write metrics.json, tables.md and figure.png to
     ``out_dir`` (default: ``<checkpoint folder>/eval-<split>``). The data settings default to those
     the checkpoint was trained with (stored in its card), so ``--dataset`` is needed only to change
     them. A model with the ``normals`` modality is scored against normals derived from the
-    dataset's depth (:func:`~mmed_core.data.normals.with_normals`)."""
+    dataset's depth (:func:`~mmed_core.data.normals.with_normals`). ``depth_input`` and
+    ``seed``: what the depth encoder reads, as in :func:`evaluate` (checked before the model is
+    loaded)."""
 
+    if depth_input not in DEPTH_INPUTS:
+        raise ConfigError(f"depth_input must be one of {list(DEPTH_INPUTS)}, got {depth_input!r}")
     model, card = load_checkpoint(checkpoint, map_location=device)
     cfg = model.config
     data = dict(card.get("data") or {})
@@ -283,11 +324,24 @@ def evaluate_checkpoint(
             keep.append(
                 {
                     **{m: batch[m][i].numpy() for m in MODALITIES if m in batch},
+                    **{
+                        input_key(m): batch[input_key(m)][i].numpy()
+                        for m in MODALITIES
+                        if input_key(m) in batch
+                    },
                     "outputs": {p: y[i].detach().cpu() for p, y in outputs.items()},
                 }
             )
 
-    result = evaluate(model, ds, batch_size=batch_size, device=device, on_batch=grab)
+    result = evaluate(
+        model,
+        ds,
+        batch_size=batch_size,
+        device=device,
+        on_batch=grab,
+        depth_input=depth_input,
+        seed=seed,
+    )
     run_name = card.get("run_name") or cfg.method
     result = {
         "checkpoint": str(checkpoint),
@@ -313,13 +367,14 @@ def evaluate_checkpoint(
 def _with_cross_paths(
     model: MultiModalModel, samples: list[dict[str, Any]], device: str
 ) -> list[dict[str, Any]]:
-    """Add the decoders to RGB (not scored, but shown in the figure like Fig. 4 right)."""
+    """Add the decoders to RGB (not scored, but shown in the figure like Fig. 4 right), from the
+    inputs the scored paths read (``depth_input`` where the samples have it)."""
     cfg = model.config
     extra = [p for p in cfg.paths() if p[1] == "rgb" and p[0] != "rgb"]
     if not extra:
         return samples
     raw = {
-        m: torch.stack([torch.as_tensor(s[m]) for s in samples]).to(device)
+        m: torch.stack([torch.as_tensor(s.get(input_key(m), s[m])) for s in samples]).to(device)
         for m in dict.fromkeys(p[0] for p in extra)
     }
     outs = model(prepare_inputs(raw, cfg), paths=extra)
