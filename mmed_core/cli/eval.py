@@ -8,9 +8,12 @@ r"""``mmed-eval``: score a checkpoint like the paper, or put several runs into o
         --option seed=0
     mmed-eval --checkpoint best.safetensors --depth-input kinect --seed 0
     mmed-eval compare runs/synthetic-* --out runs/compare
+    mmed-eval paired runs/a/best.safetensors runs/b/best.safetensors --path 'rgb->label'
 
 The first form writes metrics.json, tables.md and figure.png (default: next to the checkpoint in
-``eval-<split>/``); ``compare`` writes compare.md and compare.json and prints the markdown.
+``eval-<split>/``); ``compare`` writes compare.md and compare.json and prints the markdown;
+``paired`` scores two checkpoints on the same frames and prints B - A per path with a paired
+bootstrap interval over the frames (:mod:`mmed_core.evaluation.paired`).
 
 ``--depth-input kinect`` feeds the depth encoder a Kinect-like measurement of the depth (noise,
 quantisation, holes; one fixed draw per ``--seed`` and sample) as a robot's sensor gives, instead
@@ -32,26 +35,16 @@ from mmed_core.errors import ConfigError, MmedError
 __all__ = ["main"]
 
 
-def _eval_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="mmed-eval",
-        description="Evaluate a checkpoint on a dataset split (or: mmed-eval compare RUN...).",
-    )
-    p.add_argument(
-        "--checkpoint", required=True, help="best.safetensors / last.safetensors of a run"
-    )
+def _add_data_arguments(p: argparse.ArgumentParser) -> None:
+    """What to score on and how: the arguments `mmed-eval` and `mmed-eval paired` share."""
     p.add_argument(
         "--dataset", help="dataset name (default: the one the checkpoint was trained on)"
     )
     p.add_argument("--split", default="test", help="split to score (default: test)")
     p.add_argument("--root", help="dataset folder/file (default: from the checkpoint's card)")
     add_option_argument(p)
-    p.add_argument("--out", help="output folder (default: <checkpoint folder>/eval-<split>)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    p.add_argument(
-        "--figure-samples", type=int, default=4, help="rows of the figure grid (0: no figure)"
-    )
     p.add_argument(
         "--depth-input",
         default="clean",
@@ -67,7 +60,83 @@ def _eval_parser() -> argparse.ArgumentParser:
         help="seed of the kinect depth input (one draw per seed and sample, whatever the batch "
         "size; default 0). Not the dataset's seed: that is --option seed=N",
     )
+
+
+def _eval_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mmed-eval",
+        description="Evaluate a checkpoint on a dataset split (or: mmed-eval compare RUN..., "
+        "mmed-eval paired A B).",
+    )
+    p.add_argument(
+        "--checkpoint", required=True, help="best.safetensors / last.safetensors of a run"
+    )
+    _add_data_arguments(p)
+    p.add_argument("--out", help="output folder (default: <checkpoint folder>/eval-<split>)")
+    p.add_argument(
+        "--figure-samples", type=int, default=4, help="rows of the figure grid (0: no figure)"
+    )
     return p
+
+
+def _paired_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mmed-eval paired",
+        description="Is checkpoint B better than A? Both score the same frames (the split of "
+        "A's model card, or --dataset/--root); B - A per path with a paired bootstrap interval "
+        "over the frames (the variation over which frames are scored, not over training seeds).",
+    )
+    p.add_argument("a", metavar="A", help="checkpoint .safetensors (the baseline)")
+    p.add_argument("b", metavar="B", help="checkpoint .safetensors (the candidate)")
+    p.add_argument(
+        "--path",
+        action="append",
+        default=None,
+        metavar="SRC->DST",
+        help="path to compare, repeatable, e.g. --path 'depth->label' (default: every label "
+        "and depth path both have)",
+    )
+    _add_data_arguments(p)
+    p.add_argument("--boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    p.add_argument("--boot-seed", type=int, default=0, help="seed of the resampling (default 0)")
+    p.add_argument("--out", help="folder for paired.md and paired.json (default: print only)")
+    return p
+
+
+def _paired(argv: Sequence[str]) -> int:
+    args = _paired_parser().parse_args(argv)
+    from mmed_core.atomic import atomic_write_json, atomic_write_text
+    from mmed_core.evaluation.paired import paired_checkpoints, paired_markdown
+
+    _check_depth_input(args.depth_input)
+    result = paired_checkpoints(
+        args.a,
+        args.b,
+        paths=args.path,
+        dataset=args.dataset,
+        split=args.split,
+        root=args.root,
+        options=parse_options(args.option),
+        batch_size=args.batch_size,
+        device=args.device,
+        depth_input=args.depth_input,
+        seed=args.seed,
+        boot=args.boot,
+        boot_seed=args.boot_seed,
+    )
+    markdown = paired_markdown(result)
+    if args.out:
+        atomic_write_text(Path(args.out) / "paired.md", markdown)
+        atomic_write_json(Path(args.out) / "paired.json", result)
+    print(markdown)
+    return 0
+
+
+def _check_depth_input(value: str) -> None:
+    from mmed_core.data.augment import DEPTH_INPUTS
+
+    if value not in DEPTH_INPUTS:
+        raise ConfigError(f"--depth-input must be one of {'|'.join(DEPTH_INPUTS)}, got {value!r}")
 
 
 def _compare_parser() -> argparse.ArgumentParser:
@@ -98,15 +167,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv and argv[0] == "compare":
             return _compare(argv[1:])
+        if argv and argv[0] == "paired":
+            return _paired(argv[1:])
         args = _eval_parser().parse_args(argv)
         # Imported with the evaluator, only when evaluating (start-up time of --help, compare).
-        from mmed_core.data.augment import DEPTH_INPUTS
         from mmed_core.evaluation.evaluator import depth_input_note, evaluate_checkpoint
 
-        if args.depth_input not in DEPTH_INPUTS:
-            raise ConfigError(
-                f"--depth-input must be one of {'|'.join(DEPTH_INPUTS)}, got {args.depth_input!r}"
-            )
+        _check_depth_input(args.depth_input)
 
         res = evaluate_checkpoint(
             args.checkpoint,

@@ -49,6 +49,7 @@ from mmed_core.network.modalities import MODALITIES, input_key, postprocess, pre
 __all__ = [
     "evaluate",
     "evaluate_checkpoint",
+    "checkpoint_dataset",
     "markdown_tables",
     "path_key",
     "PATH_TITLES",
@@ -296,27 +297,16 @@ def evaluate_checkpoint(
         raise ConfigError(f"depth_input must be one of {list(DEPTH_INPUTS)}, got {depth_input!r}")
     model, card = load_checkpoint(checkpoint, map_location=device)
     cfg = model.config
-    data = dict(card.get("data") or {})
-    same = dataset is None or dataset == data.get("dataset", cfg.dataset)
-    name = dataset or data.get("dataset") or cfg.dataset
-    opts = {**(data.get("options") or {}), **(options or {})} if same else dict(options or {})
-    root = root if root is not None else (data.get("root") if same else None)
-    dataset_factory = dataset_factory or build_dataset
-    ds: Any = dataset_factory(
-        name,
-        split,
+    name, ds = checkpoint_dataset(
+        checkpoint,
+        model,
+        card,
+        dataset=dataset,
+        split=split,
         root=root,
-        size=(cfg.input_size[0], cfg.input_size[1]),
-        cache_dir=data.get("cache_dir") if same else None,
-        options=opts,
+        options=options,
+        dataset_factory=dataset_factory,
     )
-    if "normals" in cfg.modalities:
-        ds = with_normals(ds, f"dataset `{name}` split `{split}`")
-    if tuple(ds.info.class_names) != tuple(cfg.class_names):
-        raise ConfigError(
-            f"{checkpoint}: trained on classes {list(cfg.class_names)} but dataset `{name}` has "
-            f"{list(ds.info.class_names)}"
-        )
     keep: list[dict[str, Any]] = []
 
     def grab(batch: dict[str, torch.Tensor], outputs: dict) -> None:
@@ -361,6 +351,48 @@ def evaluate_checkpoint(
         save_png(out / "figure.png", render_figure(keep, cfg))
     result["out_dir"] = str(out)
     return result
+
+
+def checkpoint_dataset(
+    checkpoint: str | Path,
+    model: MultiModalModel,
+    card: dict[str, Any],
+    *,
+    dataset: str | None = None,
+    split: str = "test",
+    root: str | None = None,
+    options: dict[str, Any] | None = None,
+    dataset_factory: Callable[..., Dataset] | None = None,
+) -> tuple[str, Any]:
+    """The split to score ``checkpoint`` on, as :func:`evaluate_checkpoint` builds it: the data
+    settings of the checkpoint's card unless ``dataset`` names another, ``options`` on top, at
+    the model's input size, with normals when the model has that modality. Returns (dataset
+    name, dataset); raises :class:`ConfigError` when the dataset's classes differ from the
+    model's."""
+
+    cfg = model.config
+    data = dict(card.get("data") or {})
+    same = dataset is None or dataset == data.get("dataset", cfg.dataset)
+    name = dataset or data.get("dataset") or cfg.dataset
+    opts = {**(data.get("options") or {}), **(options or {})} if same else dict(options or {})
+    root = root if root is not None else (data.get("root") if same else None)
+    dataset_factory = dataset_factory or build_dataset
+    ds: Any = dataset_factory(
+        name,
+        split,
+        root=root,
+        size=(cfg.input_size[0], cfg.input_size[1]),
+        cache_dir=data.get("cache_dir") if same else None,
+        options=opts,
+    )
+    if "normals" in cfg.modalities:
+        ds = with_normals(ds, f"dataset `{name}` split `{split}`")
+    if tuple(ds.info.class_names) != tuple(cfg.class_names):
+        raise ConfigError(
+            f"{checkpoint}: trained on classes {list(cfg.class_names)} but dataset `{name}` has "
+            f"{list(ds.info.class_names)}"
+        )
+    return name, ds
 
 
 @torch.no_grad()

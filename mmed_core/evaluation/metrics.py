@@ -36,6 +36,7 @@ from mmed_core.errors import InputError
 __all__ = [
     "DepthMetrics",
     "SegmentationMetrics",
+    "iou_from_confusion",
     "NormalsMetrics",
     "DEPTH_KEYS",
     "IMAGE_DEPTH_KEYS",
@@ -174,6 +175,20 @@ class NormalsMetrics:
         }
 
 
+def iou_from_confusion(confusion: np.ndarray, unknown_fn: np.ndarray) -> np.ndarray:
+    """Per-class IoU of a confusion matrix (..., K, K) (rows: truth) and the labelled pixels
+    predicted 'unknown' (..., K); NaN for a class neither in the truth nor predicted. Leading
+    dimensions are kept (e.g. many bootstrap resamples at once)."""
+
+    cm = np.asarray(confusion)
+    tp = np.diagonal(cm, axis1=-2, axis2=-1).astype(np.float64)
+    fp = cm.sum(-2) - tp
+    fn = cm.sum(-1) - tp + np.asarray(unknown_fn)
+    denom = tp + fp + fn
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, tp / np.maximum(denom, 1), np.nan)
+
+
 class SegmentationMetrics:
     """Streaming confusion matrix (rows: ground truth, columns: prediction)."""
 
@@ -209,13 +224,7 @@ class SegmentationMetrics:
         self.unknown_fn += np.bincount(g[bad], minlength=k)
 
     def iou(self) -> np.ndarray:
-        cm = self.confusion
-        tp = np.diag(cm).astype(np.float64)
-        fp = cm.sum(0) - np.diag(cm)
-        fn = cm.sum(1) - np.diag(cm) + self.unknown_fn
-        denom = tp + fp + fn
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(denom > 0, tp / np.maximum(denom, 1), np.nan)
+        return iou_from_confusion(self.confusion, self.unknown_fn)
 
     def compute(self) -> dict[str, Any]:
         iou = self.iou()
