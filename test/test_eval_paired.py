@@ -126,3 +126,20 @@ def test_cli_prints_the_table_and_writes_it(checkpoints, tmp_path, capsys, monke
     rc = eval_cli.main(["paired", str(a), str(b), "--path", "nope->label"])
     assert rc == 2
     assert "not scored by both" in capsys.readouterr().err
+
+
+def test_frames_without_depth_do_not_count_as_perfect_depth():
+    """A resample without any frame that has depth has no Rel (NaN, left out), not Rel 0."""
+    sums = np.zeros((6, 3))
+    sums[2] = (30.0, 90.0, 100.0)  # one frame of six has depth: Rel 0.3
+    better = sums.copy()
+    better[2] = (20.0, 40.0, 100.0)
+    rows = paired_bootstrap(
+        FrameCounts(6, {}, {"rgb->depth": sums}),
+        FrameCounts(6, {}, {"rgb->depth": better}),
+        boot=300,
+    )
+    rel = next(r for r in rows if r["metric"] == "rel")
+    assert rel["diff"] == pytest.approx(-0.1)
+    assert rel["low"] == pytest.approx(-0.1) and rel["high"] == pytest.approx(-0.1)
+    assert rel["b_better_share"] == 1.0

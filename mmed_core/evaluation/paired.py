@@ -49,6 +49,9 @@ __all__ = [
     "METRICS",
 ]
 
+#: Below this many frames the markdown warns that the bootstrap interval is too narrow.
+FEW_FRAMES = 20
+
 #: What is compared per kind of path: (metric, higher is better).
 METRICS = {"label": (("miou", True),), "depth": (("rel", False), ("rmse", False))}
 
@@ -127,7 +130,8 @@ def _label_scores(confusion: np.ndarray, unknown: np.ndarray) -> dict[str, np.nd
 
 
 def _depth_scores(sums: np.ndarray) -> dict[str, np.ndarray]:
-    n = np.maximum(sums[..., 2], 1)
+    # NaN where a resample drew no frame with depth (a split where only some frames have it)
+    n = np.where(sums[..., 2] > 0, sums[..., 2], np.nan)
     return {"rel": sums[..., 0] / n, "rmse": np.sqrt(sums[..., 1] / n)}
 
 
@@ -294,9 +298,15 @@ def paired_markdown(result: dict[str, Any]) -> str:
         if result["depth_input"] != "clean"
         else ""
     )
+    few = (
+        f"\nOnly {result['frames']} frames: a bootstrap over so few is too narrow to trust; "
+        "read the interval as a lower bound of the uncertainty.\n"
+        if result["frames"] < FEW_FRAMES
+        else ""
+    )
     return (
         f"A = {result['a']}\nB = {result['b']}\n"
         f"{result['frames']} frames of {result['dataset']}/{result['split']}{depth}; "
         f"paired bootstrap over frames, {result['boot']} resamples (seed {result['boot_seed']})"
-        "\n\n" + markdown_table(header, rows) + "\n"
+        "\n\n" + markdown_table(header, rows) + "\n" + few
     )
