@@ -45,6 +45,7 @@ from mmed_core.atomic import atomic_write_json, atomic_write_text
 from mmed_core.data import build_dataset
 from mmed_core.data.augment import TrainTransform
 from mmed_core.data.collate import collate
+from mmed_core.data.labelled_folder import SPLIT_DIR, same_frames_every_split
 from mmed_core.data.normals import with_normals
 from mmed_core.deploy.checkpoint import load_checkpoint, load_weights_into, save_checkpoint
 from mmed_core.errors import CheckpointError, ConfigError, MmedError
@@ -86,6 +87,7 @@ __all__ = [
     "DivergedError",
     "ResumeMismatchError",
     "build_datasets",
+    "validation_overlap",
     "DatasetFactory",
     "RESUMABLE_CHANGES",
 ]
@@ -176,6 +178,31 @@ def build_datasets(
         # The training set only (paired and unpaired alike); set_epoch() each epoch.
         train_ds = TrainTransform(train_ds, d.augment, d.depth_input, seed=run.train.seed)
     return train_ds, paired, val_ds, val_ds.info
+
+
+def validation_overlap(run: RunConfig) -> str | None:
+    """Why ``run`` validates on its training frames, or None when its splits are disjoint (as
+    far as the config tells: ``labelled`` folders without split lists give every frame for
+    every split)."""
+    d = run.data
+    if d.val_split == d.train_split:
+        return (
+            f"data.val_split and data.train_split are both {d.val_split!r}; set data.val_split "
+            "to a held-out split"
+        )
+    if d.dataset == "labelled" and d.root is not None and same_frames_every_split(d.root):
+        return (
+            f"the labelled folder {d.root} has no split lists, so every split is every frame; "
+            f"list held-out frames in {Path(d.root) / SPLIT_DIR}/val.txt and the training "
+            "frames in train.txt (one frame stem a line; docs/SIM2REAL.md)"
+        )
+    return None
+
+
+def _validation_record(run: RunConfig) -> dict[str, Any]:
+    """What summary.json says of the validation set the run selected its epochs on."""
+    why = validation_overlap(run)
+    return {"split": run.data.val_split, "same_frames_as_training": why is not None, "why": why}
 
 
 def _normals_factory(factory: DatasetFactory, run: RunConfig) -> DatasetFactory:
@@ -526,6 +553,14 @@ def _train(
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = False
     train_ds, paired, val_ds, info = build_datasets(run, dataset_factory)
+    validation = _validation_record(run)
+    if dd.main and validation["why"]:
+        print(
+            f"[mmed-train] WARNING: validation reads the training frames: {validation['why']}. "
+            "The validation loss, early stopping and best.safetensors then follow the fit to "
+            "the training frames, not how the model does on frames it has not seen.",
+            flush=True,
+        )
     cfg = model_config_for(run, info)
     model = create_model(cfg).to(device)
     paths = cfg.paths()
@@ -712,14 +747,14 @@ def _train(
         # A summary that says so, so a study evaluates the best checkpoint before the divergence
         # and reports the run as diverged instead of retrying it forever.
         if dd.main:
-            _summary(out, _result("diverged", out, state, t0, model), run, init)
+            _summary(out, _result("diverged", out, state, t0, model), run, init, validation)
         raise
     finally:
         logger.close()
 
     result = _result(status, out, state, t0, model)
     if dd.main:
-        _summary(out, result, run, init)
+        _summary(out, result, run, init, validation)
     barrier(dd)
     return result
 
@@ -781,7 +816,13 @@ def _diverged(out: Path, epoch: int, st: RunState, loss: torch.Tensor, per_path:
     )
 
 
-def _summary(out: Path, r: TrainResult, run: RunConfig, init: dict[str, Any] | None) -> None:
+def _summary(
+    out: Path,
+    r: TrainResult,
+    run: RunConfig,
+    init: dict[str, Any] | None,
+    validation: dict[str, Any],
+) -> None:
 
     summary = {
         f.name: getattr(r, f.name)
@@ -796,6 +837,7 @@ def _summary(out: Path, r: TrainResult, run: RunConfig, init: dict[str, Any] | N
         last=str(out / "last.safetensors"),
         final=r.history[-1] if r.history else None,
         init=init,
+        validation=validation,
     )
     atomic_write_json(out / "summary.json", summary)
     print(
@@ -803,6 +845,7 @@ def _summary(out: Path, r: TrainResult, run: RunConfig, init: dict[str, Any] | N
         f"{r.epochs_done} epoch(s), "
         f"{r.global_step} steps, {r.seconds:.1f} s, {r.images_per_s:.1f} images/s; "
         f"best val {run.train.criterion} {r.best_val:.4f} at epoch "
-        f"{r.best_epoch}; checkpoints in {out}",
+        f"{r.best_epoch}; checkpoints in {out}"
+        + (" (validated on the training frames, see above)" if validation["why"] else ""),
         flush=True,
     )
