@@ -43,6 +43,7 @@ from mmed_core.data.base import DatasetInfo
 from mmed_core.data.classes import IGNORE_INDEX, NYU12_CLASSES, NYU12_PALETTE, default_palette
 from mmed_core.data.folders import IMAGE_EXTENSIONS, read_rgb
 from mmed_core.errors import ConfigError, DatasetError
+from mmed_core.imagefile import read_image
 
 __all__ = [
     "CLASS_MAP_DIR",
@@ -160,9 +161,7 @@ def _find_dir(root: Path, explicit: str | None, prefix: str, required: bool) -> 
 
 
 def _read_png16(path: Path, what: str) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        raise DatasetError(f"{path}: cannot decode this {what} image")
+    image = read_image(path, cv2.IMREAD_UNCHANGED, what)
     if image.ndim == 3:
         raise DatasetError(
             f"{path}: a {what} image must have one channel (ids / millimetres), "
