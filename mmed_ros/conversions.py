@@ -40,6 +40,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from mmed_core.imagefile import decode_quietly, encoded_problem
 from mmed_ros.errors import ConversionError
 
 __all__ = [
@@ -494,8 +495,15 @@ def _decode(msg: Any, data: bytes, what: str, max_pixels: int) -> np.ndarray:
         raise CompressedImageError(
             f"{what} size: expected 1 to {max_pixels} pixels, got {size[0]}x{size[1]}"
         )
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if img is None or img.size == 0:
+    # Checked before OpenCV sees it: libpng/libjpeg would print to stderr for every bad frame.
+    problem = encoded_problem(data)
+    if problem is not None:
+        raise CompressedImageError(
+            f"{what} ({fmt!r}): the {len(data)} bytes do not decode: expected a whole image, "
+            f"got {problem}"
+        )
+    img = decode_quietly(data, cv2.IMREAD_UNCHANGED)
+    if img is None:
         raise CompressedImageError(
             f"{what} ({fmt!r}): the {len(data)} bytes do not decode (truncated or corrupt)"
         )

@@ -188,20 +188,74 @@ def test_losses_encode_the_separate_input_and_score_the_clean_target():
         multipath_loss(model, {**batch, "depth_input": batch["depth"][:, :, :16]})
 
 
-def test_off_by_default_and_validation_untouched(tmp_path):
+def test_off_by_default_and_validation_never_augmented(tmp_path):
     plain = tiny_run(tmp_path / "a")
     assert plain.data.augment == "none" and plain.data.depth_input == "clean"
     train_ds, _, val_ds, _ = build_datasets(plain, factory)
     assert not isinstance(train_ds, TrainTransform)  # bit-identical batches: no wrapper at all
+    assert not isinstance(val_ds, TrainTransform)
     assert set(collate([train_ds[0]])) == {"rgb", "depth", "label", "paired"}
-    run = tiny_run(tmp_path / "b", "data.augment=standard", "data.depth_input=kinect")
+    reference = factory("synthetic", "val", size=(32, 32))
+    run = tiny_run(tmp_path / "b", "data.augment=standard")
     train_ds, _, val_ds, _ = build_datasets(run, factory)
     assert isinstance(train_ds, TrainTransform)
-    reference = factory("synthetic", "val", size=(32, 32))
-    assert not isinstance(val_ds, TrainTransform)
+    assert not isinstance(val_ds, TrainTransform)  # augmentation: the training set only
     assert set(val_ds[0]) == set(reference[0])
     for key, value in val_ds[0].items():
         assert torch.equal(value, reference[0][key])
+
+
+def test_kinect_validation_reads_fixed_sensor_like_depth_and_clean_targets(tmp_path):
+    from mmed_core.data.augment import with_depth_input
+
+    reference = factory("synthetic", "val", size=(32, 32))
+    run = tiny_run(tmp_path, "data.augment=standard", "data.depth_input=kinect", "train.seed=3")
+    train_ds, _, val_ds, _ = build_datasets(run, factory)
+    first = [val_ds[i] for i in range(len(val_ds))]
+    train_ds.set_epoch(5)  # training draws anew each epoch; validation never changes
+    for i, s in enumerate(first):
+        ref = reference[i]
+        for key in ("rgb", "depth", "label", "paired"):  # no augmentation, clean targets
+            assert torch.equal(s[key], ref[key]), key
+        assert "rgb_input" not in s  # no colour jitter either
+        noisy, clean = s["depth_input"], ref["depth"]
+        assert noisy.shape == clean.shape and not torch.equal(noisy, clean)
+        assert (noisy == 0).any()  # holes, as the sensor gives
+        assert torch.equal(val_ds[i]["depth_input"], noisy)  # the same draw whenever asked
+    # the draw of mmed-eval --depth-input kinect --seed <train.seed> on the same split
+    evaluated = with_depth_input(reference, "kinect", seed=3)
+    assert all(torch.equal(evaluated[i]["depth_input"], first[i]["depth_input"]) for i in (0, 1))
+    other_seed = tiny_run(tmp_path, "data.depth_input=kinect", "train.seed=4")
+    _, _, val_other, _ = build_datasets(other_seed, factory)
+    assert not torch.equal(val_other[0]["depth_input"], first[0]["depth_input"])
+
+
+def test_kinect_run_records_its_validation_input_and_old_states_keep_clean(tmp_path, capsys):
+    opts = ("train.epochs=1", "data.depth_input=kinect", "train.max_steps_per_epoch=1")
+    train(tiny_run(tmp_path / "k", *opts), dataset_factory=factory)
+    summary = json.loads((tmp_path / "k" / "summary.json").read_text())
+    assert summary["validation"]["depth_input"] == "kinect"
+    assert summary["validation"]["depth_input_seed"] == 0
+    card = json.loads((tmp_path / "k" / "best.json").read_text())
+    assert card["validation"]["depth_input"] == "kinect"
+    state = json.loads((tmp_path / "k" / "state.json").read_text())
+    assert state["val_depth_input"] == "kinect"
+    # validation differs from a clean one: it scored the noisy input
+    train(tiny_run(tmp_path / "c", *opts[::2]), dataset_factory=factory)
+    clean = json.loads((tmp_path / "c" / "summary.json").read_text())
+    assert clean["validation"]["depth_input"] == "clean"
+    assert clean["validation"]["depth_input_seed"] is None
+    assert summary["final"]["val_depth2label"] != clean["final"]["val_depth2label"]
+    # A state written before validation read data.depth_input resumes validating on clean.
+    del state["val_depth_input"]
+    (tmp_path / "k" / "state.json").write_text(json.dumps(state))
+    capsys.readouterr()
+    more = (*opts[:2], "train.epochs=2", "train.max_steps_per_epoch=1")
+    train(tiny_run(tmp_path / "k", *more[1:]), dataset_factory=factory, resume=True)
+    assert "goes on validating on clean depth" in capsys.readouterr().out
+    resumed = json.loads((tmp_path / "k" / "summary.json").read_text())
+    assert resumed["validation"]["depth_input"] == "clean" and resumed["epochs_done"] == 2
+    assert json.loads((tmp_path / "k" / "state.json").read_text())["val_depth_input"] == "clean"
 
 
 @pytest.mark.parametrize(

@@ -146,3 +146,96 @@ def test_real_check_scores_and_draws_a_labelled_folder(tmp_path):
     grid = cv2.imread(str(out / "grid.png"))
     assert grid.shape[0] > 2 * 100 and grid.shape[1] >= 5 * 100  # 2 rows of 5 tiles + titles
     assert real_check.main([str(tmp_path), "--checkpoint", str(ckpt), "--out", str(out)]) == 2
+
+
+def _lists(root: Path, **splits: str) -> Path:
+    (root / "splits").mkdir(exist_ok=True)
+    for name, text in splits.items():
+        (root / "splits" / f"{name}.txt").write_text(text)
+    return root
+
+
+def test_without_split_lists_every_split_is_every_frame(tmp_path):
+    from mmed_core.data.labelled_folder import same_frames_every_split
+
+    root = _write(tmp_path / "all", n=3)
+    assert same_frames_every_split(root)
+    for split in ("train", "val", "test", "extra"):
+        assert build_source("labelled", split, root=root).stems == ["0001", "0002", "0003"]
+
+
+def test_split_lists_choose_the_frames(tmp_path):
+    root = _write(tmp_path / "s", n=5)
+    _lists(root, train="0003\n0001\n\n# a comment\n0002\n", val="0004  # held out\n")
+    (root / "splits" / "test.txt").write_text("0005.png\n")  # a file name is a stem too
+    stems = {s: build_source("labelled", s, root=root).stems for s in ("train", "val", "test")}
+    assert stems == {"train": ["0003", "0001", "0002"], "val": ["0004"], "test": ["0005"]}
+    # extra: the train frames' RGB, unless extra.txt lists RGB-only frames (no label needed)
+    extra = build_source("labelled", "extra", root=root)
+    assert extra.stems == stems["train"] and not extra.paired
+    cv2.imwrite(str(root / "rgb" / "0006.png"), np.zeros((32, 40, 3), np.uint8))
+    _lists(root, extra="0006\n0001\n")
+    extra = build_source("labelled", "extra", root=root)
+    assert extra.stems == ["0006", "0001"] and extra.load(0)[2] is None
+    ds = build_dataset("labelled", "val", root=root, size=(16, 20))
+    assert len(ds) == 1 and ds[0]["label"].shape == (16, 20)
+    # the cache key follows the listed frames
+    keys = {s: build_source("labelled", s, root=root).fingerprint()["listing"] for s in stems}
+    assert len(set(keys.values())) == 3
+
+
+@pytest.mark.parametrize(
+    "lists, split, match",
+    [
+        ({"train": "0001\n", "val": "0002\n"}, "test", r"expected test\.txt.*found train\.txt"),
+        ({"train": "0001\n0009\n"}, "train", r"train\.txt: 1 frame\(s\) not in rgb/: 0009"),
+        ({"train": "0001\n0002\n0001\n"}, "train", r"train\.txt:3: frame '0001' is listed twice"),
+        ({"train": "0001\n0002\n", "val": "0002\n"}, "val", r"train\.txt and val\.txt share"),
+        ({"train": "0001\n", "test": "0002\n", "extra": "0002\n"}, "train", "extra may repeat"),
+        ({"train": "# nothing yet\n"}, "train", "lists no frame"),
+    ],
+)
+def test_bad_split_lists_are_named(tmp_path, lists, split, match):
+    root = _lists(_write(tmp_path / "bad", n=3), **lists)
+    with pytest.raises(DatasetError, match=match):
+        build_source("labelled", split, root=root)
+
+
+def test_training_on_a_folder_without_split_lists_says_validation_is_training(tmp_path, capsys):
+    import json
+
+    from mmed_core.training.config import load_run_config
+    from mmed_core.training.trainer import train, validation_overlap
+
+    root = _write(tmp_path / "real", n=4)
+    base = [
+        "data.dataset=labelled",
+        f"data.root={root}",
+        "data.size=[16, 16]",
+        "model.preset=tiny",
+        "train.epochs=1",
+        "train.batch_size=2",
+        "train.max_steps_per_epoch=1",
+        "train.progress=false",
+        "train.tensorboard=false",
+        "train.threads=1",
+    ]
+    run = load_run_config(None, [*base, f"train.out_dir={tmp_path / 'a'}"])
+    train(run)
+    printed = capsys.readouterr().out
+    assert "WARNING: validation reads the training frames" in printed
+    assert "splits" in printed and "validated on the training frames" in printed
+    validation = json.loads((tmp_path / "a" / "summary.json").read_text())["validation"]
+    assert validation["same_frames_as_training"] and "no split lists" in validation["why"]
+    # With split lists the frames are held out and nothing is said.
+    _lists(root, train="0001\n0002\n0003\n", val="0004\n")
+    run = load_run_config(None, [*base, f"train.out_dir={tmp_path / 'b'}"])
+    assert validation_overlap(run) is None
+    train(run)
+    assert "WARNING" not in capsys.readouterr().out
+    validation = json.loads((tmp_path / "b" / "summary.json").read_text())["validation"]
+    assert validation["split"] == "val" and validation["depth_input"] == "clean"
+    assert not validation["same_frames_as_training"] and validation["why"] is None
+    # Any dataset: validating on the training split itself is said too.
+    same = load_run_config(None, [*base, "data.val_split=train"])
+    assert "both 'train'" in validation_overlap(same)

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from mmed_core.cli.demo import STAGES
+from mmed_core.cli.demo import STAGES, set_aside
 from mmed_core.cli.demo import main as demo_main
 from mmed_core.cli.eval import main as eval_main
 from mmed_core.cli.train import main as train_main
@@ -97,3 +97,31 @@ def test_demo_over_a_run_of_other_settings_trains_anew(tmp_path, capsys):
     assert "moved to" in capsys.readouterr().out
     assert (tmp_path / "run.previous" / "state.json").is_file()
     assert (tmp_path / "run" / "best.safetensors").is_file()
+    # An unreadable state is set aside too, beside (not over) the earlier one.
+    (tmp_path / "run" / "state.json").write_text("{ half a file")
+    assert demo_main(["--quick", "--out", str(tmp_path), "--no-progress"], stages=core) == 0
+    assert "cannot be continued" in capsys.readouterr().out
+    assert (tmp_path / "run.previous-2" / "state.json").read_text() == "{ half a file"
+    assert json.loads((tmp_path / "run.previous" / "state.json").read_text()) == state
+    assert (tmp_path / "run" / "best.safetensors").is_file()
+
+
+def test_demo_sets_runs_aside_without_deleting_any(tmp_path):
+    """Each run the demo cannot continue goes to the next free run.previous[-N] with the eval/
+    that scored it; nothing earlier is overwritten."""
+    run, ev = tmp_path / "run", tmp_path / "eval"
+    for n in range(1, 4):
+        run.mkdir()
+        (run / "best.safetensors").write_text(f"weights {n}")
+        if n != 2:  # the second one was never scored
+            ev.mkdir()
+            (ev / "metrics.json").write_text(f"scores {n}")
+        aside = set_aside(run, ev)
+        assert aside.name == ("run.previous" if n == 1 else f"run.previous-{n}")
+        assert not run.exists() and not ev.exists()
+    for n, name in enumerate(("run.previous", "run.previous-2", "run.previous-3"), 1):
+        assert (tmp_path / name / "best.safetensors").read_text() == f"weights {n}"
+        metrics = tmp_path / name / "eval" / "metrics.json"
+        assert metrics.read_text() == f"scores {n}" if n != 2 else not metrics.exists()
+    run.mkdir()
+    assert set_aside(run).name == "run.previous-4"  # without an eval folder

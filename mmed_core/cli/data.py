@@ -32,7 +32,8 @@ _EPILOG = (
     "{clutter: [0, 0]}}'; the knobs are printed by inspect); nyudv2 splits_mat class_mapping "
     "extra_dir seed depth_key; cityscapes depth "
     "(disparity|metric) extra seed inpaint; labelled (root = folder with rgb/ label*/ "
-    "[depth*/]) class_map rgb_dir label_dir depth_dir depth_scale; all datasets: workers progress."
+    "[depth*/] [splits/SPLIT.txt: frame stems of a split; without them every split is every "
+    "frame]) class_map rgb_dir label_dir depth_dir depth_scale; all datasets: workers progress."
 )
 
 

@@ -11,6 +11,13 @@ writing a rosbag and replaying it through the ROS node) are appended with ``STAG
 "bag", fn))`` where ``fn(ctx)`` reads ``ctx.checkpoint`` / ``ctx.cache_dir`` and records its
 outputs in ``ctx.outputs``.
 
+Running it again continues in the same folder: the data cache and a finished training run are
+reused (a run stopped half way resumes). A run the demo cannot continue (trained with other
+settings, e.g. ``--quick`` after a full demo, or with an unreadable state) is never deleted: it is
+moved aside with the ``eval/`` that scored it, to ``run.previous``, then ``run.previous-2``,
+``run.previous-3``, ... (:func:`set_aside`), and the demo trains anew. The other outputs (bag,
+estimates, metrics) are rewritten by each run.
+
 Where the demo departs from the paper's settings, and why: 48x48 images (paper 96x96), the
 ``small`` width preset, 192 training scenes and up to 14 epochs, so that two CPU cores finish in a
 few minutes; the model is then far from converged but visibly working. The optimiser is the
@@ -20,7 +27,6 @@ paper's (SGD, lr 1e-3, momentum 0.9, weight decay 5e-4).
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -30,7 +36,7 @@ from typing import Any
 
 from mmed_core.cli.console import console_main
 
-__all__ = ["DemoContext", "Stage", "STAGES", "main", "run_stages"]
+__all__ = ["DemoContext", "Stage", "STAGES", "main", "run_stages", "set_aside"]
 
 
 @dataclass
@@ -84,9 +90,26 @@ def _data(ctx: DemoContext) -> None:
     ctx.outputs["data"] = str(ctx.cache_dir)
 
 
+def set_aside(run_dir: Path, eval_dir: Path | None = None) -> Path:
+    """Move ``run_dir`` to the first free ``<name>.previous``, ``<name>.previous-2``, ... beside
+    it (never over an earlier one) and ``eval_dir``, the scores of that run, into it as
+    ``eval/``; return where the run went."""
+    n = 1
+    while True:
+        aside = run_dir.with_name(f"{run_dir.name}.previous" + (f"-{n}" if n > 1 else ""))
+        if not aside.exists():
+            break
+        n += 1
+    run_dir.rename(aside)
+    if eval_dir is not None and eval_dir.is_dir() and not (aside / "eval").exists():
+        eval_dir.rename(aside / "eval")
+    return aside
+
+
 def _train(ctx: DemoContext) -> None:
+    from mmed_core.errors import CheckpointError
     from mmed_core.training.config import load_run_config
-    from mmed_core.training.trainer import ResumeMismatchError, train
+    from mmed_core.training.trainer import train
 
     run_dir = ctx.out_dir / "run"
     overrides = [
@@ -106,14 +129,16 @@ def _train(ctx: DemoContext) -> None:
         "train.threads=1",
     ]  # robust on a shared CPU; see TrainConfig.threads
     run = load_run_config(None, overrides)
+    resume = (run_dir / "state.json").is_file()
     try:
-        result = train(run, resume=(run_dir / "state.json").is_file())
-    except ResumeMismatchError as exc:
-        # A demo run from an older version (other defaults): keep it aside, train anew.
-        previous = run_dir.with_name(run_dir.name + ".previous")
-        shutil.rmtree(previous, ignore_errors=True)
-        run_dir.rename(previous)
-        print(f"  {run_dir} was trained with other settings ({exc}); moved to {previous}")
+        result = train(run, resume=resume)
+    except CheckpointError as exc:
+        if not resume:
+            raise
+        # A run of other settings (--quick, an older version's defaults) or an unreadable state
+        # (ResumeMismatchError is a CheckpointError): keep it aside, with its scores; train anew.
+        previous = set_aside(run_dir, ctx.out_dir / "eval")
+        print(f"  {run_dir} cannot be continued ({exc}); moved to {previous}, training anew")
         result = train(run, resume=False)
     ctx.checkpoint = run_dir / "best.safetensors"
     ctx.outputs["checkpoint"] = str(ctx.checkpoint)

@@ -6,7 +6,9 @@
     python -m pytest test/test_data_augment.py
 
 :class:`TrainTransform` wraps the training set (the trainer does it for ``data.augment`` other
-than ``none`` or ``data.depth_input: kinect``; validation and test sets are never wrapped):
+than ``none`` or ``data.depth_input: kinect``); validation never gets the augmentation, but with
+``data.depth_input: kinect`` it reads the fixed draws of :func:`with_depth_input`, so model
+selection scores the input the model is trained for:
 
 - ``data.augment`` (:data:`AUGMENTS`): ``none`` (the paper's recipe; no wrapper at all, so runs
   are bit-identical to before), ``flip`` (horizontal flip, p = 0.5), ``standard`` (flip, a

@@ -27,6 +27,7 @@ from mmed_core.data.classes import CITYSCAPES19_CLASSES, CITYSCAPES19_PALETTE
 from mmed_core.data.folders import list_images, read_rgb
 from mmed_core.data.splits import halves
 from mmed_core.errors import ConfigError, DatasetError
+from mmed_core.imagefile import read_image
 
 __all__ = [
     "CityscapesSource",
@@ -62,9 +63,7 @@ def info(depth: str) -> DatasetInfo:
 def _read_png(path: Path, what: str, dtype: type) -> np.ndarray:
     if not path.is_file():
         raise DatasetError(f"{path}: {what} file not found")
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise DatasetError(f"{path}: cannot decode this {what} PNG (corrupt or truncated)")
+    image = read_image(path, cv2.IMREAD_UNCHANGED, f"{what} PNG")
     if image.ndim != 2 or image.dtype != dtype:
         raise DatasetError(
             f"{path}: {what} must be a single-channel {np.dtype(dtype).name} PNG, "

@@ -20,6 +20,7 @@ import numpy as np
 
 from mmed_core.data.base import DatasetInfo
 from mmed_core.errors import DatasetError
+from mmed_core.imagefile import read_image
 
 __all__ = ["IMAGE_EXTENSIONS", "list_images", "read_rgb", "ImageFolderSource"]
 
@@ -46,13 +47,9 @@ def list_images(root: str | os.PathLike[str], pattern: str = "*") -> list[Path]:
 
 
 def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
-    """Decode an image file into (H, W, 3) uint8 RGB; grey and 16-bit images are converted."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None or image.size == 0:
-        raise DatasetError(
-            f"{path}: cannot decode this image (corrupt, truncated or not an image)"
-        )
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    """Decode an image file into (H, W, 3) uint8 RGB; grey and 16-bit images are converted.
+    A missing, truncated or corrupt file is a DatasetError naming it (nothing on stderr)."""
+    return cv2.cvtColor(read_image(path, cv2.IMREAD_COLOR, "RGB"), cv2.COLOR_BGR2RGB)
 
 
 class ImageFolderSource:

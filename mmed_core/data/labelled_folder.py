@@ -7,6 +7,17 @@ Layout (file stems pair the modalities; depth may be missing for any frame)::
     DIR/rgb/0001.png          RGB, PNG or JPEG
     DIR/label*/0001.png       class ids (8 or 16 bit), e.g. label40/ for NYU-40 ids
     DIR/depth*/0001.png       uint16 millimetres, 0 = no measurement (optional)
+    DIR/splits/train.txt      frame stems of each split, one a line (optional; also val.txt,
+                              test.txt and extra.txt)
+
+Without ``splits/`` every split gives every frame (scoring a model on all your frames is what
+``mmed-eval`` and ``mmed-bag make`` want), so training on such a folder validates on its
+training frames: ``mmed-train`` says so in its log and in summary.json
+(:func:`same_frames_every_split`). With ``splits/`` a split gives the frames its file lists
+(blank lines and ``#`` comments are skipped); asking for a split without a file is an error, a
+stem that is not in ``rgb/`` or is listed twice is an error, and train, val and test must not
+share a frame. ``extra`` (RGB only) gives ``extra.txt``'s frames, which need no label, or
+without that file the train frames; it must not hold val or test frames.
 
 A class map (YAML ``{source id: target class name or null}``, e.g.
 ``config/class_maps/nyu40_to_nyu12.yaml``) turns the source ids into the model's classes;
@@ -32,10 +43,22 @@ from mmed_core.data.base import DatasetInfo
 from mmed_core.data.classes import IGNORE_INDEX, NYU12_CLASSES, NYU12_PALETTE, default_palette
 from mmed_core.data.folders import IMAGE_EXTENSIONS, read_rgb
 from mmed_core.errors import ConfigError, DatasetError
+from mmed_core.imagefile import read_image
 
-__all__ = ["CLASS_MAP_DIR", "load_class_map", "LabelledFolderSource", "DEPTH_RANGE"]
+__all__ = [
+    "CLASS_MAP_DIR",
+    "SPLIT_DIR",
+    "load_class_map",
+    "read_split_list",
+    "same_frames_every_split",
+    "LabelledFolderSource",
+    "DEPTH_RANGE",
+]
 
 DEPTH_RANGE = (0.5, 10.0)
+# Optional split lists: DIR/splits/{train,val,test,extra}.txt, one frame stem a line.
+SPLIT_DIR = "splits"
+_HELD_OUT = ("val", "test")
 # Class maps shipped with the source tree (config/class_maps/NAME.yaml).
 CLASS_MAP_DIR = Path(__file__).resolve().parents[2] / "config" / "class_maps"
 
@@ -138,9 +161,7 @@ def _find_dir(root: Path, explicit: str | None, prefix: str, required: bool) -> 
 
 
 def _read_png16(path: Path, what: str) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        raise DatasetError(f"{path}: cannot decode this {what} image")
+    image = read_image(path, cv2.IMREAD_UNCHANGED, what)
     if image.ndim == 3:
         raise DatasetError(
             f"{path}: a {what} image must have one channel (ids / millimetres), "
@@ -151,9 +172,70 @@ def _read_png16(path: Path, what: str) -> np.ndarray:
     return image
 
 
+def same_frames_every_split(root: str | os.PathLike[str]) -> bool:
+    """True when the folder has no split lists (``DIR/splits/``): every split is every frame."""
+    return not (Path(root) / SPLIT_DIR).is_dir()
+
+
+def read_split_list(root: str | os.PathLike[str], split: str) -> list[str] | None:
+    """The frame stems ``DIR/splits/<split>.txt`` lists, in its order; None if that file is
+    absent. Blank lines and ``#`` comments are skipped; a stem listed twice is an error."""
+    path = Path(root) / SPLIT_DIR / f"{split}.txt"
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: cannot read this split list ({exc})") from exc
+    stems: list[str] = []
+    seen: set[str] = set()
+    for number, line in enumerate(text.splitlines(), 1):
+        stem = line.split("#", 1)[0].strip()
+        if not stem:
+            continue
+        stem = Path(stem).stem if Path(stem).suffix.lower() in IMAGE_EXTENSIONS else stem
+        if stem in seen:
+            raise DatasetError(f"{path}:{number}: frame {stem!r} is listed twice")
+        seen.add(stem)
+        stems.append(stem)
+    return stems
+
+
+def _split_stems(root: Path, split: str, rgbs: Mapping[str, Path]) -> list[str]:
+    """The stems of ``split`` from the split lists (checked against rgb/ and each other)."""
+    folder = root / SPLIT_DIR
+    lists = {s: read_split_list(root, s) for s in ("train", "val", "test", "extra")}
+    wanted = lists[split] if split != "extra" or lists["extra"] is not None else lists["train"]
+    if wanted is None:
+        present = sorted(f"{s}.txt" for s, v in lists.items() if v is not None)
+        raise DatasetError(
+            f"{folder}: expected {split}.txt listing the {split} frames (one stem a line), "
+            f"found {', '.join(present) or 'no split list'}; list them there, or remove "
+            f"{SPLIT_DIR}/ to use every frame for every split"
+        )
+    for name, stems in lists.items():
+        unknown = [s for s in stems or () if s not in rgbs]
+        if unknown:
+            raise DatasetError(
+                f"{folder / f'{name}.txt'}: {len(unknown)} frame(s) not in rgb/: "
+                f"{', '.join(unknown[:10])}"
+            )
+    pairs = [("train", "val"), ("train", "test"), ("val", "test")]
+    pairs += [("extra", held) for held in _HELD_OUT]
+    for a, b in pairs:
+        shared = sorted(set(lists[a] or ()) & set(lists[b] or ()))
+        if shared:
+            raise DatasetError(
+                f"{folder}: {a}.txt and {b}.txt share {len(shared)} frame(s) "
+                f"({', '.join(shared[:10])}); a frame belongs to one of train, val and test"
+                + (" (extra may repeat train frames only)" if a == "extra" else "")
+            )
+    return wanted
+
+
 class LabelledFolderSource:
-    """Every frame of a labelled folder (the same frames for every split but 'extra', which
-    gives their RGB alone)."""
+    """The frames of one split of a labelled folder: those ``splits/<split>.txt`` lists, or
+    every frame when the folder has no ``splits/`` ('extra' gives the RGB alone)."""
 
     def __init__(
         self,
@@ -182,20 +264,31 @@ class LabelledFolderSource:
         rgbs = _images(rgb_folder)
         labels = _images(label_folder) if label_folder else {}
         depths = _images(depth_folder) if depth_folder else {}
-        missing = sorted(set(rgbs) - set(labels))
+        if not rgbs:
+            raise DatasetError(f"{rgb_folder}: no images ({', '.join(IMAGE_EXTENSIONS)})")
+        # None: no split lists, every split is every frame (and every frame needs its label).
+        self.split_list: Path | None = None
+        self.stems = sorted(rgbs)
+        if not same_frames_every_split(self.root):
+            self.stems = _split_stems(self.root, split, rgbs)
+            self.split_list = self.root / SPLIT_DIR / f"{split}.txt"
+            if not self.split_list.is_file():  # extra without extra.txt: the train frames
+                self.split_list = self.split_list.with_name("train.txt")
+        self.paired = split != "extra"
+        # RGB-only frames of extra.txt need no label; every other frame does.
+        needs_label = self.stems if self.paired or self.split_list is None else []
+        missing = [s for s in needs_label if s not in labels]
         if missing:
             raise DatasetError(
                 f"{self.root}: {len(missing)} RGB frame(s) without a label in "
                 f"{label_folder.name if label_folder else 'label'}/: {', '.join(missing[:10])}"
             )
-        if not rgbs:
-            raise DatasetError(f"{rgb_folder}: no images ({', '.join(IMAGE_EXTENSIONS)})")
-        self.stems = sorted(rgbs)
+        if not self.stems:
+            raise DatasetError(f"{self.split_list}: lists no frame")
         self.rgb = [rgbs[s] for s in self.stems]
-        self.label = [labels[s] for s in self.stems]
+        self.label = [labels.get(s) for s in self.stems]
         self.depth = [depths.get(s) for s in self.stems]
         self.split, self.class_map, self.depth_scale = split, class_map, float(depth_scale)
-        self.paired = split != "extra"
         classes, palette, self.lut = load_class_map(class_map)
         self.info = DatasetInfo("labelled", classes, palette, DEPTH_RANGE, "m")
 
@@ -206,7 +299,9 @@ class LabelledFolderSource:
         rgb = read_rgb(self.rgb[index])
         if not self.paired:
             return rgb, None, None
-        raw = _read_png16(self.label[index], "label")
+        label_path = self.label[index]
+        assert label_path is not None  # paired frames have labels (checked in __init__)
+        raw = _read_png16(label_path, "label")
         if raw.shape != rgb.shape[:2]:
             raise DatasetError(
                 f"{self.label[index]}: label is {raw.shape[1]}x{raw.shape[0]} but its RGB "
@@ -230,13 +325,16 @@ class LabelledFolderSource:
 
     def fingerprint(self) -> dict[str, Any]:
         digest = hashlib.sha256()
-        for path in [*self.rgb, *self.label, *(p for p in self.depth if p is not None)]:
+        listed = [*self.rgb, *self.label, *self.depth]
+        for path in [p for p in listed if p is not None]:
             stat = path.stat()
             digest.update(
                 f"{path.relative_to(self.root)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode()
             )
         if self.class_map is not None:
             digest.update(_resolve_map(self.class_map).read_bytes())
+        if self.split_list is not None:  # which frames, in which order (absent: all, sorted)
+            digest.update(f"split list {self.split_list.name}: {' '.join(self.stems)}".encode())
         return {
             "kind": "labelled",
             "root": str(self.root.resolve()),

@@ -111,7 +111,8 @@ class DataConfig:
     # photometric jitter of the RGB input only).
     augment: str = "none"
     # clean: the depth is input and target | kinect: the depth encoder reads a Kinect-like
-    # depth (noise, quantisation, holes), every depth loss scores the clean one.
+    # depth (noise, quantisation, holes), every depth loss scores the clean one. Validation
+    # reads it too (one fixed draw per train.seed and sample, the same every epoch).
     depth_input: str = "clean"
 
 

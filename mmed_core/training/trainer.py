@@ -43,8 +43,9 @@ from tqdm import tqdm
 
 from mmed_core.atomic import atomic_write_json, atomic_write_text
 from mmed_core.data import build_dataset
-from mmed_core.data.augment import TrainTransform
+from mmed_core.data.augment import TrainTransform, with_depth_input
 from mmed_core.data.collate import collate
+from mmed_core.data.labelled_folder import SPLIT_DIR, same_frames_every_split
 from mmed_core.data.normals import with_normals
 from mmed_core.deploy.checkpoint import load_checkpoint, load_weights_into, save_checkpoint
 from mmed_core.errors import CheckpointError, ConfigError, MmedError
@@ -86,6 +87,7 @@ __all__ = [
     "DivergedError",
     "ResumeMismatchError",
     "build_datasets",
+    "validation_overlap",
     "DatasetFactory",
     "RESUMABLE_CHANGES",
 ]
@@ -140,12 +142,16 @@ def _default_factory() -> DatasetFactory:
 
 
 def build_datasets(
-    run: RunConfig, factory: DatasetFactory | None = None
+    run: RunConfig, factory: DatasetFactory | None = None, *, val_depth_input: str | None = None
 ) -> tuple[Dataset, list[bool], Dataset, Any]:
     """(train set incl. unpaired extra, paired flags, validation set, dataset info).
 
     A model with the ``normals`` modality gets them derived from each sample's depth
     (:func:`~mmed_core.data.normals.with_normals`); a dataset without metric depth is an error.
+    The validation set's depth encoder reads ``val_depth_input`` (default ``data.depth_input``,
+    what training reads): with ``kinect``, one fixed draw per ``(train.seed, index)``
+    (:func:`~mmed_core.data.augment.with_depth_input`), so every epoch validates on the same
+    inputs; its targets stay the clean depth and ``data.augment`` never applies to it.
     """
     factory = _normals_factory(factory or _default_factory(), run)
     d = run.data
@@ -175,7 +181,44 @@ def build_datasets(
     if d.augment != "none" or d.depth_input != "clean":
         # The training set only (paired and unpaired alike); set_epoch() each epoch.
         train_ds = TrainTransform(train_ds, d.augment, d.depth_input, seed=run.train.seed)
+    # Model selection scores the input the model is trained for (fixed draws, no augmentation).
+    val_ds = with_depth_input(
+        val_ds, d.depth_input if val_depth_input is None else val_depth_input,
+        seed=run.train.seed, where="data.depth_input",
+    )  # fmt: skip
     return train_ds, paired, val_ds, val_ds.info
+
+
+def validation_overlap(run: RunConfig) -> str | None:
+    """Why ``run`` validates on its training frames, or None when its splits are disjoint (as
+    far as the config tells: ``labelled`` folders without split lists give every frame for
+    every split)."""
+    d = run.data
+    if d.val_split == d.train_split:
+        return (
+            f"data.val_split and data.train_split are both {d.val_split!r}; set data.val_split "
+            "to a held-out split"
+        )
+    if d.dataset == "labelled" and d.root is not None and same_frames_every_split(d.root):
+        return (
+            f"the labelled folder {d.root} has no split lists, so every split is every frame; "
+            f"list held-out frames in {Path(d.root) / SPLIT_DIR}/val.txt and the training "
+            "frames in train.txt (one frame stem a line; docs/SIM2REAL.md)"
+        )
+    return None
+
+
+def _validation_record(run: RunConfig, depth_input: str) -> dict[str, Any]:
+    """What summary.json and the checkpoints say of the validation set the run selected its
+    epochs on: split, whether it is the training frames (and why), the depth input it read."""
+    why = validation_overlap(run)
+    return {
+        "split": run.data.val_split,
+        "same_frames_as_training": why is not None,
+        "why": why,
+        "depth_input": depth_input,
+        "depth_input_seed": run.train.seed if depth_input != "clean" else None,
+    }
 
 
 def _normals_factory(factory: DatasetFactory, run: RunConfig) -> DatasetFactory:
@@ -525,7 +568,26 @@ def _train(
     torch.manual_seed(t.seed)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = False
-    train_ds, paired, val_ds, info = build_datasets(run, dataset_factory)
+    # A state written before validation read data.depth_input validated on clean depth; a
+    # resumed run goes on as it started, so its validation losses stay comparable.
+    val_input = run.data.depth_input if saved is None else saved.get("val_depth_input", "clean")
+    if dd.main and val_input != run.data.depth_input:
+        print(
+            f"[mmed-train] {out}/state.json predates validation on data.depth_input: the run "
+            f"goes on validating on {val_input} depth, as it started",
+            flush=True,
+        )
+    train_ds, paired, val_ds, info = build_datasets(
+        run, dataset_factory, val_depth_input=val_input
+    )
+    validation = _validation_record(run, val_input)
+    if dd.main and validation["why"]:
+        print(
+            f"[mmed-train] WARNING: validation reads the training frames: {validation['why']}. "
+            "The validation loss, early stopping and best.safetensors then follow the fit to "
+            "the training frames, not how the model does on frames it has not seen.",
+            flush=True,
+        )
     cfg = model_config_for(run, info)
     model = create_model(cfg).to(device)
     paths = cfg.paths()
@@ -586,7 +648,12 @@ def _train(
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "config.yaml", yaml.safe_dump(run.to_dict(), sort_keys=False))
     logger = _Logger(out, dd.main, t.tensorboard, state.global_step)
-    card = {"run": run.to_dict(), "run_name": run.run_name, "data": run.to_dict()["data"]}
+    card = {
+        "run": run.to_dict(),
+        "run_name": run.run_name,
+        "data": run.to_dict()["data"],
+        "validation": validation,
+    }
     if init is not None:
         card["init"] = init  # where a shipped model started from
 
@@ -599,7 +666,12 @@ def _train(
                 "balance": balancer.state_dict(),
             }
             state_run = _state_run(run, legacy)
-            info = {"run": state_run, "init": init, **state.to_json()}
+            info = {
+                "run": state_run,
+                "init": init,
+                "val_depth_input": val_input,
+                **state.to_json(),
+            }
             save_state(out, state.global_step, tree, info)
 
     # -------------------------------------------------------------- the loop
@@ -712,14 +784,14 @@ def _train(
         # A summary that says so, so a study evaluates the best checkpoint before the divergence
         # and reports the run as diverged instead of retrying it forever.
         if dd.main:
-            _summary(out, _result("diverged", out, state, t0, model), run, init)
+            _summary(out, _result("diverged", out, state, t0, model), run, init, validation)
         raise
     finally:
         logger.close()
 
     result = _result(status, out, state, t0, model)
     if dd.main:
-        _summary(out, result, run, init)
+        _summary(out, result, run, init, validation)
     barrier(dd)
     return result
 
@@ -781,7 +853,13 @@ def _diverged(out: Path, epoch: int, st: RunState, loss: torch.Tensor, per_path:
     )
 
 
-def _summary(out: Path, r: TrainResult, run: RunConfig, init: dict[str, Any] | None) -> None:
+def _summary(
+    out: Path,
+    r: TrainResult,
+    run: RunConfig,
+    init: dict[str, Any] | None,
+    validation: dict[str, Any],
+) -> None:
 
     summary = {
         f.name: getattr(r, f.name)
@@ -796,6 +874,7 @@ def _summary(out: Path, r: TrainResult, run: RunConfig, init: dict[str, Any] | N
         last=str(out / "last.safetensors"),
         final=r.history[-1] if r.history else None,
         init=init,
+        validation=validation,
     )
     atomic_write_json(out / "summary.json", summary)
     print(
@@ -803,6 +882,7 @@ def _summary(out: Path, r: TrainResult, run: RunConfig, init: dict[str, Any] | N
         f"{r.epochs_done} epoch(s), "
         f"{r.global_step} steps, {r.seconds:.1f} s, {r.images_per_s:.1f} images/s; "
         f"best val {run.train.criterion} {r.best_val:.4f} at epoch "
-        f"{r.best_epoch}; checkpoints in {out}",
+        f"{r.best_epoch}; checkpoints in {out}"
+        + (" (validated on the training frames, see above)" if validation["why"] else ""),
         flush=True,
     )
