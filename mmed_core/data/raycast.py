@@ -217,7 +217,8 @@ def _cast_round(
     disc = b * b - 4 * a * cc
     meets = (b < 0) & (disc >= 0) & (a > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.where(cc <= 0, 0.0, 2 * cc / (-b + np.sqrt(np.maximum(disc, 0))))
+        s = 2 * cc / (-b + np.sqrt(np.maximum(disc, 0)))  # the nearer root, stably
+    s = np.where((cc <= 0) | ~np.isfinite(s), 0.0, s)  # (not finite: a miss)
     curved = ~flat & (meets | (cc <= 0)) & (s <= t1 - t0 + 1e-9)
     t = np.where(flat, t0, np.where(curved, t0 + s, np.inf))
     near[rows, box] = t.astype(near.dtype)
@@ -226,18 +227,17 @@ def _cast_round(
     return round_axis
 
 
-def shade(
+def _geometry(
     scene: Scene,
     origin: np.ndarray,
     dirs: np.ndarray,
     t: np.ndarray,
     idx: np.ndarray,
     axis: np.ndarray,
-    lighting: Lighting | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Colour (P, 3) in 0..1 (before exposure) and class id (P,) of each hit; ``lighting`` adds
-    shadows, grime and highlights (default: none of them)."""
-    look = lighting or Lighting()
+) -> tuple[np.ndarray, ...]:
+    """Of each hit of :func:`cast`: the point, the unit normal (towards the ray), the face
+    coordinates u, v (metres) and s, r (0..1 across the face) and the surface index (the boxes,
+    then the room's wall, floor and ceiling)."""
     n_px = len(t)
     rows = np.arange(n_px)
     point = origin + t[:, None] * dirs
@@ -254,10 +254,6 @@ def shade(
     room3 = np.broadcast_to(scene.size, (3, 3))
     lo = np.concatenate([scene.lo.reshape(-1, 3), np.zeros((3, 3))]).astype(np.float32)
     hi = np.concatenate([scene.hi.reshape(-1, 3), room3]).astype(np.float32)
-    label = np.concatenate([scene.label, np.asarray(scene.room_label)]).astype(np.uint8)[sid]
-    material = np.concatenate([scene.material, np.asarray(scene.room_material)])[sid]
-    albedo = np.concatenate([scene.color.reshape(-1, 3), scene.room_color]).astype(np.float32)[sid]
-    param = np.concatenate([scene.param, np.full(3, 0.5)]).astype(np.float32)[sid]
     # Face coordinates in 0..1, for frames, bezels and panels.
     t0, t1 = tan[:, 0], tan[:, 1]
     lo0, lo1 = lo[sid, t0], lo[sid, t1]
@@ -281,6 +277,27 @@ def shade(
                 s,
                 r,
             )
+    return point, normal, u, v, s, r, sid
+
+
+def shade(
+    scene: Scene,
+    origin: np.ndarray,
+    dirs: np.ndarray,
+    t: np.ndarray,
+    idx: np.ndarray,
+    axis: np.ndarray,
+    lighting: Lighting | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Colour (P, 3) in 0..1 (before exposure) and class id (P,) of each hit; ``lighting`` adds
+    shadows, grime and highlights (default: none of them)."""
+    look = lighting or Lighting()
+    n_px = len(t)
+    point, normal, u, v, s, r, sid = _geometry(scene, origin, dirs, t, idx, axis)
+    label = np.concatenate([scene.label, np.asarray(scene.room_label)]).astype(np.uint8)[sid]
+    material = np.concatenate([scene.material, np.asarray(scene.room_material)])[sid]
+    albedo = np.concatenate([scene.color.reshape(-1, 3), scene.room_color]).astype(np.float32)[sid]
+    param = np.concatenate([scene.param, np.full(3, 0.5)]).astype(np.float32)[sid]
 
     emissive = np.zeros(n_px, bool)
     for mat in np.unique(material):
