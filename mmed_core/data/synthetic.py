@@ -9,8 +9,9 @@ kept whatever the frame size: a 96x96 frame looks like a 640x480 NYUDv2 frame re
 The RGB goes through a camera model (exposure, white balance, gamma, vignetting, blur, noise,
 JPEG); :func:`kinect_depth` makes a sensor-like depth with holes and noise. Realism extras, off by
 default (supersampling, auto exposure, cast shadows, grime, highlights), bring the look closer to
-a photo at a rendering cost (docs/SIM2REAL.md). Every knob is a field of :class:`SyntheticConfig`
-(rooms: :class:`mmed_core.data.scenes.RoomConfig`).
+a photo at a rendering cost (docs/SIM2REAL.md), and ``room.rounded`` draws round things round.
+Every knob is a field of :class:`SyntheticConfig` (rooms:
+:class:`mmed_core.data.scenes.RoomConfig`).
 Frame ``i`` of seed ``s`` depends only on ``(s, i)``, so any frame can be rendered alone and
 every run gives the same bytes. Write a dataset with ``mmed-data synth --out DIR``; time it with
 ``python benchmarks/bench_synth.py``.
