@@ -266,8 +266,8 @@ def _geometry(
             _round_surface(
                 kind[on],
                 point[on],
-                lo[sid[on]],
-                hi[sid[on]],
+                scene.lo[sid[on]],  # (as cast() reads them, so both see the same shape)
+                scene.hi[sid[on]],
                 axis[on],
                 on,
                 dirs,
