@@ -12,10 +12,16 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from mmed_core.data import raycast
 from mmed_core.data.classes import IGNORE_INDEX, NYU12_CLASSES
 from mmed_core.data.raycast import Lighting, Material, Scene, Shape, _geometry, cast, shade
 from mmed_core.data.scenes import RoomConfig, random_room
-from mmed_core.data.synthetic import SyntheticConfig, config_from_dict, render_frame
+from mmed_core.data.synthetic import (
+    SyntheticConfig,
+    config_from_dict,
+    describe_config,
+    render_frame,
+)
 from mmed_core.errors import ConfigError
 
 CAMERA = np.array([0.3, 2.0, 1.5], np.float32)  # looking along +x at the room's middle
@@ -229,3 +235,17 @@ def test_knob_changes_frames_and_labels_stay_class_ids():
 def test_bad_rounded_names_the_option(value):
     with pytest.raises(ConfigError, match="room.rounded must be a chance 0..1"):
         config_from_dict({"room": {"rounded": value}})
+
+
+def test_chunks_give_the_same_hits(monkeypatch):
+    scene = random_room(np.random.default_rng(8), config=RoomConfig(rounded=1.0))
+    dirs = _fan(31, 0.6)
+    whole = cast(scene, CAMERA, dirs)
+    monkeypatch.setattr(raycast, "_CHUNK", 97)  # many chunks, the last one short
+    for x, y in zip(whole, cast(scene, CAMERA, dirs)):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_inspect_lists_the_knob():
+    assert "rounded=0.0" in describe_config(SyntheticConfig())
+    assert "rounded=0.5" in describe_config(config_from_dict({"room": {"rounded": 0.5}}))
