@@ -6,6 +6,7 @@
     python benchmarks/bench_synth.py --frames 3000 --size 96 96 --workers 2
     python benchmarks/bench_synth.py --frames 20 --size 480 640 --workers 1
     python benchmarks/bench_synth.py --frames 200 --workers 1 --realism   # plain vs extras
+    python benchmarks/bench_synth.py --frames 200 --workers 1 --rounded 1  # plain vs round shapes
 
 Prints frames/s. Frames depend only on (seed, index), so the worker count changes the speed,
 never the frames.
@@ -39,12 +40,30 @@ def main() -> None:
         action="store_true",
         help="also time the realism extras of config/finetune_indoor.yaml (ratio to plain)",
     )
+    parser.add_argument(
+        "--rounded",
+        type=float,
+        default=None,
+        metavar="P",
+        help="also time rooms with round shapes (room.rounded = P; ratio to plain)",
+    )
     args = parser.parse_args()
     h, w = args.size
     print(f"synthetic generator, {args.frames} frames of {h}x{w}, {os.cpu_count()} CPUs")
     looks: dict[str, dict] = {"plain": {}}
     if args.realism:
         looks["extras"] = yaml.safe_load(_FINETUNE.read_text())["data"]["options"]["generator"]
+    if args.rounded is not None:
+        looks["rounded"] = {"room": {"rounded": args.rounded}}
+        if "extras" in looks:
+            extras = looks["extras"]
+            room = {**extras.get("room", {}), "rounded": args.rounded}
+            looks["extras+rounded"] = {**extras, "room": room}
+    for options in looks.values():  # warm up (imports, first calls), so the first look timed
+        # is not the slowest
+        warm = SyntheticSource("train", (h, w), 3, seed=2, generator=options)
+        for i in range(3):
+            render_frame(i, warm.config)
     for workers in [args.workers] if args.workers else sorted({1, os.cpu_count() or 1}):
         rate = {}
         for look, options in looks.items():
@@ -57,8 +76,8 @@ def main() -> None:
             elapsed = time.perf_counter() - start
             rate[look] = count / elapsed
             print(f"  {look} workers={workers}: {rate[look]:8.1f} frames/s ({elapsed:.1f} s)")
-        if "extras" in rate:
-            print(f"  extras / plain: {rate['extras'] / rate['plain']:.2f}x the speed")
+        for look in [k for k in rate if k != "plain"]:
+            print(f"  {look} / plain: {rate[look] / rate['plain']:.2f}x the speed")
 
 
 if __name__ == "__main__":

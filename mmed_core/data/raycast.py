@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Vectorised ray casting of axis-aligned boxes inside a room, with textures and shading.
 
-This is the renderer behind :mod:`mmed_core.data.synthetic`; it has no Python loop over pixels
-(only over the few boxes' axes and the materials). Measure it with
-``python benchmarks/bench_synth.py``.
+A box may instead hold a round shape inscribed in it (:class:`Shape`: a vertical cylinder, an
+ellipsoid, a box with a rounded top); its bounds stay the bounding box, so culling and layout
+code see boxes. This is the renderer behind :mod:`mmed_core.data.synthetic`; it has no Python
+loop over pixels (only over the few boxes' axes, the shape kinds and the materials). Measure it
+with ``python benchmarks/bench_synth.py``.
 """
 
 from __future__ import annotations
@@ -15,12 +17,24 @@ import numpy as np
 
 from mmed_core.data.textures import Material, apply_texture
 
-__all__ = ["Lighting", "Material", "Scene", "cast", "shade"]
+__all__ = ["Lighting", "Material", "Scene", "Shape", "cast", "shade"]
 
 # Rays are cast in chunks so a 640x480 frame never builds (rays x boxes) arrays of gigabytes.
 _CHUNK = 32768
 # For a face hit along axis a, the two in-plane world axes (u, v); v is height on vertical faces.
 _TANGENTS = np.array([[1, 2], [0, 2], [0, 1]])
+
+
+class Shape:
+    """Shape codes of :attr:`Scene.shape`: what a box holds, inscribed in its bounds.
+
+    ``CYLINDER``: a vertical elliptic cylinder filling the box's x-y footprint, flat caps.
+    ``ELLIPSOID``: the ellipsoid touching the box's six faces. ``ROUNDED_TOP``: the box with its
+    top rounded into a half cylinder along the longer horizontal side (a rolled sofa arm or
+    back, a headboard); its radius is half the shorter side (at most half the height).
+    """
+
+    BOX, CYLINDER, ELLIPSOID, ROUNDED_TOP = range(4)
 
 
 @dataclass
@@ -41,6 +55,7 @@ class Scene:
     light_power: np.ndarray  # (L,)
     ambient: float = 0.35
     extra: dict = field(default_factory=dict)
+    shape: np.ndarray | None = None  # (B,) uint8 Shape code of each box; None: all boxes
 
 
 @dataclass(frozen=True)
@@ -130,6 +145,9 @@ def _cast_chunk(
                 np.maximum(near, np.minimum(t1, t2), out=near)
                 np.minimum(exit_, np.maximum(t1, t2), out=exit_)
         np.putmask(near, (exit_ < near) | (near <= 0), np.inf)
+        round_axis = None
+        if scene.shape is not None and scene.shape.any():
+            round_axis = _cast_round(scene, o, d, near, exit_)
         best = near.argmin(1)
         tb = near[np.arange(len(d)), best]
         hit = tb < t
@@ -141,21 +159,85 @@ def _cast_chunk(
             e1 = lo[b] * inv[hit]
             e2 = hi[b] * inv[hit]
             axis[hit] = np.minimum(e1, e2).argmax(1)
+            if round_axis is not None:  # on a curved surface: the normal's largest component
+                curved = round_axis[np.flatnonzero(hit), b]
+                axis[hit] = np.where(curved >= 0, curved, axis[hit])
     return t, idx, axis
 
 
-def shade(
+def _quadric(
+    shape: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Centre c, half size h, weights w and offset f (each (n, 3)) of the round shapes: in
+    box coordinates q = (x - c) / h the curved surface is sum((w * (q - f))**2) = 1."""
+    c = (lo + hi) / 2
+    h = np.maximum((hi - lo) / 2, 1e-9)
+    w = np.zeros_like(h)
+    f = np.zeros_like(h)
+    w[shape == Shape.CYLINDER, :2] = 1.0
+    w[shape == Shape.ELLIPSOID] = 1.0
+    top = np.flatnonzero(shape == Shape.ROUNDED_TOP)
+    if len(top):
+        across = (h[top, 0] >= h[top, 1]).astype(np.int64)  # the shorter horizontal side
+        radius = np.minimum(h[top, across], h[top, 2])
+        w[top, across] = 1.0
+        w[top, 2] = h[top, 2] / radius
+        f[top, 2] = 1.0 - radius / h[top, 2]
+    return c, h, w, f
+
+
+def _cast_round(
+    scene: Scene, o: np.ndarray, d: np.ndarray, near: np.ndarray, exit_: np.ndarray
+) -> np.ndarray:
+    """Moves the entry distances ``near`` (P, B) of the round boxes' rays to where they meet the
+    shape (inf: they miss it); returns (P, B) int8 of the axis of a curved-surface hit's normal
+    (-1: a flat face, whose axis is the slab's)."""
+    shape = scene.shape
+    round_axis = np.full(near.shape, -1, np.int8)
+    cols = np.flatnonzero(shape)
+    rows, k = np.nonzero(np.isfinite(near[:, cols]))
+    if not len(rows):
+        return round_axis
+    box = cols[k]
+    kind = shape[box]
+    c, h, w, f = _quadric(kind, scene.lo[box].astype(np.float64), scene.hi[box].astype(np.float64))
+    t0 = near[rows, box].astype(np.float64)
+    t1 = exit_[rows, box].astype(np.float64)
+    ray = d[rows].astype(np.float64)
+    # From where the ray enters the box, in box coordinates (well conditioned for thin poles).
+    q0 = (o.astype(np.float64) + t0[:, None] * ray - c) / h
+    dq = ray / h
+    pq, dw = w * (q0 - f), w * dq
+    a = np.einsum("ij,ij->i", dw, dw)
+    b = 2 * np.einsum("ij,ij->i", pq, dw)
+    cc = np.einsum("ij,ij->i", pq, pq) - 1.0
+    # Entered through a flat face: a cylinder's cap, the box part of a rounded top, its ends.
+    flat = (cc <= 0) & (kind != Shape.ELLIPSOID)
+    flat |= (kind == Shape.ROUNDED_TOP) & (q0[:, 2] <= f[:, 2])
+    disc = b * b - 4 * a * cc
+    meets = (b < 0) & (disc >= 0) & (a > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = 2 * cc / (-b + np.sqrt(np.maximum(disc, 0)))  # the nearer root, stably
+    s = np.where((cc <= 0) | ~np.isfinite(s), 0.0, s)  # (not finite: a miss)
+    curved = ~flat & (meets | (cc <= 0)) & (s <= t1 - t0 + 1e-9)
+    t = np.where(flat, t0, np.where(curved, t0 + s, np.inf))
+    near[rows, box] = t.astype(near.dtype)
+    grad = w * w * (q0 + s[:, None] * dq - f) / h
+    round_axis[rows[curved], box[curved]] = np.abs(grad[curved]).argmax(1)
+    return round_axis
+
+
+def _geometry(
     scene: Scene,
     origin: np.ndarray,
     dirs: np.ndarray,
     t: np.ndarray,
     idx: np.ndarray,
     axis: np.ndarray,
-    lighting: Lighting | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Colour (P, 3) in 0..1 (before exposure) and class id (P,) of each hit; ``lighting`` adds
-    shadows, grime and highlights (default: none of them)."""
-    look = lighting or Lighting()
+) -> tuple[np.ndarray, ...]:
+    """Of each hit of :func:`cast`: the point, the unit normal (towards the ray), the face
+    coordinates u, v (metres) and s, r (0..1 across the face) and the surface index (the boxes,
+    then the room's wall, floor and ceiling)."""
     n_px = len(t)
     rows = np.arange(n_px)
     point = origin + t[:, None] * dirs
@@ -172,15 +254,50 @@ def shade(
     room3 = np.broadcast_to(scene.size, (3, 3))
     lo = np.concatenate([scene.lo.reshape(-1, 3), np.zeros((3, 3))]).astype(np.float32)
     hi = np.concatenate([scene.hi.reshape(-1, 3), room3]).astype(np.float32)
-    label = np.concatenate([scene.label, np.asarray(scene.room_label)]).astype(np.uint8)[sid]
-    material = np.concatenate([scene.material, np.asarray(scene.room_material)])[sid]
-    albedo = np.concatenate([scene.color.reshape(-1, 3), scene.room_color]).astype(np.float32)[sid]
-    param = np.concatenate([scene.param, np.full(3, 0.5)]).astype(np.float32)[sid]
     # Face coordinates in 0..1, for frames, bezels and panels.
     t0, t1 = tan[:, 0], tan[:, 1]
     lo0, lo1 = lo[sid, t0], lo[sid, t1]
     s = (u - lo0) / np.maximum(hi[sid, t0] - lo0, 1e-6)
     r = (v - lo1) / np.maximum(hi[sid, t1] - lo1, 1e-6)
+    if scene.shape is not None and scene.shape.any():
+        kind = np.concatenate([scene.shape, np.zeros(3, scene.shape.dtype)])[sid]
+        on = np.flatnonzero(kind)
+        if len(on):
+            _round_surface(
+                kind[on],
+                point[on],
+                scene.lo[sid[on]],  # (as cast() reads them, so both see the same shape)
+                scene.hi[sid[on]],
+                axis[on],
+                on,
+                dirs,
+                normal,
+                u,
+                v,
+                s,
+                r,
+            )
+    return point, normal, u, v, s, r, sid
+
+
+def shade(
+    scene: Scene,
+    origin: np.ndarray,
+    dirs: np.ndarray,
+    t: np.ndarray,
+    idx: np.ndarray,
+    axis: np.ndarray,
+    lighting: Lighting | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Colour (P, 3) in 0..1 (before exposure) and class id (P,) of each hit; ``lighting`` adds
+    shadows, grime and highlights (default: none of them)."""
+    look = lighting or Lighting()
+    n_px = len(t)
+    point, normal, u, v, s, r, sid = _geometry(scene, origin, dirs, t, idx, axis)
+    label = np.concatenate([scene.label, np.asarray(scene.room_label)]).astype(np.uint8)[sid]
+    material = np.concatenate([scene.material, np.asarray(scene.room_material)])[sid]
+    albedo = np.concatenate([scene.color.reshape(-1, 3), scene.room_color]).astype(np.float32)[sid]
+    param = np.concatenate([scene.param, np.full(3, 0.5)]).astype(np.float32)[sid]
 
     emissive = np.zeros(n_px, bool)
     for mat in np.unique(material):
@@ -200,13 +317,16 @@ def shade(
         to_cam = -dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
         spec = np.zeros(n_px, np.float32)
     light = np.full(n_px, scene.ambient, np.float32)
+    reps = None
+    if look.shadows > 0 and look.shadow_rays is not None:  # once per frame, not per light
+        reps = np.unique(look.shadow_rays, return_inverse=True)
     for pos, power in zip(scene.lights, scene.light_power):
         to_light = pos - point
         dist2 = np.einsum("ij,ij->i", to_light, to_light)
         lambert = np.maximum(np.einsum("ij,ij->i", normal, to_light), 0) / np.sqrt(dist2 + 1e-6)
         if look.shadows > 0:
             direct = power / (1.0 + 0.12 * dist2)
-            direct = direct * (1.0 - look.shadows * _occluded(look, scene, pos, point))
+            direct = direct * (1.0 - look.shadows * _occluded(look, scene, pos, point, reps))
             light += direct * lambert
         else:  # (the same sum in the order of the plain look, so its frames stay bit-identical)
             light += power * lambert / (1.0 + 0.12 * dist2)
@@ -227,18 +347,76 @@ def shade(
     return colour, label
 
 
-def _occluded(look: Lighting, scene: Scene, light: np.ndarray, point: np.ndarray) -> np.ndarray:
+def _round_surface(
+    kind: np.ndarray,
+    point: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    axis: np.ndarray,
+    on: np.ndarray,
+    dirs: np.ndarray,
+    normal: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    s: np.ndarray,
+    r: np.ndarray,
+) -> None:
+    """Normal and face coordinates of the hits ``on`` the curved surfaces of round shapes,
+    written into ``normal``, ``u``, ``v``, ``s`` and ``r`` (flat faces keep the box's): u runs
+    around (angle x mean radius), v up (height; arc length over a rounded top), s and r are the
+    same in 0..1."""
+    c, h, w, f = _quadric(kind, lo.astype(np.float64), hi.astype(np.float64))
+    q = (point - c) / h
+    across = (h[:, 0] >= h[:, 1]).astype(np.int64)  # rounded top: the shorter horizontal side
+    along = 1 - across
+    rows = np.arange(len(kind))
+    curved = kind == Shape.ELLIPSOID
+    curved |= (kind == Shape.CYLINDER) & (axis != 2)
+    curved |= (kind == Shape.ROUNDED_TOP) & (axis != along) & (q[:, 2] > f[:, 2])
+    if not curved.any():
+        return
+    grad = w * w * (q - f) / h
+    grad /= np.maximum(np.linalg.norm(grad, axis=1, keepdims=True), 1e-12)
+    facing = np.einsum("ij,ij->i", grad, dirs[on]) > 0
+    grad[facing] *= -1  # towards the ray (a grazing hit may land just behind the equator)
+    around = np.arctan2(q[:, 1], q[:, 0])
+    radius = (h[:, 0] + h[:, 1]) / 2
+    lift = np.arcsin(np.clip(q[:, 2], -1, 1))
+    # Rounded top: the angle over the roll, 0 at either side, so v joins the flat sides' height.
+    z0 = c[:, 2] + f[:, 2] * h[:, 2]
+    roll_r = h[:, 2] / np.maximum(w[:, 2], 1e-9)
+    roll = np.arcsin(np.clip((point[:, 2] - z0) / np.maximum(roll_r, 1e-9), 0, 1))
+    rolled = kind == Shape.ROUNDED_TOP
+    cu = np.where(rolled, point[rows, along], around * radius)
+    cv = np.where(
+        rolled,
+        z0 + roll * (roll_r + h[rows, across]) / 2,
+        np.where(kind == Shape.ELLIPSOID, c[:, 2] + lift * h[:, 2], point[:, 2]),
+    )
+    cs = np.where(rolled, (q[rows, along] + 1) / 2, (around + np.pi) / (2 * np.pi))
+    cr = np.where(kind == Shape.ELLIPSOID, lift / np.pi + 0.5, (q[:, 2] + 1) / 2)
+    at = on[curved]
+    normal[at] = grad[curved]
+    u[at], v[at], s[at], r[at] = cu[curved], cv[curved], cs[curved], cr[curved]
+
+
+def _occluded(
+    look: Lighting,
+    scene: Scene,
+    light: np.ndarray,
+    point: np.ndarray,
+    reps: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """1.0 where a box lies between ``light`` and ``point`` (P, 3), else 0.0: one shadow ray per
-    point (or per ``look.shadow_rays`` representative), cast from the light; the point itself
-    is reached at t = 1."""
+    point, or per representative of ``reps`` (the unique ``look.shadow_rays`` and each point's
+    index into them), cast from the light; the point itself is reached at t = 1."""
     casters = look.casters or scene
     if not len(casters.lo):
         return np.zeros(len(point), np.float32)
-    reps = look.shadow_rays
-    ends = point if reps is None else point[np.unique(reps)]
+    if reps is None and look.shadow_rays is not None:
+        reps = np.unique(look.shadow_rays, return_inverse=True)
+    ends = point if reps is None else point[reps[0]]
     origin = np.asarray(light, np.float32)
     t, idx, _ = cast(casters, origin, (ends - origin).astype(np.float32))
     hit = ((idx >= 0) & (t < 0.995)).astype(np.float32)
-    if reps is None:
-        return hit
-    return hit[np.searchsorted(np.unique(reps), reps)]
+    return hit if reps is None else hit[reps[1].reshape(-1)]

@@ -9,8 +9,13 @@ class, so the rooms are cluttered with objects that get label 255 as NYUDv2's 'o
 do: chairs, people, bookshelves, boxes, bins, clothes, plants, lamps, pillows, rugs, doors,
 whiteboards, things on every surface. Appearance is decoupled from class: every object draws
 its material and colour from the same broad distributions (:func:`surface`), so only shape,
-size, place and context tell the classes apart, as in real rooms. The knobs are the fields of
-:class:`RoomConfig`. Preview with ``mmed-data inspect synthetic --split val``.
+size, place and context tell the classes apart, as in real rooms. With ``rounded`` > 0 some
+objects take a round shape inscribed in their box (:class:`~mmed_core.data.raycast.Shape`):
+pillows, cushions, clothes, plants, heads and some small things become ellipsoids; pots, bins,
+lamps, legs, chair seats, tables' tops, rugs, bodies, cups and bottles cylinders; sofa arms and
+backs get rolled tops. Those choices come from a stream of their own, so the rooms stay those of
+``rounded=0`` (things on a round table move in to stay on it). The knobs are
+the fields of :class:`RoomConfig`. Preview with ``mmed-data inspect synthetic --split val``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mmed_core.data.classes import IGNORE_INDEX, NYU12_CLASSES
-from mmed_core.data.raycast import Material, Scene
+from mmed_core.data.raycast import Material, Scene, Shape
 
 __all__ = ["random_room", "CLASS_ID", "RoomConfig", "surface"]
 
@@ -55,6 +60,28 @@ class RoomConfig:
     lights: tuple[int, int] = (1, 4)  # point lights
     printed: float = 1.0  # chance furniture that draws the printed ("busy") material keeps it;
     # below 1 most sofas, beds, cabinets and tables are plain, wood or fabric, as real ones are
+    rounded: float = 0.0  # chance an object that can be round is drawn round (pillows, pots,
+    # bins, lamps, legs, round tables, sofa arms, heads...); 0: all boxes, as generator v3
+
+
+_SHAPE_STREAM = 0x5A9E
+
+
+def _side_stream(rng: np.random.Generator, stream: int) -> np.random.Generator:
+    """A generator seeded from ``rng``'s current state and ``stream``; ``rng`` draws nothing."""
+    words: list[int] = []
+
+    def walk(x) -> None:
+        if isinstance(x, dict):
+            for value in x.values():
+                walk(value)
+        elif isinstance(x, np.ndarray):
+            words.extend(int(v) for v in x.ravel())
+        elif isinstance(x, (int, np.integer)):
+            words.append(int(x))
+
+    walk(rng.bit_generator.state)
+    return np.random.default_rng([stream, *words])
 
 
 def _hsv(h: float, s: float, v: float) -> np.ndarray:
@@ -113,10 +140,14 @@ class _Builder:
         self.size, self.rng = size, rng
         self.config = config or RoomConfig()
         self.boxes: list[tuple] = []
+        self.shapes: list[int] = []
         self.footprints: list[tuple[float, float, float, float]] = []
         self.wall_items: list[tuple[int, float, float, float, float]] = []
+        # Round-shape choices come from their own stream (derived from the room's, without
+        # drawing from it), so a room's layout and view are the same whatever ``rounded`` is.
+        self.shape_rng = _side_stream(rng, _SHAPE_STREAM) if self.config.rounded > 0 else None
 
-    def add(self, lo, hi, cls: str | None, material: int, color) -> None:
+    def add(self, lo, hi, cls: str | None, material: int, color, shape: int = Shape.BOX) -> None:
         label = IGNORE_INDEX if cls is None else CLASS_ID[cls]
         self.boxes.append(
             (
@@ -128,6 +159,29 @@ class _Builder:
                 self.rng.random(),
             )
         )
+        self.shapes.append(int(shape))
+
+    def maybe_round(self, *shapes: int) -> int:
+        """One of ``shapes`` with chance ``config.rounded``, else a box (no draw when 0)."""
+        if self.shape_rng is None:
+            return Shape.BOX
+        pick = self.shape_rng.random()
+        if pick >= self.config.rounded:
+            return Shape.BOX
+        return shapes[int(pick / self.config.rounded * len(shapes)) % len(shapes)]
+
+    def move_inside(self, start: int, centre: tuple, half: tuple) -> None:
+        """Moves boxes ``start:`` (things on a round table) towards ``centre`` until their
+        footprints fit in the ellipse of half axes ``half``; sizes and heights stay."""
+        c, r = np.asarray(centre, float), np.maximum(np.asarray(half, float), 1e-3)
+        for k in range(start, len(self.boxes)):
+            lo, hi, *rest = self.boxes[k]
+            mid, size = (lo[:2] + hi[:2]) / 2 - c, (hi[:2] - lo[:2]) / 2
+            scale = 1.0
+            while scale > 0 and np.sum(((np.abs(mid) * scale + size) / r) ** 2) > 1:
+                scale -= 0.05
+            shift = np.append(mid * (max(scale, 0.0) - 1), 0.0)
+            self.boxes[k] = (lo + shift, hi + shift, *rest)
 
     def surf(self, default_material: int, default_colour) -> tuple[int, np.ndarray]:
         return surface(
@@ -200,6 +254,7 @@ class _Builder:
         else:
             lo = hi = color = np.zeros((0, 3))
             label, mat, param = np.zeros(0, np.uint8), np.zeros(0, int), np.zeros(0)
+        shape = np.array(self.shapes, np.uint8) if any(self.shapes) else None
         return Scene(
             size=self.size.astype(np.float32),
             lo=lo,
@@ -214,6 +269,7 @@ class _Builder:
             lights=lights,
             light_power=power,
             ambient=float(self.rng.uniform(0.2, 0.5)),
+            shape=shape,
         )
 
 
@@ -279,7 +335,9 @@ def _small_items(b: _Builder, x0: float, x1: float, y0: float, y1: float, z: flo
         else:
             h = rng.uniform(0.05, 0.35)
             mat = Material.BUSY if rng.random() < 0.5 else Material.PLAIN
-            b.add((x, y, z), (x + w, y + d, z + h), None, mat, colour(rng))
+            # cups, bottles, vases, bowls, fruit
+            shape = b.maybe_round(Shape.CYLINDER, Shape.CYLINDER, Shape.ELLIPSOID)
+            b.add((x, y, z), (x + w, y + d, z + h), None, mat, colour(rng), shape)
 
 
 def _furniture(b: _Builder) -> None:
@@ -299,7 +357,8 @@ def _furniture(b: _Builder) -> None:
                     *b.surf(Material.WOOD, wood),
                 )
             pill_mat, pill = b.surf(Material.FABRIC, sheet * 1.1)
-            b.add(*b.wall_box(w, a + 0.1, e - 0.1, top, top + 0.14, 0.45), None, pill_mat, pill)
+            pillow = b.wall_box(w, a + 0.1, e - 0.1, top, top + 0.14, 0.45)
+            b.add(*pillow, None, pill_mat, pill, b.maybe_round(Shape.ELLIPSOID))
             if rng.random() < 0.5:
                 lo, hi = b.wall_box(w, a, e, top, top + 0.08, 2.0)
                 cx, cy = rng.uniform(lo[0], hi[0] - 0.5), rng.uniform(lo[1], hi[1] - 0.5)
@@ -309,6 +368,7 @@ def _furniture(b: _Builder) -> None:
                     None,
                     Material.BUSY,
                     colour(rng),
+                    b.maybe_round(Shape.ELLIPSOID),
                 )
     if rng.random() < 0.6:
         spot = b.place_on_wall(rng.uniform(1.4, 2.4), 0.9)
@@ -316,10 +376,18 @@ def _furniture(b: _Builder) -> None:
             w, a, e = spot
             mat, cloth = b.surf(Material.FABRIC, rng.uniform(0.15, 0.8, 3))
             seat = rng.uniform(0.35, 0.5)
+            rolled = b.maybe_round(Shape.ROUNDED_TOP)  # rolled back and arms
             b.add(*b.wall_box(w, a, e, 0, seat, 0.9), "sofa", mat, cloth)
-            b.add(*b.wall_box(w, a, e, 0, rng.uniform(0.75, 1.0), 0.25), "sofa", mat, cloth)
-            b.add(*b.wall_box(w, a, a + 0.2, 0, seat + 0.2, 0.9), "sofa", mat, cloth * 0.9)
-            b.add(*b.wall_box(w, e - 0.2, e, 0, seat + 0.2, 0.9), "sofa", mat, cloth * 0.9)
+            back = b.wall_box(w, a, e, 0, rng.uniform(0.75, 1.0), 0.25)
+            b.add(*back, "sofa", mat, cloth, rolled)
+            for arm in (a, e - 0.2):
+                b.add(
+                    *b.wall_box(w, arm, arm + 0.2, 0, seat + 0.2, 0.9),
+                    "sofa",
+                    mat,
+                    cloth * 0.9,
+                    rolled,
+                )
             if rng.random() < 0.5:  # cushions (label 255)
                 c = a + rng.uniform(0.3, max(0.31, e - a - 0.7))
                 b.add(
@@ -327,6 +395,7 @@ def _furniture(b: _Builder) -> None:
                     None,
                     Material.BUSY,
                     colour(rng),
+                    b.maybe_round(Shape.ELLIPSOID),
                 )
     for _ in range(int(rng.integers(0, 4))):  # cabinets, books or a tv on the low ones
         depth, height = rng.uniform(0.35, 0.65), rng.uniform(0.45, 2.1)
@@ -395,19 +464,23 @@ def _table(b: _Builder) -> None:
     mat, wood = b.surf(Material.WOOD, _WOODS[rng.integers(len(_WOODS))] * rng.uniform(0.8, 1.1))
     h = rng.uniform(0.4, 0.78) if rng.random() < 0.3 else rng.uniform(0.7, 0.78)
     top = rng.uniform(0.02, 0.06)
-    b.add((x0, y0, h - top), (x0 + tw, y0 + td, h), "table", mat, wood)
+    round_top = b.maybe_round(Shape.CYLINDER)  # a round or oval table
+    b.add((x0, y0, h - top), (x0 + tw, y0 + td, h), "table", mat, wood, round_top)
     leg = rng.uniform(0.03, 0.08)
-    for lx, ly in (
-        (x0, y0),
-        (x0 + tw - leg, y0),
-        (x0, y0 + td - leg),
-        (x0 + tw - leg, y0 + td - leg),
-    ):
-        b.add((lx, ly, 0), (lx + leg, ly + leg, h - top), "table", mat, wood * 0.9)
+    legs = ((x0, y0), (x0 + tw - leg, y0), (x0, y0 + td - leg), (x0 + tw - leg, y0 + td - leg))
+    if round_top:  # the legs move in under the round top (the same draws: the same room)
+        cx, cy = x0 + tw / 2, y0 + td / 2
+        legs = tuple((cx + 0.6 * (lx - cx), cy + 0.6 * (ly - cy)) for lx, ly in legs)
+    round_legs = b.maybe_round(Shape.CYLINDER)
+    for lx, ly in legs:
+        b.add((lx, ly, 0), (lx + leg, ly + leg, h - top), "table", mat, wood * 0.9, round_legs)
+    on_top = len(b.boxes)
     if rng.random() < 0.5:
         _books(b, x0 + 0.05, x0 + tw - 0.05, y0 + 0.05, y0 + td - 0.05, h)
     if rng.random() < b.config.surface_items:
         _small_items(b, x0 + 0.05, x0 + tw - 0.05, y0 + 0.05, y0 + td - 0.05, h)
+    if round_top:
+        b.move_inside(on_top, (x0 + tw / 2, y0 + td / 2), (tw / 2 - 0.03, td / 2 - 0.03))
     for side in range(int(rng.integers(0, 5))):  # chairs (no class) around the table
         if side % 2 == 0:
             cy = y0 - 0.45 if side == 0 else y0 + td + 0.05
@@ -423,9 +496,10 @@ def _chair(b: _Builder, x: float, y: float, facing: int) -> None:
     rng = b.rng
     s, h = rng.uniform(0.38, 0.5), rng.uniform(0.4, 0.5)
     mat, col = b.surf(Material.PLAIN, colour(rng))
-    b.add((x, y, h), (x + s, y + s, h + 0.05), None, mat, col)
+    b.add((x, y, h), (x + s, y + s, h + 0.05), None, mat, col, b.maybe_round(Shape.CYLINDER))
+    legs = b.maybe_round(Shape.CYLINDER)
     for lx, ly in ((x, y), (x + s - 0.03, y), (x, y + s - 0.03), (x + s - 0.03, y + s - 0.03)):
-        b.add((lx, ly, 0), (lx + 0.03, ly + 0.03, h), None, Material.PLAIN, col * 0.7)
+        b.add((lx, ly, 0), (lx + 0.03, ly + 0.03, h), None, Material.PLAIN, col * 0.7, legs)
     top = h + rng.uniform(0.35, 0.55)
     back = {
         0: ((x, y, h), (x + 0.05, y + s, top)),
@@ -450,10 +524,19 @@ def _person(b: _Builder) -> None:
     trousers, shirt = colour(rng), colour(rng)
     skin = _hsv(rng.uniform(0.03, 0.1), rng.uniform(0.25, 0.6), rng.uniform(0.3, 0.9))
     legs = tall * 0.47
-    b.add((x + 0.05, y + 0.08, 0), (x + 0.45, y + 0.27, legs), None, Material.FABRIC, trousers)
-    b.add((x, y + 0.05, legs), (x + 0.5, y + 0.3, tall - 0.25), None, Material.BUSY, shirt)
+    body = b.maybe_round(Shape.CYLINDER)  # round legs and body, an ellipsoid head
+    head = Shape.ELLIPSOID if body else Shape.BOX
     b.add(
-        (x + 0.15, y + 0.08, tall - 0.25), (x + 0.35, y + 0.27, tall), None, Material.PLAIN, skin
+        (x + 0.05, y + 0.08, 0), (x + 0.45, y + 0.27, legs), None, Material.FABRIC, trousers, body
+    )
+    b.add((x, y + 0.05, legs), (x + 0.5, y + 0.3, tall - 0.25), None, Material.BUSY, shirt, body)
+    b.add(
+        (x + 0.15, y + 0.08, tall - 0.25),
+        (x + 0.35, y + 0.27, tall),
+        None,
+        Material.PLAIN,
+        skin,
+        head,
     )
 
 
@@ -589,12 +672,14 @@ def _clutter(b: _Builder) -> None:
         elif kind < 0.35:  # a standing lamp: thin pole and a shade
             h = rng.uniform(1.2, 1.7)
             cx, cy = x + w / 2, y + d / 2
+            lamp = b.maybe_round(Shape.CYLINDER)
             b.add(
                 (cx - 0.02, cy - 0.02, 0),
                 (cx + 0.02, cy + 0.02, h),
                 None,
                 Material.PLAIN,
                 colour(rng),
+                lamp,
             )
             b.add(
                 (cx - 0.2, cy - 0.2, h),
@@ -602,6 +687,7 @@ def _clutter(b: _Builder) -> None:
                 None,
                 Material.FABRIC,
                 rng.uniform(0.7, 1.0, 3),
+                lamp,
             )
         elif kind < 0.45:  # a plant in a pot
             h = rng.uniform(0.4, 1.4)
@@ -610,9 +696,17 @@ def _clutter(b: _Builder) -> None:
                 (x + 3 * w / 4, y + 3 * d / 4, 0.3),
                 None,
                 *b.surf(Material.PLAIN, colour(rng)),
+                b.maybe_round(Shape.CYLINDER),
             )
             green = _hsv(rng.uniform(0.2, 0.4), rng.uniform(0.4, 0.8), rng.uniform(0.2, 0.6))
-            b.add((x, y, 0.3), (x + w, y + d, 0.3 + h), None, Material.BUSY, green)
+            b.add(
+                (x, y, 0.3),
+                (x + w, y + d, 0.3 + h),
+                None,
+                Material.BUSY,
+                green,
+                b.maybe_round(Shape.ELLIPSOID),
+            )
         elif kind < 0.6:  # clothes or a bag on the floor
             b.add(
                 (x, y, 0),
@@ -620,6 +714,7 @@ def _clutter(b: _Builder) -> None:
                 None,
                 Material.BUSY,
                 colour(rng),
+                b.maybe_round(Shape.ELLIPSOID),
             )
         elif kind < 0.7:  # a rug
             rw, rd = rng.uniform(1.0, 2.5), rng.uniform(0.8, 2.0)
@@ -630,10 +725,17 @@ def _clutter(b: _Builder) -> None:
                 None,
                 Material.BUSY if rng.random() < 0.5 else Material.CARPET,
                 colour(rng),
+                b.maybe_round(Shape.CYLINDER),  # a round rug
             )
         else:  # boxes, bins, appliances, desks of no class
             h = rng.uniform(0.2, 1.3)
-            b.add((x, y, 0), (x + w, y + d, h), None, *b.surf(Material.PLAIN, colour(rng)))
+            b.add(
+                (x, y, 0),
+                (x + w, y + d, h),
+                None,
+                *b.surf(Material.PLAIN, colour(rng)),
+                b.maybe_round(Shape.CYLINDER, Shape.ROUNDED_TOP),
+            )
             if rng.random() < 0.3:
                 _small_items(b, x, x + w, y, y + d, h)
 
@@ -695,6 +797,7 @@ def random_room(
             None,
             Material.LIGHT,
             np.full(3, 0.95),
+            b.maybe_round(Shape.CYLINDER),
         )
     power = rng.uniform(0.8, 2.4, n_lights) / n_lights**0.5
     return b.scene(lights, power, (wall_mat, floor_mat, ceiling_mat), (wall, floor, ceiling))

@@ -9,8 +9,9 @@ kept whatever the frame size: a 96x96 frame looks like a 640x480 NYUDv2 frame re
 The RGB goes through a camera model (exposure, white balance, gamma, vignetting, blur, noise,
 JPEG); :func:`kinect_depth` makes a sensor-like depth with holes and noise. Realism extras, off by
 default (supersampling, auto exposure, cast shadows, grime, highlights), bring the look closer to
-a photo at a rendering cost (docs/SIM2REAL.md). Every knob is a field of :class:`SyntheticConfig`
-(rooms: :class:`mmed_core.data.scenes.RoomConfig`).
+a photo at a rendering cost (docs/SIM2REAL.md), and ``room.rounded`` draws round things round.
+Every knob is a field of :class:`SyntheticConfig` (rooms:
+:class:`mmed_core.data.scenes.RoomConfig`).
 Frame ``i`` of seed ``s`` depends only on ``(s, i)``, so any frame can be rendered alone and
 every run gives the same bytes. Write a dataset with ``mmed-data synth --out DIR``; time it with
 ``python benchmarks/bench_synth.py``.
@@ -108,8 +109,10 @@ class SyntheticConfig:
             raise ConfigError(f"frames_per_loop must be >= 2, got {self.frames_per_loop}")
         if not isinstance(self.supersample, int) or not 1 <= self.supersample <= 4:
             raise ConfigError(f"supersample must be an integer 1..4, got {self.supersample!r}")
-        if not 0 <= self.room.printed <= 1:
-            raise ConfigError(f"room.printed must be a chance 0..1, got {self.room.printed!r}")
+        for name in ("printed", "rounded"):
+            chance = getattr(self.room, name)
+            if not isinstance(chance, (int, float)) or not 0 <= chance <= 1:
+                raise ConfigError(f"room.{name} must be a chance 0..1, got {chance!r}")
         for name in ("auto_exposure", "shadows", "grime", "specular"):
             lo_hi = getattr(self, name)
             if len(lo_hi) != 2 or not 0 <= lo_hi[0] <= lo_hi[1] <= 1:
@@ -194,6 +197,7 @@ def _visible(scene: Scene, pose: np.ndarray, K: np.ndarray, height: int, width: 
         material=scene.material[keep],
         color=scene.color[keep],
         param=scene.param[keep],
+        shape=None if scene.shape is None else scene.shape[keep],
     )
 
 
@@ -228,7 +232,8 @@ def _cast_tiled(
         for c0 in range(0, width, _TILE):
             r1, c1 = min(r0 + _TILE, height), min(c0 + _TILE, width)
             keep = np.flatnonzero((u1 >= c0 - 1) & (u0 <= c1) & (v1 >= r0 - 1) & (v0 <= r1))
-            sub = replace(scene, lo=scene.lo[keep], hi=scene.hi[keep])
+            shape = None if scene.shape is None else scene.shape[keep]
+            sub = replace(scene, lo=scene.lo[keep], hi=scene.hi[keep], shape=shape)
             pix = grid[r0:r1, c0:c1].ravel()
             tt, ii, aa = cast(sub, origin, dirs[pix])
             t[pix], axis[pix] = tt, aa
@@ -375,13 +380,14 @@ def render(
     # coarse ones; the RGB is averaged, depth and labels are one ray's.
     ss = cfg.supersample
     hs, ws = height * ss, width * ss
-    rows, cols = np.mgrid[0:hs, 0:ws]
+    reps = None
+    if ss > 1:  # each pixel's rays share the shadow ray of its middle one
+        rows, cols = np.mgrid[0:hs, 0:ws]
+        reps = ((rows - rows % ss + ss // 2) * ws + cols - cols % ss + ss // 2).ravel()
     lighting = Lighting(
         **{k: _draw(rng, getattr(cfg, k)) for k in ("shadows", "grime", "specular")},
         casters=scene,
-        shadow_rays=None
-        if ss == 1
-        else ((rows - rows % ss + ss // 2) * ws + cols - cols % ss + ss // 2).ravel(),
+        shadow_rays=reps,
     )
     Ks = K.copy()
     Ks[:2, :2] *= ss
