@@ -257,9 +257,12 @@ def paired_checkpoints(
         options=options,
         dataset_factory=dataset_factory,
     )
-    kw = {"batch_size": batch_size, "device": device, "depth_input": depth_input, "seed": seed}
-    counts_a = frame_counts(model_a, ds, both, **kw)
-    counts_b = frame_counts(model_b, ds, both, **kw)
+    counts_a, counts_b = (
+        frame_counts(
+            m, ds, both, batch_size=batch_size, device=device, depth_input=depth_input, seed=seed
+        )
+        for m in (model_a, model_b)
+    )
     rows = paired_bootstrap(counts_a, counts_b, boot=boot, seed=boot_seed, level=level)
     return {
         "a": str(checkpoint_a),
