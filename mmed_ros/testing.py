@@ -97,6 +97,39 @@ class Probe:
             self.executor.spin_once(timeout_sec=0.05)
         return bool(done())
 
+    def call(
+        self,
+        srv_type: Any,
+        name: str,
+        request: Any,
+        timeout: float = 30.0,
+        *,
+        resend: float | None = 5.0,
+    ) -> Any:
+        """Call the service ``name`` and return its response, or fail (``AssertionError``
+        naming the service) when it is not up or does not answer within ``timeout`` seconds.
+
+        Fast DDS can lose the reply to a request sent right after discovery (the server's reply
+        writer not yet matched with this client's reader), and a lost reply never comes: so a
+        request without a reply after ``resend`` seconds is sent again. Only for requests that
+        may be repeated (queries, setting a value); ``resend=None`` sends once (lifecycle
+        transitions)."""
+        client = self.node.create_client(srv_type, name)
+        try:
+            assert self.spin_until(client.service_is_ready, timeout), (
+                f"service {name} not available after {timeout} s"
+            )
+            end = time.monotonic() + timeout
+            while True:
+                future = client.call_async(request)
+                left = end - time.monotonic()
+                if self.spin_until(future.done, left if resend is None else min(resend, left)):
+                    return future.result()
+                client.remove_pending_request(future)
+                assert time.monotonic() < end, f"no reply from service {name} in {timeout} s"
+        finally:
+            self.node.destroy_client(client)
+
     def close(self) -> None:
         import rclpy
 

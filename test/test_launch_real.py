@@ -244,14 +244,10 @@ def _param(probe: Probe, node: str, name: str) -> Any:
     from rcl_interfaces.srv import GetParameters
     from rclpy.parameter import parameter_value_to_python
 
-    client = probe.node.create_client(GetParameters, f"{node}/get_parameters")
-    try:
-        assert probe.spin_until(lambda: client.service_is_ready(), 30), f"{node} has no params"
-        future = client.call_async(GetParameters.Request(names=[name]))
-        assert probe.spin_until(future.done, 30)
-        return parameter_value_to_python(future.result().values[0])
-    finally:
-        probe.node.destroy_client(client)
+    reply = probe.call(
+        GetParameters, f"{node}/get_parameters", GetParameters.Request(names=[name])
+    )
+    return parameter_value_to_python(reply.values[0])
 
 
 # ------------------------------------------------------------------------------ the cases

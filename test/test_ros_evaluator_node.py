@@ -62,11 +62,11 @@ def test_matches_by_stamp_and_reports_on_service_and_shutdown(
         assert probe.spin_until(
             lambda: (
                 proc.poll() is not None
-                or all(probe.node.count_subscribers(t) > 0 for t in topics.values())
+                # matched by each publisher: a reliable message then reaches the evaluator
+                or all(p.get_subscription_count() > 0 for p in pubs.values())
             ),
             30.0,
         ), log.read_text()
-        time.sleep(0.5)  # reliable QoS: let the matching finish on both sides
         truth = np.array([[0, 1], [1, 255]], np.uint8)
         depth = np.array([[1.0, 2.0], [4.0, np.nan]], np.float32)
         for i in range(3):
@@ -81,14 +81,10 @@ def test_matches_by_stamp_and_reports_on_service_and_shutdown(
         pubs["est_label"].publish(image_msg(truth, "mono8", 99_000_000_000, "cam"))  # no truth
         pubs["gt_label"].publish(image_msg(np.zeros((3, 3, 3), np.uint8), "rgb8", 5, "cam"))
 
-        client = probe.node.create_client(Trigger, f"{NS}/evaluator/report")
-        assert client.wait_for_service(timeout_sec=10.0)
         report = ""
         end = time.monotonic() + 10.0
         while "Segmentation (3 matched frames)" not in report and time.monotonic() < end:
-            future = client.call_async(Trigger.Request())
-            assert probe.spin_until(future.done, 5.0)
-            report = future.result().message
+            report = probe.call(Trigger, f"{NS}/evaluator/report", Trigger.Request()).message
         assert "Segmentation (3 matched frames)" in report, report
         assert "Depth (3 matched frames)" in report
         # gt [[0,1],[1,-]] vs est [[0,1],[0,0]]: IoU(a) = 1/2, IoU(b) = 1/2.
@@ -135,9 +131,9 @@ def test_class_names_come_from_the_model_card(probe: Probe, tmp_path: Path) -> N
         assert probe.spin_until(
             lambda: proc.poll() is not None or client.service_is_ready(), 30.0
         ), log.read_text()
-        future = client.call_async(Trigger.Request())
-        assert probe.spin_until(future.done, 5.0)
-        assert "no matched label frames" in future.result().message
+        probe.node.destroy_client(client)
+        reply = probe.call(Trigger, "/ev2/evaluator/report", Trigger.Request())
+        assert "no matched label frames" in reply.message
     finally:
         assert stop_process(proc) == 0, log.read_text()
     text = log.read_text()

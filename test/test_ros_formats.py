@@ -191,18 +191,11 @@ def _set(probe: Probe, name: str, value: str) -> Any:
     from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
     from rcl_interfaces.srv import SetParameters
 
-    client = probe.node.create_client(SetParameters, f"{OUT}/set_parameters")
-    try:
-        assert client.wait_for_service(timeout_sec=10.0)
-        param = Parameter(
-            name=name,
-            value=ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=value),
-        )
-        future = client.call_async(SetParameters.Request(parameters=[param]))
-        assert probe.spin_until(future.done, 10.0)
-        return future.result().results[0]
-    finally:
-        probe.node.destroy_client(client)
+    param = Parameter(
+        name=name, value=ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=value)
+    )
+    request = SetParameters.Request(parameters=[param])
+    return probe.call(SetParameters, f"{OUT}/set_parameters", request).results[0]
 
 
 def test_output_size_changes_at_runtime_with_its_camera_info(node: NodeRecorder) -> None:

@@ -217,14 +217,8 @@ def test_auto_qos_resubscribes_reliable_when_only_reliable_publishers_exist(pair
 
 
 def _call(probe: Probe, srv_type: Any, name: str, request: Any) -> Any:
-    client = probe.node.create_client(srv_type, name)
-    try:
-        assert client.wait_for_service(timeout_sec=20.0), name
-        future = client.call_async(request)
-        assert probe.spin_until(future.done, 60.0), name
-        return future.result()
-    finally:
-        probe.node.destroy_client(client)
+    # Sent once: a lifecycle transition may not be repeated.
+    return probe.call(srv_type, name, request, 60.0, resend=None)
 
 
 def test_lifecycle_configure_activate_deactivate(ckpt: Path, probe: Probe, tmp_path: Path) -> None:

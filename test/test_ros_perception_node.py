@@ -291,16 +291,8 @@ def test_flood_drops_frames_and_latency_stays_bounded(node: Node) -> None:
 
 
 def _set(probe: Probe, name: str, value: ParameterValue) -> Any:
-    client = probe.node.create_client(SetParameters, f"{OUT}/set_parameters")
-    try:
-        assert client.wait_for_service(timeout_sec=10.0)
-        future = client.call_async(
-            SetParameters.Request(parameters=[Parameter(name=name, value=value)])
-        )
-        assert probe.spin_until(future.done, 10.0)
-        return future.result().results[0]
-    finally:
-        probe.node.destroy_client(client)
+    request = SetParameters.Request(parameters=[Parameter(name=name, value=value)])
+    return probe.call(SetParameters, f"{OUT}/set_parameters", request).results[0]
 
 
 def test_parameters_are_validated_with_a_reason(node: Node) -> None:
