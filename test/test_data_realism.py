@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scene_support import grey_room as _room
 
 from mmed_core.data.classes import NYU12_CLASSES
-from mmed_core.data.raycast import Lighting, Material, Scene, cast, shade
+from mmed_core.data.raycast import Lighting, Scene, cast, shade
 from mmed_core.data.scenes import RoomConfig, random_room
 from mmed_core.data.synthetic import SyntheticConfig, config_from_dict, render_frame
 from mmed_core.data.textures import Material as M
@@ -25,25 +26,6 @@ EXTRAS = {
     "specular": (0.1, 0.5),
     "room": {"printed": 0.2},
 }
-
-
-def _room(boxes: list[tuple[tuple, tuple]]) -> Scene:
-    """A 4 x 4 x 3 m grey room with grey boxes and one light under the ceiling's centre."""
-    n = len(boxes)
-    return Scene(
-        size=np.array([4.0, 4.0, 3.0]),
-        lo=np.array([b[0] for b in boxes], float).reshape(n, 3),
-        hi=np.array([b[1] for b in boxes], float).reshape(n, 3),
-        label=np.full(n, 255, np.uint8),
-        material=np.full(n, Material.PLAIN),
-        color=np.full((n, 3), 0.5),
-        param=np.linspace(0.1, 0.9, n),
-        room_label=(5, 3, 2),
-        room_material=(Material.PLAIN, Material.PLAIN, Material.PLAIN),
-        room_color=np.full((3, 3), 0.6),
-        lights=np.array([[2.0, 2.0, 2.8]]),
-        light_power=np.array([1.0]),
-    )
 
 
 def _shade_floor(scene: Scene, points: np.ndarray, lighting: Lighting | None) -> np.ndarray:

@@ -11,10 +11,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from scene_support import grey_room as _room
 
 from mmed_core.data import raycast
 from mmed_core.data.classes import IGNORE_INDEX, NYU12_CLASSES
-from mmed_core.data.raycast import Lighting, Material, Scene, Shape, _geometry, cast, shade
+from mmed_core.data.raycast import Lighting, Scene, Shape, _geometry, cast, shade
 from mmed_core.data.scenes import RoomConfig, random_room
 from mmed_core.data.synthetic import (
     SyntheticConfig,
@@ -25,26 +26,6 @@ from mmed_core.data.synthetic import (
 from mmed_core.errors import ConfigError
 
 CAMERA = np.array([0.3, 2.0, 1.5], np.float32)  # looking along +x at the room's middle
-
-
-def _room(boxes: list[tuple[tuple, tuple]], shapes: list[int]) -> Scene:
-    """A 4 x 4 x 3 m grey room with grey objects and one light under the ceiling's centre."""
-    n = len(boxes)
-    return Scene(
-        size=np.array([4.0, 4.0, 3.0]),
-        lo=np.array([b[0] for b in boxes], float).reshape(n, 3),
-        hi=np.array([b[1] for b in boxes], float).reshape(n, 3),
-        label=np.full(n, 255, np.uint8),
-        material=np.full(n, Material.PLAIN),
-        color=np.full((n, 3), 0.5),
-        param=np.linspace(0.1, 0.9, n),
-        room_label=(5, 3, 2),
-        room_material=(Material.PLAIN, Material.PLAIN, Material.PLAIN),
-        room_color=np.full((3, 3), 0.6),
-        lights=np.array([[2.0, 2.0, 2.8]]),
-        light_power=np.array([1.0]),
-        shape=np.array(shapes, np.uint8),
-    )
 
 
 def _fan(n: int = 41, spread: float = 0.45) -> np.ndarray:
