@@ -26,13 +26,15 @@ from mmed_core.data.nyu_classes import load_class_mapping
 from mmed_core.data.nyudv2 import DEPTH_RANGE, NyuSource
 from mmed_core.data.synthetic import SyntheticSource
 from mmed_core.errors import ConfigError
+from mmed_core.progress import progress as progress_report
 
 __all__ = ["DATASETS", "SPLITS", "OPTIONS", "DatasetInfo", "build_dataset", "build_source"]
 
 DATASETS = ("synthetic", "nyudv2", "cityscapes", "labelled")
 SPLITS = ("train", "val", "test", "extra")
-# Valid options per dataset, with their defaults. Common to all: "progress" shows a bar while a
-# cache builds, "workers" > 1 decodes/renders in that many processes (results do not change).
+# Valid options per dataset, with their defaults. Common to all: "progress" reports a cache
+# build or an in-memory render (a bar on a terminal, a line every 30 s in a log); "workers" > 1
+# decodes/renders in that many processes (results do not change).
 OPTIONS: dict[str, dict[str, Any]] = {
     "synthetic": {
         "n_train": 600,
@@ -188,7 +190,9 @@ def build_dataset(
             source, size, cache_dir, split, progress=bool(opts["progress"]), workers=workers
         )
     if name == "synthetic":
-        return ArrayDataset(
-            source.info, *materialize(source, size, workers=workers), paired=source.paired
-        )
+        with progress_report(
+            len(source), f"render synthetic-{split}", "img", enabled=bool(opts["progress"])
+        ) as bar:
+            arrays = materialize(source, size, progress=bar, workers=workers)
+        return ArrayDataset(source.info, *arrays, paired=source.paired)
     return LazyDataset(source, size)

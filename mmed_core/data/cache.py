@@ -17,18 +17,17 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from mmed_core.atomic import atomic_write_json
 from mmed_core.data.base import ArrayDataset, DatasetInfo, Source, materialize
 from mmed_core.errors import DatasetError
+from mmed_core.progress import progress as progress_report
 
 __all__ = [
     "CACHE_VERSION",
@@ -95,12 +94,8 @@ def build_cache(
             )
             for name, (dtype, ch) in _ARRAYS.items()
         )
-        with tqdm(
-            total=n,
-            desc=f"cache {folder.name}",
-            unit="img",
-            disable=not (progress and sys.stderr.isatty()),
-        ) as bar:
+        # a bar on a terminal, a plain line every 30 s in a log
+        with progress_report(n, f"cache {folder.name}", "img", enabled=progress) as bar:
             materialize(source, size, out=out, progress=bar, workers=workers)
         for array in out:
             array.flush()
