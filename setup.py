@@ -54,6 +54,7 @@ setup(
             "mmed-train = mmed_core.cli.train:main",
             "mmed-eval = mmed_core.cli.eval:main",
             "mmed-export = mmed_core.cli.export:main",
+            "mmed-predict = mmed_core.cli.predict:main",
             "mmed-experiment = mmed_core.cli.experiment:main",
             "mmed-demo = mmed_ros.demo:main",
             "mmed-bag = mmed_ros.bag_cli:main",

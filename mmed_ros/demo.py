@@ -20,12 +20,11 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from mmed_core.cli import demo as core_demo
 from mmed_core.cli.console import console_main
 from mmed_core.cli.demo import DemoContext, Stage
-from mmed_ros.launch_support import DEFAULT_MODEL
+from mmed_core.deploy.checkpoint import shipped_model
 from mmed_ros.node_processes import apply_ros_env, start_module, stop_process
 
 __all__ = ["STAGES", "main"]
@@ -47,18 +46,6 @@ def _bag(ctx: DemoContext) -> None:
     print(f"  {len(counts)} topics, {max(counts.values())} frames at {BAG_SIZE[1]}x{BAG_SIZE[0]}")
     ctx.outputs["bag"] = str(bag)
     ctx.outputs["bag frames"] = max(counts.values())
-
-
-def shipped_model() -> Path | None:
-    """The package's shipped model (``models/`` of a checkout, or the installed share folder)."""
-    candidates = [Path(__file__).resolve().parents[1] / "models" / DEFAULT_MODEL]
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        candidates.append(Path(get_package_share_directory("mmed_ros")) / "models" / DEFAULT_MODEL)
-    except Exception:  # noqa: BLE001  (not installed with colcon, or no ament index at all)
-        pass
-    return next((c for c in candidates if c.is_file() and c.with_suffix(".json").is_file()), None)
 
 
 def _node(ctx: DemoContext) -> None:

@@ -50,7 +50,9 @@ __all__ = [
 # What `rgb_topic:=none` etc. mean: the input is off (the node's parameter gets ''). A launch
 # argument cannot be given as an empty string on the command line, hence a word.
 NONE_WORDS: tuple[str, ...] = ("none", "off", "''", '""')
-# The model the package ships (installed to share/mmed_ros/models/ from models/).
+# The model the package ships (installed to share/mmed_ros/models/ from models/); the same name
+# as mmed_core.deploy.checkpoint.SHIPPED_MODEL, spelled out because this module must not import
+# torch (test_launch_support checks they agree).
 DEFAULT_MODEL = "nyu12-synthetic.safetensors"
 BOOLEANS = ("true", "false")
 OWN_CONTAINER = "<own>"  # point_cloud without container:=: the launch starts one (not a name)

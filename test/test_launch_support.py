@@ -160,6 +160,12 @@ def test_missing_weights_name_the_missing_file(weights: Path) -> None:
         resolve_perception(_args(installed))
 
 
+def test_default_model_is_the_one_the_library_ships() -> None:
+    from mmed_core.deploy.checkpoint import SHIPPED_MODEL
+
+    assert ls.DEFAULT_MODEL == SHIPPED_MODEL
+
+
 def test_missing_optional_packages_are_named_with_their_apt_package(weights: Path) -> None:
     with pytest.raises(LaunchArgumentError) as err:
         resolve_perception(

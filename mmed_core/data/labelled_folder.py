@@ -49,6 +49,7 @@ __all__ = [
     "CLASS_MAP_DIR",
     "SPLIT_DIR",
     "load_class_map",
+    "read_png16",
     "read_split_list",
     "same_frames_every_split",
     "LabelledFolderSource",
@@ -160,7 +161,9 @@ def _find_dir(root: Path, explicit: str | None, prefix: str, required: bool) -> 
     return found[0] if found else None
 
 
-def _read_png16(path: Path, what: str) -> np.ndarray:
+def read_png16(path: Path, what: str) -> np.ndarray:
+    """A one-channel 8- or 16-bit image (ids, millimetres); a DatasetError naming the file
+    otherwise."""
     image = read_image(path, cv2.IMREAD_UNCHANGED, what)
     if image.ndim == 3:
         raise DatasetError(
@@ -301,7 +304,7 @@ class LabelledFolderSource:
             return rgb, None, None
         label_path = self.label[index]
         assert label_path is not None  # paired frames have labels (checked in __init__)
-        raw = _read_png16(label_path, "label")
+        raw = read_png16(label_path, "label")
         if raw.shape != rgb.shape[:2]:
             raise DatasetError(
                 f"{self.label[index]}: label is {raw.shape[1]}x{raw.shape[0]} but its RGB "
@@ -311,7 +314,7 @@ class LabelledFolderSource:
         depth = None
         depth_path = self.depth[index]
         if depth_path is not None:
-            mm = _read_png16(depth_path, "depth")
+            mm = read_png16(depth_path, "depth")
             if mm.shape != rgb.shape[:2]:
                 raise DatasetError(
                     f"{self.depth[index]}: depth is {mm.shape[1]}x{mm.shape[0]} but its RGB "

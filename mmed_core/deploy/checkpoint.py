@@ -39,6 +39,8 @@ __all__ = [
     "checkpoint_paths",
     "CARD_FORMAT",
     "ARCHITECTURE_KEYS",
+    "SHIPPED_MODEL",
+    "shipped_model",
 ]
 
 CARD_FORMAT = "mmed-model-card/1"
@@ -280,3 +282,18 @@ def _check_tensors(
         raise CheckpointError(
             f"{prefix}{path}: tensors do not match {against}: " + ", ".join(parts)
         )
+
+
+# The indoor model the project ships: models/ of a checkout; colcon installs it to
+# share/mmed_ros/models/ (the launch files' default weights).
+SHIPPED_MODEL = "nyu12-synthetic.safetensors"
+
+
+def shipped_model() -> Path | None:
+    """The shipped indoor model (``models/`` of a checkout, or ``share/mmed_ros/models/`` of a
+    colcon or apt install on ``AMENT_PREFIX_PATH``), or None when none holds it with its card."""
+    candidates = [Path(__file__).resolve().parents[2] / "models" / SHIPPED_MODEL]
+    # The ament index is plain folders: no ROS import needed to look in the installed share.
+    for prefix in filter(None, os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep)):
+        candidates.append(Path(prefix) / "share" / "mmed_ros" / "models" / SHIPPED_MODEL)
+    return next((c for c in candidates if c.is_file() and c.with_suffix(".json").is_file()), None)

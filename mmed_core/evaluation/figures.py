@@ -34,6 +34,7 @@ __all__ = [
     "render_figure",
     "figure_layout",
     "save_png",
+    "legend_strip",
     "colorize_labels",
     "depth_to_gray",
     "GAP",
@@ -184,6 +185,16 @@ def _legend(canvas: np.ndarray, config: Any, top: int) -> None:
             1,
             cv2.LINE_AA,
         )
+
+
+def legend_strip(width: int, config: Any) -> np.ndarray:
+    """The class legend of a figure (``config``: class_names, palette) as an RGB strip of
+    ``width`` pixels, as many rows as the classes need."""
+    per_row = max(1, width // LEGEND_CELL_W)
+    rows = math.ceil(len(config.class_names) / per_row)
+    canvas = np.full((rows * LEGEND_ROW_H + GAP, width, 3), 255, np.uint8)
+    _legend(canvas, config, 0)
+    return canvas
 
 
 def save_png(path: str | Path, rgb: np.ndarray) -> Path:
