@@ -170,3 +170,24 @@ def test_without_checkpoint_the_shipped_model_or_a_clear_error(
     rc, _, err = _run(capsys, str(photos / "rgb"), "--out", str(tmp_path / "o"))
     assert rc == 2 and "no --checkpoint given and the shipped model" in err
     assert predict_cli.DEFAULT_PATHS[0] == ("rgb", "label")
+
+
+def test_a_path_to_another_modality_is_refused_before_any_image(photos, tmp_path, capsys) -> None:
+    cfg = ModelConfig.preset(
+        "tiny", input_size=(32, 32), modalities=("rgb", "depth", "label", "normals")
+    )
+    ckpt = tmp_path / "n.safetensors"
+    save_checkpoint(ckpt, create_model(cfg).eval())
+    out = tmp_path / "o"
+    rc, _, err = _run(
+        capsys,
+        str(photos / "rgb"),
+        "--checkpoint",
+        str(ckpt),
+        "--path",
+        "rgb->normals",
+        "--out",
+        str(out),
+    )
+    assert rc == 2 and "writes label, depth and rgb outputs" in err, err
+    assert not out.exists()

@@ -213,6 +213,9 @@ def _paths(engine: Any, wanted: Sequence[str] | None, has_depth: bool) -> list[t
     unsupported = [path_key(p) for p in paths if p[0] not in ("rgb", "depth")]
     if unsupported:
         raise ConfigError(f"--path {unsupported}: inputs are RGB and depth images only")
+    unwritten = [path_key(p) for p in paths if p[1] not in ("label", "depth", "rgb")]
+    if unwritten:
+        raise ConfigError(f"--path {unwritten}: mmed-predict writes label, depth and rgb outputs")
     return paths
 
 
@@ -260,7 +263,7 @@ def _outputs(
             shown.append(arr)
             outputs[f"{src}->{dst}"] = {"image": f"{stem}.png"}
             continue
-        else:
+        else:  # _paths lets only label, depth and rgb through
             raise ConfigError(f"path {src}->{dst}: mmed-predict writes label, depth and rgb")
         save_png(out / f"{stem}.color.png", shown[-1])
         outputs[f"{src}->{dst}"]["color"] = f"{stem}.color.png"
