@@ -48,10 +48,12 @@ class LineProgress:
         stream: IO[str] | None = None,
         every: float = 30.0,
         quiet_under: float = 5.0,
+        initial: int = 0,
         clock: Any = time.monotonic,
     ) -> None:
         self.total, self.desc, self.unit = int(total), desc, unit
-        self.n = 0
+        self.n = self._initial = int(initial)  # a resumed job starts part way
+        self._postfix = ""
         self._stream = stream
         self._every = float(every)
         self._quiet_under = float(quiet_under)
@@ -65,18 +67,22 @@ class LineProgress:
         self._lines += 1
         print(f"{self.desc}: {text}", file=stream, flush=True)
 
+    def set_postfix(self, **values: object) -> None:
+        """Values appended to the next lines (``loss=0.5`` -> ``, loss 0.5``), as tqdm's."""
+        self._postfix = "".join(f", {k} {v}" for k, v in values.items())
+
     def update(self, n: int = 1) -> None:
         self.n += n
         now = self._clock()
         if now - self._last >= self._every and self.n < self.total:
             self._last = now
-            rate = self.n / max(now - self._start, 1e-9)
+            rate = (self.n - self._initial) / max(now - self._start, 1e-9)
             left = (self.total - self.n) / rate if rate > 0 else float("inf")
             pct = 100.0 * self.n / max(self.total, 1)
             eta = format_duration(left) if left != float("inf") else "?"
             self._write(
                 f"{self.n}/{self.total} {self.unit} ({pct:.0f}%), {rate:.1f} {self.unit}/s, "
-                f"about {eta} left"
+                f"about {eta} left{self._postfix}"
             )
 
     def close(self) -> None:
@@ -86,12 +92,12 @@ class LineProgress:
         took = self._clock() - self._start
         if took < self._quiet_under and not self._lines:
             return
-        rate = self.n / max(took, 1e-9)
+        rate = (self.n - self._initial) / max(took, 1e-9)
         done = "" if self.n >= self.total else ", stopped"
         pct = 100.0 * self.n / max(self.total, 1)
         self._write(
             f"{self.n}/{self.total} {self.unit} ({pct:.0f}%{done}) in {format_duration(took)}, "
-            f"{rate:.1f} {self.unit}/s"
+            f"{rate:.1f} {self.unit}/s{self._postfix}"
         )
 
     def __enter__(self) -> LineProgress:
@@ -106,6 +112,9 @@ class _Silent:
 
     def update(self, n: int = 1) -> None:
         self.n += n
+
+    def set_postfix(self, **values: object) -> None:
+        pass
 
     def close(self) -> None:
         pass
@@ -126,14 +135,26 @@ def progress(
     stream: IO[str] | None = None,
     every: float = 30.0,
     quiet_under: float = 5.0,
+    initial: int = 0,
+    leave: bool = True,
 ) -> Any:
-    """A progress reporter for ``total`` steps of ``desc``: a tqdm bar when ``stream`` (default
-    stderr) is a terminal, plain lines (:class:`LineProgress`) when it is not, nothing when
-    ``enabled`` is false."""
+    """A progress reporter for ``total`` steps of ``desc`` (``initial`` of them done already): a
+    tqdm bar when ``stream`` (default stderr) is a terminal (``leave``: keep it when done), plain
+    lines (:class:`LineProgress`) when it is not, nothing when ``enabled`` is false."""
     if not enabled:
         return _Silent()
     out = stream if stream is not None else sys.stderr
     isatty = getattr(out, "isatty", None)
     if isatty is not None and isatty():
-        return tqdm(total=total, desc=desc, unit=unit, file=out, dynamic_ncols=True)
-    return LineProgress(total, desc, unit, stream=out, every=every, quiet_under=quiet_under)
+        return tqdm(
+            total=total,
+            desc=desc,
+            unit=unit,
+            file=out,
+            dynamic_ncols=True,
+            initial=initial,
+            leave=leave,
+        )
+    return LineProgress(
+        total, desc, unit, stream=out, every=every, quiet_under=quiet_under, initial=initial
+    )

@@ -83,3 +83,34 @@ def test_renders_and_cache_builds_report_in_a_log(tmp_path, monkeypatch, capsys)
     assert "render synthetic-train: 3/3 img (100%) in " in err
     assert "cache synthetic-val: 2/2 img (100%) in " in err
     assert "synthetic-test" not in err and "\r" not in err
+
+
+def test_line_progress_resumes_part_way_and_carries_a_postfix() -> None:
+    out, clock = io.StringIO(), _Clock()
+    p = LineProgress(100, "epoch 3/30", "batch", stream=out, every=60, initial=40, clock=clock)
+    for _ in range(60):
+        clock.t += 2.0
+        p.update(1)
+        p.set_postfix(loss="0.512", img_s="8.0")
+    p.close()
+    lines = out.getvalue().splitlines()
+    # the rate counts this sitting's batches only: 30 in 60 s
+    assert lines[0] == (
+        "epoch 3/30: 70/100 batch (70%), 0.5 batch/s, about 1m00s left, loss 0.512, img_s 8.0"
+    )
+    assert lines[-1].startswith("epoch 3/30: 100/100 batch (100%) in 2m00s, 0.5 batch/s")
+
+
+def test_a_long_epoch_in_a_log_gets_lines_and_a_short_one_none(monkeypatch) -> None:
+    from mmed_core.training import trainer
+
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stderr", out)
+    short = trainer._bar(True, 10, 0, 0, 2)
+    for _ in range(10):
+        short.update(1)
+        short.set_postfix(loss="1.000")
+    short.close()
+    assert out.getvalue() == ""  # the per-epoch line says it all
+    assert isinstance(trainer._bar(True, 10, 0, 0, 2), LineProgress)
+    assert not hasattr(trainer._bar(False, 10, 0, 0, 2), "desc")  # progress off: silent

@@ -165,7 +165,7 @@ class TrainConfig:
     threads: int = 0
     out_dir: str = "runs/{dataset}-{method}"  # {dataset}, {method}, {run} are filled in
     tensorboard: bool = True  # used only if the `tensorboard` package imports
-    progress: bool = True  # tqdm bar
+    progress: bool = True  # a bar on a terminal; in a log a line a minute in a long epoch
 
 
 @dataclass

@@ -39,7 +39,6 @@ import torch
 import yaml
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset
-from tqdm import tqdm
 
 from mmed_core.atomic import atomic_write_json, atomic_write_text
 from mmed_core.data import build_dataset
@@ -54,6 +53,7 @@ from mmed_core.network.batched_loss import batched_multipath_loss
 from mmed_core.network.config import ModelConfig
 from mmed_core.network.factory import create_model
 from mmed_core.network.losses import multipath_loss
+from mmed_core.progress import progress
 from mmed_core.training.balance import LossBalancer, path_name
 from mmed_core.training.config import (
     SECTIONS,
@@ -719,10 +719,9 @@ def _train(
                     if on_step is not None:
                         on_step(epoch, state.global_step)
                     tick = time.perf_counter()
-                    if bar is not None:
-                        bar.update(1)
-                        bar.set_postfix(loss=f"{step_loss:.3f}", img_s=f"{_img_s(state):.1f}")
-                _close(bar)
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{step_loss:.3f}", img_s=f"{_img_s(state):.1f}")
+                bar.close()
                 if status == "interrupted":  # a resumable state, and `last` to look at
                     sync_buffers(model, dd)
                     save_resumable()
@@ -817,24 +816,18 @@ def _img_s(state: RunState) -> float:
     return state.acc.images / max(state.acc.seconds, 1e-9)
 
 
-def _close(bar: Any) -> None:
-    if bar is not None:
-        bar.close()
-
-
 def _bar(enabled: bool, total: int, start: int, epoch: int, epochs: int) -> Any:
-    # A carriage-return bar only on a terminal: in a log or CI it would flood the file, and the
-    # plain per-epoch line says the same.
-    if not enabled or not sys.stderr.isatty():
-        return None
-
-    return tqdm(
-        total=total,
+    # A bar on a terminal; in a log or CI (where a carriage-return bar would flood the file) a
+    # plain line a minute during a long epoch, none for a short one: the per-epoch line follows.
+    return progress(
+        total,
+        f"epoch {epoch + 1}/{epochs}",
+        "batch",
+        enabled=enabled,
         initial=start,
-        desc=f"epoch {epoch + 1}/{epochs}",
-        unit="batch",
         leave=False,
-        dynamic_ncols=True,
+        every=60.0,
+        quiet_under=float("inf"),
     )
 
 
