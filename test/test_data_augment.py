@@ -230,6 +230,36 @@ def test_kinect_validation_reads_fixed_sensor_like_depth_and_clean_targets(tmp_p
     assert not torch.equal(val_other[0]["depth_input"], first[0]["depth_input"])
 
 
+def test_mixed_input_reads_kinect_depth_for_about_half_and_validates_on_kinect(tmp_path):
+    from mmed_core.data.augment import MIXED_KINECT_P, with_depth_input
+
+    ds = factory("synthetic", "train", size=(32, 32))
+    mixed = TrainTransform(ds, "none", "mixed", seed=0)
+    kinds = []
+    for epoch in (0, 1, 2):
+        mixed.set_epoch(epoch)
+        for i in range(len(ds)):
+            s = mixed[i]
+            assert torch.equal(s["depth"], ds[i]["depth"])  # the target stays clean
+            kinds.append("depth_input" in s)
+            if kinds[-1]:
+                assert (s["depth_input"] == 0).any()  # a sensor-like draw, with holes
+    share = sum(kinds) / len(kinds)
+    assert abs(share - MIXED_KINECT_P) < 0.25, share
+    # the choice is drawn per sample and epoch
+    assert len(set(kinds[: len(ds)])) == 2 and kinds[: len(ds)] != kinds[len(ds) : 2 * len(ds)]
+    # batches mix both: collate lets a clean sample's depth stand in as its input
+    batch = collate([mixed[i] for i in range(4)])
+    assert batch["depth_input"].shape == batch["depth"].shape
+    # validation reads the Kinect-like depth, the draw of mmed-eval --depth-input kinect
+    run = tiny_run(tmp_path, "data.depth_input=mixed", "train.seed=3")
+    _, _, val_ds, _ = build_datasets(run, factory)
+    evaluated = with_depth_input(factory("synthetic", "val", size=(32, 32)), "kinect", seed=3)
+    assert torch.equal(val_ds[0]["depth_input"], evaluated[0]["depth_input"])
+    with pytest.raises(ConfigError, match=r"--depth-input must be one of \['clean', 'kinect'\]"):
+        with_depth_input(ds, "mixed", where="--depth-input")
+
+
 def test_kinect_run_records_its_validation_input_and_old_states_keep_clean(tmp_path, capsys):
     opts = ("train.epochs=1", "data.depth_input=kinect", "train.max_steps_per_epoch=1")
     train(tiny_run(tmp_path / "k", *opts), dataset_factory=factory)

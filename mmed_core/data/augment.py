@@ -56,6 +56,9 @@ from mmed_core.network.modalities import MODALITIES, input_key
 __all__ = [
     "AUGMENTS",
     "DEPTH_INPUTS",
+    "TRAIN_DEPTH_INPUTS",
+    "MIXED_KINECT_P",
+    "validation_depth_input",
     "AugmentConfig",
     "TrainTransform",
     "augment_sample",
@@ -88,8 +91,20 @@ AUGMENTS: dict[str, AugmentConfig | None] = {
         flip=0.5, zoom=(1.0, 1.25), brightness=0.2, contrast=0.2, saturation=0.2, hue=0.03
     ),
 }
-#: ``data.depth_input`` values: ``clean`` (input = target) | ``kinect`` (kinect_depth input).
+#: What an evaluation's depth encoder reads: ``clean`` (input = target) | ``kinect``
+#: (kinect_depth input); ``mmed-eval --depth-input``.
 DEPTH_INPUTS = ("clean", "kinect")
+#: ``data.depth_input`` values: those, and ``mixed``: each training sample reads the Kinect-like
+#: depth with probability :data:`MIXED_KINECT_P` (drawn per sample and epoch), clean otherwise.
+TRAIN_DEPTH_INPUTS = (*DEPTH_INPUTS, "mixed")
+MIXED_KINECT_P = 0.5
+
+
+def validation_depth_input(depth_input: str) -> str:
+    """What validation reads for ``data.depth_input``: the same, and for ``mixed`` the
+    Kinect-like depth (a deployed model reads a sensor's depth)."""
+    return "kinect" if depth_input == "mixed" else depth_input
+
 
 # Streams of the per-sample generator, so the kinect draws do not depend on the augmentation.
 _AUGMENT_STREAM, _KINECT_STREAM = 0xA06, 0x41C7
@@ -198,9 +213,9 @@ class TrainTransform(WrappedDataset):
     ) -> None:
         if augment not in AUGMENTS:
             raise ConfigError(f"data.augment must be one of {list(AUGMENTS)}, got {augment!r}")
-        if depth_input not in DEPTH_INPUTS:
+        if depth_input not in TRAIN_DEPTH_INPUTS:
             raise ConfigError(
-                f"data.depth_input must be one of {list(DEPTH_INPUTS)}, got {depth_input!r}"
+                f"data.depth_input must be one of {list(TRAIN_DEPTH_INPUTS)}, got {depth_input!r}"
             )
         self.dataset, self.augment, self.depth_input = dataset, augment, depth_input
         self.config = AUGMENTS[augment]
@@ -216,8 +231,11 @@ class TrainTransform(WrappedDataset):
             raise IndexError(f"index {index} out of range ({n} samples)")
         index %= n
         sample = dict(self.dataset[index])
-        if self.depth_input == "kinect":
-            sample = _kinect(sample, sample_rng(self.seed, self.epoch, index, _KINECT_STREAM))
+        if self.depth_input != "clean":
+            rng = sample_rng(self.seed, self.epoch, index, _KINECT_STREAM)
+            # kinect draws nothing more, so its runs stay what they were before mixed existed
+            if self.depth_input == "kinect" or rng.random() < MIXED_KINECT_P:
+                sample = _kinect(sample, rng)
         if self.config is not None:
             rng = sample_rng(self.seed, self.epoch, index, _AUGMENT_STREAM)
             sample = augment_sample(sample, self.config, rng)

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from mmed_core.data import DATASETS
-from mmed_core.data.augment import AUGMENTS, DEPTH_INPUTS
+from mmed_core.data.augment import AUGMENTS, TRAIN_DEPTH_INPUTS
 from mmed_core.errors import ConfigError
 from mmed_core.network.config import METHODS, PRESETS, ModelConfig
 
@@ -112,7 +112,9 @@ class DataConfig:
     augment: str = "none"
     # clean: the depth is input and target | kinect: the depth encoder reads a Kinect-like
     # depth (noise, quantisation, holes), every depth loss scores the clean one. Validation
-    # reads it too (one fixed draw per train.seed and sample, the same every epoch).
+    # reads it too (one fixed draw per train.seed and sample, the same every epoch) | mixed: half
+    # the training samples (drawn per sample and epoch) read the Kinect-like depth, the others
+    # the clean one; validation reads the Kinect-like depth.
     depth_input: str = "clean"
 
 
@@ -342,9 +344,10 @@ def _validate(run: RunConfig, where: str) -> None:
         raise ConfigError(
             f"{where}: data.augment must be one of {list(AUGMENTS)}, got {d.augment!r}"
         )
-    if d.depth_input not in DEPTH_INPUTS:
+    if d.depth_input not in TRAIN_DEPTH_INPUTS:
         raise ConfigError(
-            f"{where}: data.depth_input must be one of {list(DEPTH_INPUTS)}, got {d.depth_input!r}"
+            f"{where}: data.depth_input must be one of {list(TRAIN_DEPTH_INPUTS)}, "
+            f"got {d.depth_input!r}"
         )
     if t.loss not in ("auto", "multipath", "batched"):
         raise ConfigError(

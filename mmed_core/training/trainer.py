@@ -42,7 +42,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 from mmed_core.atomic import atomic_write_json, atomic_write_text
 from mmed_core.data import build_dataset
-from mmed_core.data.augment import TrainTransform, with_depth_input
+from mmed_core.data.augment import TrainTransform, validation_depth_input, with_depth_input
 from mmed_core.data.collate import collate
 from mmed_core.data.labelled_folder import SPLIT_DIR, same_frames_every_split
 from mmed_core.data.normals import with_normals
@@ -148,8 +148,9 @@ def build_datasets(
 
     A model with the ``normals`` modality gets them derived from each sample's depth
     (:func:`~mmed_core.data.normals.with_normals`); a dataset without metric depth is an error.
-    The validation set's depth encoder reads ``val_depth_input`` (default ``data.depth_input``,
-    what training reads): with ``kinect``, one fixed draw per ``(train.seed, index)``
+    The validation set's depth encoder reads ``val_depth_input`` (default: what training reads,
+    ``kinect`` for ``mixed``; :func:`~mmed_core.data.augment.validation_depth_input`): with
+    ``kinect``, one fixed draw per ``(train.seed, index)``
     (:func:`~mmed_core.data.augment.with_depth_input`), so every epoch validates on the same
     inputs; its targets stay the clean depth and ``data.augment`` never applies to it.
     """
@@ -173,19 +174,19 @@ def build_datasets(
         raise ConfigError(
             f"dataset `{d.dataset}` split `{d.val_split}` is empty; early stopping needs it"
         )
-    if d.depth_input == "kinect" and val_ds.info.depth_units != "m":
+    if d.depth_input != "clean" and val_ds.info.depth_units != "m":
         raise ConfigError(
-            f"data.depth_input=kinect simulates a metric depth sensor, but dataset "
+            f"data.depth_input={d.depth_input} simulates a metric depth sensor, but dataset "
             f"`{d.dataset}` gives depth in {val_ds.info.depth_units!r}; use depth_input=clean"
         )
     if d.augment != "none" or d.depth_input != "clean":
         # The training set only (paired and unpaired alike); set_epoch() each epoch.
         train_ds = TrainTransform(train_ds, d.augment, d.depth_input, seed=run.train.seed)
     # Model selection scores the input the model is trained for (fixed draws, no augmentation).
-    val_ds = with_depth_input(
-        val_ds, d.depth_input if val_depth_input is None else val_depth_input,
-        seed=run.train.seed, where="data.depth_input",
-    )  # fmt: skip
+    val_input = (
+        validation_depth_input(d.depth_input) if val_depth_input is None else val_depth_input
+    )
+    val_ds = with_depth_input(val_ds, val_input, seed=run.train.seed, where="data.depth_input")
     return train_ds, paired, val_ds, val_ds.info
 
 
@@ -570,8 +571,9 @@ def _train(
         torch.backends.cudnn.benchmark = False
     # A state written before validation read data.depth_input validated on clean depth; a
     # resumed run goes on as it started, so its validation losses stay comparable.
-    val_input = run.data.depth_input if saved is None else saved.get("val_depth_input", "clean")
-    if dd.main and val_input != run.data.depth_input:
+    wanted = validation_depth_input(run.data.depth_input)
+    val_input = wanted if saved is None else saved.get("val_depth_input", "clean")
+    if dd.main and val_input != wanted:
         print(
             f"[mmed-train] {out}/state.json predates validation on data.depth_input: the run "
             f"goes on validating on {val_input} depth, as it started",
