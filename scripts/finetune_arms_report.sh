@@ -8,8 +8,8 @@
 #
 # 1. the per-epoch curves side by side (scripts/curve_table.py, mean from epoch 6);
 # 2. each arm's last checkpoint against plain's on the real frames, rgb->label (mmed-eval paired);
-# 3. kinect against plain on the synthetic test split (200 frames): depth->label with Kinect-like
-#    depth input (seed 0), then with clean depth.
+# 3. kinect and mixed against plain on the synthetic test split (200 frames): depth->label and
+#    rgb->label with Kinect-like depth input (seed 0), then with clean depth.
 set -euo pipefail
 REAL=${1:?usage: $0 REAL_DIR [OUT] [ARM...]}
 OUT=${2:-runs}
@@ -35,13 +35,13 @@ for arm in $ARMS; do
   echo
   "${EVAL[@]}" paired "$base" "$cand" --dataset labelled --root "$REAL" \
     --option class_map=nyu40_to_nyu12 --path 'rgb->label'
-  if [ "$arm" = kinect ]; then
+  if [ "$arm" = kinect ] || [ "$arm" = mixed ]; then
     for input in kinect clean; do
       echo
-      echo "## kinect - plain on 200 synthetic test frames, depth->label, $input depth input"
+      echo "## $arm - plain on 200 synthetic test frames, $input depth input"
       echo
       "${EVAL[@]}" paired "$base" "$cand" --split test --option n_test=200 \
-        --depth-input "$input" --seed 0 --path 'depth->label'
+        --depth-input "$input" --seed 0 --path 'depth->label' --path 'rgb->label'
     done
   fi
 done
