@@ -47,7 +47,7 @@ RESIZES = ("stretch", "letterbox", "crop")
 @dataclass(frozen=True)
 class Frame:
     name: str  # output name: relative path without extension, '/' -> '__'
-    rgb: Path | None
+    rgb: Path
     depth: Path | None
 
 
@@ -268,7 +268,7 @@ def _outputs(
         save_png(out / f"{stem}.color.png", shown[-1])
         outputs[f"{src}->{dst}"]["color"] = f"{stem}.color.png"
     entry = {
-        "rgb": None if frame.rgb is None else str(frame.rgb),
+        "rgb": str(frame.rgb),
         "depth": None if frame.depth is None else str(frame.depth),
         "outputs": outputs,
     }
@@ -314,7 +314,6 @@ def predict(args: argparse.Namespace) -> dict[str, Any]:
     from mmed_core.atomic import atomic_write_json
     from mmed_core.data.folders import read_rgb
     from mmed_core.data.labelled_folder import read_png16
-    from mmed_core.data.preview import colourise_depth
     from mmed_core.deploy.checkpoint import SHIPPED_MODEL, shipped_model
     from mmed_core.deploy.inference import InferenceEngine
     from mmed_core.evaluation.evaluator import path_key
@@ -365,9 +364,7 @@ def predict(args: argparse.Namespace) -> dict[str, Any]:
     rows: list[tuple[str, list[np.ndarray]]] = []
     with progress(len(frames), "mmed-predict", "img") as bar:
         for frame in frames:
-            inputs: dict[str, np.ndarray] = {}
-            if frame.rgb is not None:
-                inputs["rgb"] = read_rgb(frame.rgb)
+            inputs = {"rgb": read_rgb(frame.rgb)}
             if frame.depth is not None:
                 raw = read_png16(frame.depth, "depth")
                 inputs["depth"] = raw.astype(np.float32) * float(args.depth_scale)
@@ -380,10 +377,7 @@ def predict(args: argparse.Namespace) -> dict[str, Any]:
             )
             entries[frame.name], shown = _outputs(frame, preds, config, out, colours)
             if len(rows) < args.preview:
-                first = inputs.get("rgb")
-                if first is None:
-                    first = colourise_depth(inputs["depth"], colours)
-                rows.append((frame.name, _row([first, *shown], args.tile)))
+                rows.append((frame.name, _row([inputs["rgb"], *shown], args.tile)))
             bar.update(1)
     result = {
         "format": "mmed-predictions",
