@@ -4,8 +4,9 @@
 # Score a training run on labelled real frames after every epoch, while it trains: each time
 # RUN_DIR/last.json names a new epoch, copy last.safetensors to OUT/epN.safetensors and run
 # scripts/real_check.py on it; one line per epoch goes to OUT/curve.txt. Stops once the run
-# writes its summary.json (the trainer does at the end, also when stopped or diverged). For LOOKING at how real-frame scores move with training (never train
-# or select on the frames).
+# writes its summary.json (the trainer does at the end, also when stopped or diverged).
+# Restarted on the same OUT beside a resumed run, it goes on after the epochs OUT holds. For
+# LOOKING at how real-frame scores move with training (never train or select on the frames).
 #   scripts/real_curve.sh runs/indoor-mmed DIR_OF_LABELLED_FRAMES runs/real-curve
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,12 @@ seen=""
 while true; do
     ep=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['epoch'])" \
         "$RUN/last.json" 2>/dev/null || true)
+    # an epoch already scored in OUT (a curve restarted beside a resumed run) is not scored
+    # again: after a stop, last.json names the last finished epoch while last.safetensors holds
+    # the weights of the step the run stopped at
+    if [ -z "$seen" ] && [ -n "$ep" ] && [ -f "$OUT/ep$ep.json" ]; then
+        seen=$ep
+    fi
     if [ -n "$ep" ] && [ "$ep" != "$seen" ]; then
         cp "$RUN/last.safetensors" "$OUT/ep$ep.safetensors"
         cp "$RUN/last.json" "$OUT/ep$ep.json"

@@ -239,3 +239,49 @@ def test_training_on_a_folder_without_split_lists_says_validation_is_training(tm
     # Any dataset: validating on the training split itself is said too.
     same = load_run_config(None, [*base, "data.val_split=train"])
     assert "both 'train'" in validation_overlap(same)
+
+
+def test_frames_without_depth_are_not_scored_on_paths_from_depth(tmp_path):
+    """depth->label (and depth->depth) score only the frames that have a depth PNG, the same
+    as a folder of those frames alone; rgb paths score every frame; the tables say so."""
+    import shutil
+
+    from mmed_core.evaluation.evaluator import evaluate_checkpoint
+    from mmed_core.evaluation.paired import frame_counts
+    from mmed_ros.testing import tiny_checkpoint
+
+    root = _write(tmp_path / "real", n=3, depth_for=(1,))
+    alone = tmp_path / "alone"
+    for sub in ("rgb", "label40", "depth_mm"):
+        (alone / sub).mkdir(parents=True)
+        shutil.copy(root / sub / "0002.png", alone / sub / "0002.png")
+    ckpt = tiny_checkpoint(tmp_path / "m.safetensors")
+    opts = {"class_map": "nyu40_to_nyu12"}
+    res = {
+        name: evaluate_checkpoint(
+            ckpt, dataset="labelled", root=str(folder), options=opts, out_dir=tmp_path / name,
+            figure_samples=0,
+        )
+        for name, folder in (("all", root), ("alone", alone))
+    }
+    assert res["all"]["num_samples"] == 3
+    assert res["all"]["path_samples"]["depth->label"] == 1
+    assert res["all"]["path_samples"]["rgb->label"] == 3
+    for path in ("depth->label", "depth->depth"):  # same frame, other batch: float noise only
+        got, ref = (res[k]["paths"][path] for k in ("all", "alone"))
+        if "iou" in got:
+            got, ref = got["iou"] | {"miou": got["miou"]}, ref["iou"] | {"miou": ref["miou"]}
+        assert got == pytest.approx(ref, rel=1e-6, nan_ok=True), path
+    tables = (tmp_path / "all" / "tables.md").read_text()
+    assert "Scored on fewer images" in tables and "depth-to-label 1" in tables
+    assert "Scored on fewer images" not in (tmp_path / "alone" / "tables.md").read_text()
+
+    from mmed_core.data import build_dataset
+    from mmed_core.deploy.checkpoint import load_checkpoint
+
+    model, _ = load_checkpoint(ckpt)
+    ds = build_dataset("labelled", "test", root=root, size=(32, 32), options=opts)
+    counts = frame_counts(model, ds, [("depth", "label"), ("rgb", "label")])
+    conf, _ = counts.label["depth->label"]
+    assert conf[0].sum() == 0 and conf[2].sum() == 0 and conf[1].sum() > 0
+    assert all(c.sum() > 0 for c in counts.label["rgb->label"][0])

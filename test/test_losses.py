@@ -94,3 +94,27 @@ def test_label_loss_matches_hand_computed_cross_entropy() -> None:
     loss = get_modality("label").loss_per_sample(logits, ids, cfg)
     expected = -torch.log_softmax(torch.tensor([2.0, 0.0]), 0)[0]
     torch.testing.assert_close(loss, expected.reshape(1))
+
+
+def test_a_frame_without_depth_is_no_depth_source_or_target() -> None:
+    """A paired frame whose depth map holds no measurement (a labelled frame without a depth
+    PNG) trains no path from or to depth; its RGB and labels still count."""
+    from mmed_core.network.losses import presence_masks
+
+    b = batch([True, True])
+    b["depth"][1] = 0.0
+    present = presence_masks(b, ("rgb", "depth", "label"))
+    assert present["depth"].tolist() == [True, False]
+    assert present["label"].tolist() == [True, True]
+    b["label"][0] = 255  # void only: no label either
+    assert presence_masks(b, ("label",))["label"].tolist() == [False, True]
+
+    torch.manual_seed(0)
+    model = create_model(ModelConfig.preset("tiny")).eval()
+    one = {k: v[:1] for k, v in batch([True]).items()}
+    two = {k: torch.cat([one[k], batch([True])[k]]) for k in one}
+    two["depth"][1] = 0.0
+    _, ref = multipath_loss(model, one)
+    _, got = multipath_loss(model, two)
+    for p in (("depth", "label"), ("depth", "rgb"), ("depth", "depth"), ("rgb", "depth")):
+        torch.testing.assert_close(got[p], ref[p], msg=str(p))

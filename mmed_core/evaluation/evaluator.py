@@ -43,7 +43,7 @@ from mmed_core.evaluation.metrics import (
     SegmentationMetrics,
 )
 from mmed_core.network.base import MultiModalModel
-from mmed_core.network.losses import source_input
+from mmed_core.network.losses import presence_masks, source_input
 from mmed_core.network.modalities import MODALITIES, input_key, postprocess, prepare_inputs
 
 __all__ = [
@@ -141,6 +141,7 @@ def evaluate(
         p: SegmentationMetrics(cfg.num_classes, cfg.class_names) for p in paths if p[1] == "label"
     }
     normals = {p: NormalsMetrics() for p in paths if p[1] == "normals"}
+    counts = dict.fromkeys(paths, 0)
     n = 0
     for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate):
         keep = batch["paired"]
@@ -152,13 +153,22 @@ def evaluate(
             cfg,
         )
         outputs = model(inputs, paths=paths)
+        # A sample without its source (a labelled frame without a depth PNG reads as an
+        # all-invalid depth map) is not scored on that source's paths.
+        present = presence_masks(batch, tuple(dict.fromkeys(s for s, _ in paths)))
         for p, y in outputs.items():
+            sel = present[p[0]].cpu()
+            counts[p] += int(sel.sum())
+            if not bool(sel.any()):
+                continue
             if p in depth:
-                depth[p].update(postprocess("depth", y, cfg)[:, 0].cpu(), batch["depth"][:, 0])
+                depth[p].update(
+                    postprocess("depth", y, cfg)[:, 0].cpu()[sel], batch["depth"][:, 0][sel]
+                )
             elif p in normals:
-                normals[p].update(postprocess("normals", y, cfg).cpu(), batch["normals"])
+                normals[p].update(postprocess("normals", y, cfg).cpu()[sel], batch["normals"][sel])
             else:
-                seg[p].update(y.argmax(1).cpu(), batch["label"])
+                seg[p].update(y.argmax(1).cpu()[sel], batch["label"][sel])
         if on_batch is not None:
             on_batch(batch, outputs)
         n += int(keep.sum())
@@ -173,12 +183,11 @@ def evaluate(
         "depth_input_seed": int(seed) if depth_input != "clean" else None,
         "paths": {},
     }
-    for p, dm in depth.items():
-        result["paths"][path_key(p)] = dm.compute()
-    for p, sm in seg.items():
-        result["paths"][path_key(p)] = sm.compute()
-    for p, nm in normals.items():
-        result["paths"][path_key(p)] = nm.compute()
+    for metrics in (depth, seg, normals):
+        for p, m in metrics.items():
+            result["paths"][path_key(p)] = m.compute()
+    # how many samples each path was scored on (fewer than num_samples where some lack its source)
+    result["path_samples"] = {path_key(p): c for p, c in counts.items()}
     main_d, main_l = result["paths"].get("rgb->depth", {}), result["paths"].get("rgb->label", {})
     result["table1"] = {k: main_d.get(k) for k in (*IMAGE_DEPTH_KEYS, *DEPTH_KEYS)} | {
         "miou": main_l.get("miou")
@@ -213,6 +222,17 @@ def depth_input_note(result: dict[str, Any]) -> str:
     return f"Depth input: {kind} (the depth encoder read the dataset's depth)."
 
 
+def fewer_samples_note(result: dict[str, Any]) -> list[str]:
+    """One line naming the paths scored on fewer samples than the run has (their source is
+    missing in some frames, e.g. labelled frames without depth); none when every path saw all."""
+    n = result["num_samples"]
+    fewer = [(k, c) for k, c in (result.get("path_samples") or {}).items() if c != n]
+    if not fewer:
+        return []
+    named = ", ".join(f"{PATH_TITLES.get(tuple(k.split('->')), k)} {c}" for k, c in fewer)
+    return [f"Scored on fewer images (their source is missing in the others): {named}."]
+
+
 def table1_header() -> list[str]:
     return ["Method", *(HEADERS[c] for c in TABLE1_COLUMNS)]
 
@@ -228,6 +248,7 @@ def markdown_tables(result: dict[str, Any], name: str) -> str:
         f"{result['num_samples']} images; depth in "
         f"{result.get('depth_units', '?')}.",
         depth_input_note(result),
+        *fewer_samples_note(result),
         "",
         "## Table 1 (depth from RGB, segmentation from RGB)",
         "",

@@ -38,6 +38,7 @@ from mmed_core.evaluation.evaluator import (
 )
 from mmed_core.evaluation.metrics import DepthMetrics, SegmentationMetrics, iou_from_confusion
 from mmed_core.network.base import MultiModalModel
+from mmed_core.network.losses import presence_masks
 from mmed_core.network.modalities import postprocess
 
 __all__ = [
@@ -89,20 +90,25 @@ def frame_counts(
     dep: dict[str, list[tuple[float, float, int]]] = {}
 
     def count(batch: dict[str, torch.Tensor], outputs: dict) -> None:
+        # a frame without a path's source (as evaluate() skips it) counts nothing on that path
+        present = presence_masks(batch, tuple(dict.fromkeys(s for s, _ in outputs)))
         for p, y in outputs.items():
             if p not in wanted:
                 continue
+            has = present[p[0]].cpu()
             if p[1] == "label":
                 pred = y.argmax(1).cpu()
                 for i in range(pred.shape[0]):
                     sm = SegmentationMetrics(cfg.num_classes, cfg.class_names)
-                    sm.update(pred[i], batch["label"][i])
+                    if has[i]:
+                        sm.update(pred[i], batch["label"][i])
                     seg.setdefault(path_key(p), []).append((sm.confusion, sm.unknown_fn))
             else:
                 pred = postprocess("depth", y, cfg)[:, 0].cpu()
                 for i in range(pred.shape[0]):
                     dm = DepthMetrics()
-                    dm.update(pred[i], batch["depth"][i, 0])
+                    if has[i]:
+                        dm.update(pred[i], batch["depth"][i, 0])
                     dep.setdefault(path_key(p), []).append(
                         (dm.sums["abs_rel"], dm.sums["sq"], dm.n)
                     )

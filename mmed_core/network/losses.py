@@ -35,7 +35,12 @@ def presence_masks(
     batch: Mapping[str, torch.Tensor], modalities: tuple[str, ...]
 ) -> dict[str, torch.Tensor]:
     """Which samples have which modality: ``batch["present"][m]`` if given, else RGB for every
-    sample and the other modalities for samples with ``batch["paired"]`` (default: all paired)."""
+    sample and the other modalities for samples with ``batch["paired"]`` (default: all paired).
+
+    A sample whose modality holds nothing but its registry's ``missing`` value (a depth map
+    without one measurement, a label map of void only: how :func:`mmed_core.data.collate.collate`
+    and the datasets fill a frame that lacks it, e.g. a labelled-folder frame without a depth
+    PNG) does not have it either: no path reads it as a source or scores it as a target."""
     ref = batch[modalities[0]] if modalities[0] in batch else next(iter(batch.values()))
     n = ref.shape[0]
     if "present" in batch:
@@ -46,7 +51,16 @@ def presence_masks(
         if paired is None
         else paired.bool().reshape(n)
     )
-    return {m: torch.ones_like(paired) if m == "rgb" else paired for m in modalities}
+    out = {}
+    for m in modalities:
+        missing = get_modality(m).missing
+        if m == "rgb" or missing is None:
+            out[m] = torch.ones_like(paired) if m == "rgb" else paired
+        elif m in batch:
+            out[m] = paired & (batch[m] != missing).reshape(n, -1).any(1)
+        else:
+            out[m] = paired
+    return out
 
 
 def source_input(batch: Mapping[str, torch.Tensor], name: str) -> torch.Tensor:
