@@ -127,6 +127,8 @@ def check(
         "frames_with_depth": sum("rel" in f for f in frames),
         "input_size": list(size),
         "miou": segm["miou"],
+        "miou_present": segm["miou_present"],
+        "classes_present": segm["classes_present"],
         "iou": segm["iou"],
         "depth": depm,
         "per_frame": frames,
@@ -150,7 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"real_check: error: {exc}", file=sys.stderr)
         return 2
     iou = ", ".join(f"{k} {v:.2f}" for k, v in res["iou"].items() if v is not None and v == v)
-    print(f"{res['frames']} frames of {args.folder}: mIoU {res['miou']:.3f} ({iou})")
+    print(
+        f"{res['frames']} frames of {args.folder}: mIoU {res['miou']:.3f} ({iou}); over the "
+        f"{len(res['classes_present'])} classes in the truth {res['miou_present']:.3f}"
+    )
     if res["frames_with_depth"]:
         d = res["depth"]
         print(

@@ -259,7 +259,11 @@ def test_frames_without_depth_are_not_scored_on_paths_from_depth(tmp_path):
     opts = {"class_map": "nyu40_to_nyu12"}
     res = {
         name: evaluate_checkpoint(
-            ckpt, dataset="labelled", root=str(folder), options=opts, out_dir=tmp_path / name,
+            ckpt,
+            dataset="labelled",
+            root=str(folder),
+            options=opts,
+            out_dir=tmp_path / name,
             figure_samples=0,
         )
         for name, folder in (("all", root), ("alone", alone))
@@ -274,6 +278,10 @@ def test_frames_without_depth_are_not_scored_on_paths_from_depth(tmp_path):
         assert got == pytest.approx(ref, rel=1e-6, nan_ok=True), path
     tables = (tmp_path / "all" / "tables.md").read_text()
     assert "Scored on fewer images" in tables and "depth-to-label 1" in tables
+    # the frames hold wall and floor only: the other ten classes are named as absent
+    assert res["all"]["paths"]["rgb->label"]["classes_present"] == ["floor", "wall"]
+    assert "Mean over the classes present: image-to-label" in tables
+    assert "over 2 (absent: book, cabinet, ceiling, table, window" in tables
     assert "Scored on fewer images" not in (tmp_path / "alone" / "tables.md").read_text()
 
     from mmed_core.data import build_dataset

@@ -46,7 +46,10 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
 def _flat(scores: dict[str, Any], prefix: str = "") -> dict[str, float]:
     out: dict[str, float] = {}
     for k, v in scores.items():
-        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
+        if isinstance(v, list):  # names (classes_present): one entry each
+            out.update({f"{prefix}{k}.{x}": 1.0 for x in v})
+        else:
+            out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
     return out
 
 

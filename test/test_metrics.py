@@ -77,6 +77,20 @@ def test_absent_class_is_nan_and_left_out_of_mean() -> None:
     assert math.isnan(r["iou"]["2"]) and r["miou"] == pytest.approx(1.0)
 
 
+def test_mean_over_present_classes_leaves_out_a_predicted_absent_class() -> None:
+    """c has no ground-truth pixel but is predicted: IoU 0 in the usual mean, left out of the
+    mean over the present classes (what a handful of frames can speak for)."""
+    m = SegmentationMetrics(3, ("a", "b", "c"))
+    m.update(np.array([0, 0, 1, 2]), np.array([0, 0, 1, 1]))
+    r = m.compute()
+    assert r["iou"] == pytest.approx({"a": 1.0, "b": 0.5, "c": 0.0})
+    assert r["miou"] == pytest.approx(0.5)
+    assert r["miou_present"] == pytest.approx(0.75) and r["classes_present"] == ["a", "b"]
+    unknown = SegmentationMetrics(2, ("a", "b"))
+    unknown.update(np.array([255, 0]), np.array([1, 0]))  # b only missed as unknown: present
+    assert unknown.compute()["classes_present"] == ["a", "b"]
+
+
 def test_shape_mismatch_is_named() -> None:
     with pytest.raises(InputError, match=r"shape \(2,\) but ground truth has \(3,\)"):
         SegmentationMetrics(2).update(np.zeros(2), np.zeros(3))

@@ -222,6 +222,12 @@ def depth_input_note(result: dict[str, Any]) -> str:
     return f"Depth input: {kind} (the depth encoder read the dataset's depth)."
 
 
+def _title(key: str) -> str:
+    """``image-to-label`` for ``rgb->label``; the key itself for a path without a title."""
+    src, _, dst = key.partition("->")
+    return PATH_TITLES.get((src, dst), key)
+
+
 def fewer_samples_note(result: dict[str, Any]) -> list[str]:
     """One line naming the paths scored on fewer samples than the run has (their source is
     missing in some frames, e.g. labelled frames without depth); none when every path saw all."""
@@ -229,8 +235,31 @@ def fewer_samples_note(result: dict[str, Any]) -> list[str]:
     fewer = [(k, c) for k, c in (result.get("path_samples") or {}).items() if c != n]
     if not fewer:
         return []
-    named = ", ".join(f"{PATH_TITLES.get(tuple(k.split('->')), k)} {c}" for k, c in fewer)
+    named = ", ".join(f"{_title(k)} {c}" for k, c in fewer)
     return [f"Scored on fewer images (their source is missing in the others): {named}."]
+
+
+def absent_classes_note(paths: dict[str, Any]) -> list[str]:
+    """Lines naming, per label path, the classes without a ground-truth pixel in the frames it
+    scored (a small set) and its mean over the present ones; none when every class is present."""
+    parts = []
+    for k, v in paths.items():
+        if "classes_present" not in v:
+            continue
+        absent = [c for c in v["iou"] if c not in v["classes_present"]]
+        if absent:
+            parts.append(
+                f"{_title(k)} {fmt(v['miou_present'])} over "
+                f"{len(v['classes_present'])} (absent: {', '.join(absent)})"
+            )
+    if not parts:
+        return []
+    return [
+        "",
+        "Some classes have no ground-truth pixel in the scored frames: such a class counts in "
+        "the mean with IoU 0 wherever it is predicted on a labelled pixel (the usual definition; "
+        "'-' where it is not). Mean over the classes present: " + "; ".join(parts) + ".",
+    ]
 
 
 def table1_header() -> list[str]:
@@ -261,7 +290,7 @@ def markdown_tables(result: dict[str, Any], name: str) -> str:
     if classes:
         rows = [
             [
-                f"{name} ({PATH_TITLES.get(tuple(k.split('->')), k)})",
+                f"{name} ({_title(k)})",
                 *(v["iou"][c] for c in classes),
                 v["miou"],
             ]
@@ -273,6 +302,7 @@ def markdown_tables(result: dict[str, Any], name: str) -> str:
             "## Per-class IoU (Tables 2 / 4)",
             "",
             markdown_table(["Method", *classes, "mean"], rows),
+            *absent_classes_note(paths),
         ]
     aux = [("rgb", "depth"), ("label", "depth"), ("rgb", "label"), ("depth", "label")]
     rows = []

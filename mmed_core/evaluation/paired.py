@@ -53,7 +53,8 @@ __all__ = [
 #: Below this many frames the markdown warns that the bootstrap interval is too narrow.
 FEW_FRAMES = 20
 
-#: What is compared per kind of path: (metric, higher is better).
+#: What is compared per kind of path: (metric, higher is better). A label path on a split that
+#: lacks some class also gets ``miou_present``, the mean over the classes the split has.
 METRICS = {"label": (("miou", True),), "depth": (("rel", False), ("rmse", False))}
 
 
@@ -129,10 +130,15 @@ def frame_counts(
 
 def _label_scores(confusion: np.ndarray, unknown: np.ndarray) -> dict[str, np.ndarray]:
     iou = iou_from_confusion(confusion, unknown)
+    present = (confusion.sum(-1) + unknown) > 0  # classes with ground-truth pixels
     with np.errstate(invalid="ignore"):
         valid = ~np.isnan(iou)
         miou = np.where(valid.any(-1), np.nansum(iou, -1) / np.maximum(valid.sum(-1), 1), np.nan)
-    return {"miou": miou}
+        on_present = np.where(present, np.nan_to_num(iou), 0.0).sum(-1)
+        miou_present = np.where(
+            present.any(-1), on_present / np.maximum(present.sum(-1), 1), np.nan
+        )
+    return {"miou": miou, "miou_present": miou_present}
 
 
 def _depth_scores(sums: np.ndarray) -> dict[str, np.ndarray]:
@@ -168,6 +174,8 @@ def paired_bootstrap(
     for key in sorted(set(a.label) & set(b.label)) + sorted(set(a.depth) & set(b.depth)):
         if key in a.label:
             full = {s: _label_scores(*(c.sum(0) for c in x.label[key])) for s, x in both.items()}
+            conf, unk = (c.sum(0) for c in a.label[key])
+            present_all = bool(((conf.sum(-1) + unk) > 0).all())
             res = {
                 s: _label_scores(
                     np.einsum("bn,nij->bij", weights, x.label[key][0]), weights @ x.label[key][1]
@@ -175,6 +183,9 @@ def paired_bootstrap(
                 for s, x in both.items()
             }
             metrics = METRICS["label"]
+            if not present_all:
+                # a split without some class: also the mean over the classes it has
+                metrics = (*metrics, ("miou_present", True))
         else:
             full = {s: _depth_scores(x.depth[key].sum(0)) for s, x in both.items()}
             res = {s: _depth_scores(weights @ x.depth[key]) for s, x in both.items()}
