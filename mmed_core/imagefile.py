@@ -31,7 +31,7 @@ import numpy as np
 
 from mmed_core.errors import DatasetError
 
-__all__ = ["encoded_problem", "decode_quietly", "read_image"]
+__all__ = ["encoded_problem", "decode_quietly", "read_image", "encode_depth"]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}  # markers without a length (TEM, RSTn)
@@ -167,3 +167,16 @@ def read_image(path: str | os.PathLike[str], flags: int, what: str) -> np.ndarra
             f"got {len(data)} bytes starting {data[:8].hex()} that OpenCV does not decode"
         )
     return image
+
+
+def encode_depth(depth: np.ndarray, units: str = "m") -> np.ndarray:
+    """A depth image (metres or disparity; NaN, inf or <= 0 = unknown) as 16 bits, as depth
+    sensors (16UC1, REP 118) and datasets store it: millimetres for metres, ``disparity * 256 +
+    1`` (Cityscapes) for disparity; 0 = no measurement. A known depth never becomes 0: it is
+    clipped to 1..65535 (at most 65.535 m)."""
+    d = np.asarray(depth, np.float64)
+    known = np.isfinite(d) & (d > 0)
+    scaled = d * 1000.0 if units == "m" else d * 256.0 + 1.0
+    out = np.zeros(d.shape, np.uint16)
+    out[known] = np.clip(np.round(scaled[known]), 1, 65535).astype(np.uint16)
+    return out

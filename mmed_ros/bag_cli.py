@@ -42,6 +42,7 @@ from mmed_core.cli.console import console_main
 from mmed_core.cli.options import add_option_argument, parse_options
 from mmed_core.deploy.geometry import OUTPUT_SIZES, RESIZE_MODES
 from mmed_core.errors import MmedError
+from mmed_core.imagefile import encode_depth
 from mmed_ros import conversions
 from mmed_ros.bag_player import play_bag
 from mmed_ros.errors import BagError, as_bag_error, bag_messages
@@ -321,11 +322,7 @@ def _write_frame(
     if depth is not None:
         # Sensors report 'no return' as NaN (32FC1) or 0 (16UC1); datasets use 0 or less.
         metres = np.where(np.isfinite(depth) & (depth > 0), depth, np.nan).astype(np.float32)
-        if depth_encoding == "16UC1":
-            sensor = np.nan_to_num(metres * 1000.0, nan=0.0).round().clip(0, 65535)
-            sensor = sensor.astype(np.uint16)
-        else:
-            sensor = metres
+        sensor = encode_depth(metres, "m") if depth_encoding == "16UC1" else metres
         if formats[1] == "raw":
             msg = image_msg(ts, sensor, depth_encoding, stamp, frame_id)
             bag.write(TOPICS["depth"], msg, stamp)

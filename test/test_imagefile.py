@@ -158,3 +158,14 @@ def test_imagefile_is_a_base_module() -> None:
     text = Path(imagefile.__file__).read_text()
     imports = [line for line in text.splitlines() if line.startswith(("import ", "from "))]
     assert all("mmed_core." not in line or "mmed_core.errors" in line for line in imports)
+
+
+def test_depth_encodings() -> None:
+    """Metres -> 16-bit mm (mmed-predict's files, mmed-bag's 16UC1 depth): 0 = no measurement,
+    and a measured depth never becomes 0."""
+    from mmed_core.imagefile import encode_depth
+
+    d = np.array([[0.5, 1.2344, np.nan], [-1.0, 100.0, 0.0], [0.0002, np.inf, 2.0]], np.float32)
+    assert encode_depth(d, "m").tolist() == [[500, 1234, 0], [0, 65535, 0], [1, 0, 2000]]
+    # Cityscapes: disparity * 256 + 1
+    assert encode_depth(np.array([[1.0, np.nan]]), "disparity").tolist() == [[257, 0]]

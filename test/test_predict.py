@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from mmed_core.cli import predict as predict_cli
-from mmed_core.cli.predict import collect_images, encode_depth, main
+from mmed_core.cli.predict import collect_images, main
 from mmed_core.deploy.checkpoint import save_checkpoint
 from mmed_core.errors import InputError
 from mmed_core.network.config import ModelConfig
@@ -154,13 +154,6 @@ def test_inputs_and_their_depth_are_matched_by_name(photos, tmp_path) -> None:
     cv2.imwrite(str(twin / "a.png"), np.zeros((4, 4, 3), np.uint8))
     with pytest.raises(InputError, match="output name 'a' is also"):
         collect_images([str(photos / "rgb"), str(twin / "a.png")])
-
-
-def test_depth_encodings() -> None:
-    d = np.array([[0.5, 1.2344, np.nan], [-1.0, 100.0, 0.0]], np.float32)
-    assert encode_depth(d, "m").tolist() == [[500, 1234, 0], [0, 65535, 0]]
-    # Cityscapes: disparity * 256 + 1
-    assert encode_depth(np.array([[1.0, np.nan]]), "disparity").tolist() == [[257, 0]]
 
 
 def test_without_checkpoint_the_shipped_model_or_a_clear_error(

@@ -37,8 +37,9 @@ import numpy as np
 
 from mmed_core.cli.console import console_main
 from mmed_core.errors import ConfigError, InputError, MmedError
+from mmed_core.imagefile import encode_depth
 
-__all__ = ["main", "collect_images", "encode_depth"]
+__all__ = ["main", "collect_images"]
 
 DEFAULT_PATHS = (("rgb", "label"), ("rgb", "depth"), ("depth", "label"))
 RESIZES = ("stretch", "letterbox", "crop")
@@ -177,17 +178,6 @@ def collect_images(inputs: Sequence[str], depth: str | None = None) -> list[Fram
                     f"images (expected the same names), e.g. {missing[:3]}"
                 )
     return [Frame(n, p, depths.get(n)) for n, p in named.items()]
-
-
-def encode_depth(depth: np.ndarray, units: str) -> np.ndarray:
-    """A depth output (metres or disparity, NaN = unknown) as a 16-bit image: millimetres for
-    metres, ``disparity * 256 + 1`` (Cityscapes) for disparity; 0 = unknown."""
-    d = np.asarray(depth, np.float64)
-    known = np.isfinite(d) & (d > 0)
-    scaled = d * 1000.0 if units == "m" else d * 256.0 + 1.0
-    out = np.zeros(d.shape, np.uint16)
-    out[known] = np.clip(np.round(scaled[known]), 1, 65535).astype(np.uint16)
-    return out
 
 
 def _paths(engine: Any, wanted: Sequence[str] | None, has_depth: bool) -> list[tuple[str, str]]:
