@@ -48,6 +48,44 @@ def _bag(ctx: DemoContext) -> None:
     ctx.outputs["bag frames"] = max(counts.values())
 
 
+class _OutputWatch:
+    """When the node's estimates last arrived, seen from this process (its own rclpy context),
+    so the replay's end waits for the estimates still in flight instead of a fixed time."""
+
+    def __init__(self, topic: str) -> None:
+        import rclpy
+        from rclpy.context import Context
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.qos import qos_profile_sensor_data
+        from sensor_msgs.msg import Image
+
+        self.context = Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node("mmed_demo_watch", context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.last = time.monotonic()
+        # best effort matches a reliable or best-effort publisher; only arrival times matter
+        self.node.create_subscription(Image, topic, self._on_msg, qos_profile_sensor_data)
+
+    def _on_msg(self, _msg: object) -> None:
+        self.last = time.monotonic()
+
+    def wait_quiet(self, quiet: float, limit: float) -> None:
+        """Spin until no estimate arrived for ``quiet`` seconds (at most ``limit`` seconds)."""
+        end = time.monotonic() + limit
+        self.last = time.monotonic()
+        while time.monotonic() - self.last < quiet and time.monotonic() < end:
+            self.executor.spin_once(timeout_sec=0.05)
+
+    def close(self) -> None:
+        import rclpy
+
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
 def _node(ctx: DemoContext) -> None:
     try:
         import rclpy  # noqa: F401
@@ -95,6 +133,7 @@ def _node(ctx: DemoContext) -> None:
         ["--ros-args", "-p", f"output_json:={report}", "-p", f"weights:={weights}"],
         log=logs / "evaluator_node.log",
     )
+    watch = _OutputWatch("/perception/rgb/label")  # discovered while the player waits
     try:
         # At 1x the recorded 10 Hz; the node keeps only the newest frame, so frames that
         # arrive while it is busy are dropped (and counted on /diagnostics), as on a robot.
@@ -119,8 +158,11 @@ def _node(ctx: DemoContext) -> None:
                 "0.5",
             ]
         )
-        time.sleep(2.0)  # the last frames' estimates are still in flight
+        # The last frames' estimates are still in flight: wait until none has come for 1.5 s
+        # (the evaluator receives each alongside and scores it on arrival).
+        watch.wait_quiet(quiet=1.5, limit=30.0)
     finally:
+        watch.close()
         stop_process(evaluator)
         stop_process(node)
     if rc != 0 or not report.is_file():
