@@ -13,9 +13,12 @@
 #   rounded   round shapes (data.options.generator={room: {rounded: 0.5}}), own cache
 #   kinect    data.depth_input=kinect: the depth encoder reads Kinect-like depth
 #   aug       data.augment=standard: flip, zoom, colour jitter
+#   mixed     data.depth_input=mixed: half the samples read Kinect-like depth
+#   randconv  data.augment=randconv: standard + random convolutions of the RGB input
 # Results: OUT/ft-ARM/ (the run), OUT/curve-ARM/ (curve.txt and per-epoch checkpoints, scored);
 # then python scripts/curve_table.py plain=OUT/curve-plain rounded=OUT/curve-rounded ...
-# The cache of plain is shared with kinect and aug, which start once plain has built it.
+# The cache of plain is shared with kinect, aug, mixed and randconv, which start once plain
+# has built it (or at once, when OUT/cache-indoor holds it from an earlier run).
 set -euo pipefail
 REAL=${1:?usage: $0 REAL_DIR [OUT] [ARM...]}
 OUT=${2:-runs}
@@ -31,6 +34,8 @@ declare -A EXTRA=(
   [rounded]="data.cache_dir=$OUT/cache-rounded|data.options.generator={room: {rounded: 0.5}}"
   [kinect]="data.cache_dir=$OUT/cache-indoor|data.depth_input=kinect"
   [aug]="data.cache_dir=$OUT/cache-indoor|data.augment=standard"
+  [mixed]="data.cache_dir=$OUT/cache-indoor|data.depth_input=mixed"
+  [randconv]="data.cache_dir=$OUT/cache-indoor|data.augment=randconv"
 )
 train() {  # ARM: one fine-tune and its real-frame curve, in the background
   local arm=$1 extra=()
@@ -45,17 +50,22 @@ train() {  # ARM: one fine-tune and its real-frame curve, in the background
 first=()
 later=()
 for arm in $ARMS; do
-  [ -n "${EXTRA[$arm]+x}" ] || { echo "$0: unknown arm '$arm' (plain rounded kinect aug)" >&2; exit 2; }
-  case $arm in kinect|aug) later+=("$arm") ;; *) first+=("$arm") ;; esac
+  [ -n "${EXTRA[$arm]+x}" ] || {
+    echo "$0: unknown arm '$arm' (${!EXTRA[*]})" >&2; exit 2; }
+  case $arm in kinect|aug|mixed|randconv) later+=("$arm") ;; *) first+=("$arm") ;; esac
 done
-if [ ${#later[@]} -gt 0 ] && [[ " ${first[*]} " != *" plain "* ]]; then
-  echo "$0: ${later[*]} read plain's cache (built by its first epoch): add the arm plain" >&2
+cached=$([ -f "$OUT/cache-indoor/synthetic-train/manifest.json" ] && echo yes || echo no)
+if [ ${#later[@]} -gt 0 ] && [ "$cached" = no ] && [[ " ${first[*]} " != *" plain "* ]]; then
+  echo "$0: ${later[*]} read plain's cache $OUT/cache-indoor (built by its first epoch):" \
+    "add the arm plain" >&2
   exit 2
 fi
 for arm in "${first[@]}"; do train "$arm"; done
 if [ ${#later[@]} -gt 0 ]; then
   # they read plain's cache: wait until it is built (plain's first epoch is written)
-  until [ -f "$OUT/ft-plain/last.json" ]; do sleep 20; done
+  if [ "$cached" = no ]; then
+    until [ -f "$OUT/ft-plain/last.json" ]; do sleep 20; done
+  fi
   for arm in "${later[@]}"; do train "$arm"; done
 fi
 wait

@@ -114,6 +114,62 @@ def test_jitter_goes_to_the_rgb_input_only():
     assert seen >= 3
 
 
+def test_randconv_scrambles_colours_of_the_rgb_input_only_and_keeps_standard_draws():
+    """randconv: the targets move as under `standard` with the same draws; the RGB input of a
+    convolved sample is no longer one colour per class (texture and colour scrambled, shapes
+    kept), stays in 0..255 and keeps each channel's mean about where it was."""
+    base = _sample()
+    rc, std = AUGMENTS["randconv"], AUGMENTS["standard"]
+    assert rc is not None and std is not None and rc.randconv > 0 and std.randconv == 0
+    convolved = 0
+    for seed in range(12):
+        out = augment_sample(base, rc, np.random.default_rng(seed))
+        ref = augment_sample(base, std, np.random.default_rng(seed))
+        _consistent(out)
+        for key in ("rgb", "depth", "label"):  # the same flip/zoom: randconv draws after them
+            assert torch.equal(out[key], ref[key]), (seed, key)
+        x = out["rgb_input"]
+        assert float(x.min()) >= 0 and float(x.max()) <= 255
+        if torch.equal(x, ref["rgb_input"]):
+            continue  # this sample drew no convolution
+        convolved += 1
+        means = x.flatten(1).mean(1) - ref["rgb_input"].flatten(1).mean(1)
+        assert float(means.abs().max()) < 40
+    assert 2 <= convolved <= 10  # about half of 12
+
+
+def test_randconv_mixes_neighbouring_pixels():
+    """A wide kernel on a two-colour image gives colours that are in neither half."""
+    rgb = torch.zeros(3, 32, 32)
+    rgb[:, :, 16:] = 200.0
+    rgb[0, :, :16] = 120.0
+    cfg = AugmentConfig(randconv=1.0, randconv_kernels=(7,))
+    from mmed_core.data.augment import _randconv
+
+    y = _randconv(rgb, cfg, np.random.default_rng(0))
+    colours = {tuple(c) for c in y.flatten(1).T.round().int().tolist()}
+    assert len(colours) > 4 and y.shape == rgb.shape
+
+
+def test_augment_preview_draws_a_grid(tmp_path, monkeypatch):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    import cv2
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "augment_preview.py"
+    spec = importlib.util.spec_from_file_location("augment_preview", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "p.png"
+    argv = ["x", "--frames", "2", "--draws", "3", "--size", "24", "32", "--zoom", "1"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--out", str(out)])
+    assert module.main() == 0
+    grid = cv2.imread(str(out))
+    assert grid.shape == (2 * 24 + 4, 4 * 32 + 3 * 4, 3)
+
+
 def test_draws_depend_on_seed_epoch_and_index_only():
     ds = factory("synthetic", "train", size=(32, 32))
     a = TrainTransform(ds, "standard", "kinect", seed=1)

@@ -21,7 +21,10 @@ selection scores the input the model is trained for:
   factor, which is why the range stays small. The photometric jitter (brightness, contrast,
   saturation +-20%, hue +-0.03 turn) goes into a separate ``rgb_input``: the encoders read the
   jittered image, the RGB decoders' target stays the un-jittered one (a decoder cannot predict
-  a random jitter from depth or labels).
+  a random jitter from depth or labels). ``randconv``: ``standard``, and on half the samples a
+  random convolution of the RGB input blended with it (RandConv, Xu et al., ICLR 2021: random
+  kernel of size 1-7, so colours and textures change while shapes stay), also in
+  ``rgb_input`` only.
 - ``data.depth_input`` (:data:`DEPTH_INPUTS`): ``clean`` (the depth is input and target) or
   ``kinect``: the depth encoder reads :func:`mmed_core.data.synthetic.kinect_depth` of the
   depth, in ``depth_input`` (noise growing with distance, disparity quantisation, holes = 0,
@@ -77,6 +80,8 @@ class AugmentConfig:
     contrast: float = 0.0  # contrast factor in 1 +- contrast (around the mean luma)
     saturation: float = 0.0  # chroma factor in 1 +- saturation
     hue: float = 0.0  # hue rotation in +- hue turns (YIQ)
+    randconv: float = 0.0  # probability of a random convolution of the RGB input (RandConv)
+    randconv_kernels: tuple[int, ...] = (1, 3, 5, 7)  # its kernel sizes, one drawn per sample
 
     @property
     def photometric(self) -> bool:
@@ -89,6 +94,15 @@ AUGMENTS: dict[str, AugmentConfig | None] = {
     "flip": AugmentConfig(flip=0.5),
     "standard": AugmentConfig(
         flip=0.5, zoom=(1.0, 1.25), brightness=0.2, contrast=0.2, saturation=0.2, hue=0.03
+    ),
+    "randconv": AugmentConfig(
+        flip=0.5,
+        zoom=(1.0, 1.25),
+        brightness=0.2,
+        contrast=0.2,
+        saturation=0.2,
+        hue=0.03,
+        randconv=0.5,
     ),
 }
 #: What an evaluation's depth encoder reads: ``clean`` (input = target) | ``kinect``
@@ -163,6 +177,28 @@ def _jitter(rgb: torch.Tensor, cfg: AugmentConfig, rng: np.random.Generator) -> 
     return x.clamp_(0.0, 255.0)
 
 
+def _randconv(rgb: torch.Tensor, cfg: AugmentConfig, rng: np.random.Generator) -> torch.Tensor:
+    """A random convolution of an RGB (3, H, W) 0..255 image, mixed with it (RandConv, Xu et
+    al., ICLR 2021): kernel size k from ``cfg.randconv_kernels``, weights N(0, 1/(3 k^2)), on
+    the per-channel standardised image with reflected borders; each output channel is brought
+    back to the mean and spread of the input's channel, then blended with the input by a
+    weight drawn in [0, 1). Shapes stay, local colour and texture are scrambled: the network
+    cannot lean on the renderer's textures and colours."""
+    x = rgb.float() / 255.0
+    k = int(rng.choice(cfg.randconv_kernels))
+    w = rng.normal(0.0, 1.0 / np.sqrt(3 * k * k), size=(3, 3, k, k))
+    mean = x.mean(dim=(1, 2), keepdim=True)
+    std = x.std(dim=(1, 2), keepdim=True).clamp_min(1e-3)
+    z = ((x - mean) / std)[None]
+    if k > 1:
+        z = F.pad(z, (k // 2,) * 4, mode="reflect")
+    y = F.conv2d(z, torch.as_tensor(w, dtype=torch.float32))[0]
+    y = (y - y.mean(dim=(1, 2), keepdim=True)) / y.std(dim=(1, 2), keepdim=True).clamp_min(1e-6)
+    y = y * std + mean
+    alpha = float(rng.random())
+    return ((alpha * x + (1 - alpha) * y).clamp_(0.0, 1.0) * 255.0).contiguous()
+
+
 def augment_sample(
     sample: dict[str, Any], cfg: AugmentConfig, rng: np.random.Generator
 ) -> dict[str, Any]:
@@ -184,6 +220,10 @@ def augment_sample(
     if cfg.photometric:
         source = out.get(input_key("rgb"), out["rgb"])
         out[input_key("rgb")] = _jitter(torch.as_tensor(source), cfg, rng)
+    # drawn only where configured, so the other levels' draws stay what they were
+    if cfg.randconv > 0 and rng.random() < cfg.randconv:
+        source = out.get(input_key("rgb"), out["rgb"])
+        out[input_key("rgb")] = _randconv(torch.as_tensor(source), cfg, rng)
     return out
 
 

@@ -108,7 +108,8 @@ class DataConfig:
     val_split: str = "val"
     # Training-set transforms (mmed_core.data.augment; validation/test never get them):
     # none (paper, bit-identical to runs before it) | flip | standard (flip, zoom 1-1.25x,
-    # photometric jitter of the RGB input only).
+    # photometric jitter of the RGB input only) | randconv (standard, and on half the samples a
+    # random convolution of the RGB input: RandConv).
     augment: str = "none"
     # clean: the depth is input and target | kinect: the depth encoder reads a Kinect-like
     # depth (noise, quantisation, holes), every depth loss scores the clean one. Validation
