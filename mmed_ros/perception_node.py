@@ -284,6 +284,9 @@ class PerceptionNode(LifecycleNode):
         )
         self.get_logger().info(f"model card: {self.engine.describe()}")
         self.engine.check_paths(self._paths)
+        note = self.engine.sensor_depth_note(self._paths)
+        if note:
+            self.get_logger().info(note)
         self.engine.use_backend(p["backend"], self._paths)
         if p["backend"] != "eager":
             self.get_logger().info(f"backend {p['backend']}: outputs checked against eager")

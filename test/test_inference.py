@@ -220,3 +220,16 @@ def test_cuda_precisions_match_cpu(ckpt: Path, engine: InferenceEngine, precisio
     a = engine.infer(x, [("rgb", "depth")])[("rgb", "depth")].array
     b = gpu.infer(x, [("rgb", "depth")])[("rgb", "depth")].array
     assert np.abs(a - b).mean() < (1e-3 if precision == "fp32" else 0.2)
+
+
+def test_sensor_depth_note_for_models_trained_on_clean_synthetic_depth(ckpt: Path) -> None:
+    engine = InferenceEngine.from_checkpoint(ckpt, device="cpu")
+    assert engine.trained_depth_input == "clean"  # a card from before data.depth_input
+    note = engine.sensor_depth_note([("rgb", "label"), ("depth", "label")])
+    assert note is not None and note.startswith("depth->label: ") and "mixed" in note
+    assert engine.sensor_depth_note([("rgb", "label"), ("rgb", "depth")]) is None
+    engine.card["data"] = {"depth_input": "mixed"}
+    assert engine.sensor_depth_note([("depth", "label")]) is None
+    engine.card["data"] = {"depth_input": "clean"}
+    engine.card["dataset"] = "nyudv2"  # trained on a real sensor's depth
+    assert engine.sensor_depth_note([("depth", "label")]) is None

@@ -65,6 +65,7 @@ def test_outputs_at_each_images_resolution(checkpoint, photos, tmp_path, capsys)
     )
     assert rc == 0, err
     assert "2 images, paths rgb->label, rgb->depth, depth->label" in stdout
+    assert "note: depth->label: this model's depth encoder was trained on clean" in err
     res = json.loads((out / "predictions.json").read_text())
     assert set(res["images"]) == {"a", "sub__b"}
     assert res["paths"] == ["rgb->label", "rgb->depth", "depth->label"]

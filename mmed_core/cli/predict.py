@@ -348,6 +348,9 @@ def predict(args: argparse.Namespace) -> dict[str, Any]:
         )
     colours = (near, far if args.depth_max is None else float(args.depth_max))
     paths = _paths(engine, args.path, args.depth is not None)
+    note = engine.sensor_depth_note(paths)
+    if note:
+        print(f"mmed-predict: note: {note}", file=sys.stderr)
     out.mkdir(parents=True, exist_ok=True)
     titles = ["input"] + [path_key(p) for p in paths]
     entries: dict[str, Any] = {}

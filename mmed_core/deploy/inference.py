@@ -200,6 +200,26 @@ class InferenceEngine:
             f"created={self.card.get('created', '?')}"
         )
 
+    @property
+    def trained_depth_input(self) -> str:
+        """What the depth encoder read in training (the card's ``data.depth_input``): ``clean``
+        (the dataset's depth; also for cards from before the option), ``kinect`` or ``mixed``."""
+        return str((self.card.get("data") or {}).get("depth_input", "clean"))
+
+    def sensor_depth_note(self, paths: Iterable[tuple[str, str]]) -> str | None:
+        """A line for a user feeding a sensor's depth to ``paths`` of a model trained on clean
+        synthetic depth (its depth->label falls a lot on holes and noise); None otherwise."""
+        from_depth = [f"{s}->{d}" for s, d in paths if s == "depth"]
+        synthetic = self.card.get("dataset", self.config.dataset) == "synthetic"
+        if not from_depth or not synthetic or self.trained_depth_input != "clean":
+            return None
+        return (
+            f"{', '.join(from_depth)}: this model's depth encoder was trained on clean "
+            "synthetic depth; a depth sensor's holes and noise lower its accuracy a lot "
+            "(models/README.md, 'Depth input from a real sensor'); a model trained with "
+            "data.depth_input=mixed or kinect reads sensor depth"
+        )
+
     def check_paths(self, paths: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """Return ``paths`` as a list, or raise ConfigError naming one this model lacks."""
         wanted = [tuple(p) for p in paths]
