@@ -133,8 +133,9 @@ def _node(ctx: DemoContext) -> None:
         ["--ros-args", "-p", f"output_json:={report}", "-p", f"weights:={weights}"],
         log=logs / "evaluator_node.log",
     )
-    watch = _OutputWatch("/perception/rgb/label")  # discovered while the player waits
+    watch = None
     try:
+        watch = _OutputWatch("/perception/rgb/label")  # discovered while the player waits
         # At 1x the recorded 10 Hz; the node keeps only the newest frame, so frames that
         # arrive while it is busy are dropped (and counted on /diagnostics), as on a robot.
         rc = bag_main(
@@ -162,7 +163,8 @@ def _node(ctx: DemoContext) -> None:
         # (the evaluator receives each alongside and scores it on arrival).
         watch.wait_quiet(quiet=1.5, limit=30.0)
     finally:
-        watch.close()
+        if watch is not None:
+            watch.close()
         stop_process(evaluator)
         stop_process(node)
     if rc != 0 or not report.is_file():
