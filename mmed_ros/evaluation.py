@@ -25,7 +25,12 @@ import numpy as np
 
 from mmed_core.deploy.geometry import resize_image
 from mmed_core.errors import InputError
-from mmed_core.evaluation.evaluator import DEPTH_NOTE, HEADERS, markdown_table
+from mmed_core.evaluation.evaluator import (
+    DEPTH_NOTE,
+    HEADERS,
+    absent_classes_note,
+    markdown_table,
+)
 from mmed_core.evaluation.metrics import (
     DEPTH_KEYS,
     IMAGE_DEPTH_KEYS,
@@ -156,6 +161,7 @@ def format_report(results: dict[str, Any], title: str = "mmed evaluation") -> st
         lines.append(
             markdown_table([*names, HEADERS["miou"]], [[*seg["iou"].values(), seg["miou"]]])
         )
+        lines += absent_classes_note({"estimates": seg})[1:]
     else:
         lines.append("no matched label frames")
     if results.get("skipped"):

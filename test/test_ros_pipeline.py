@@ -216,6 +216,11 @@ def test_replay_evaluation_and_report() -> None:
     assert "| Rel (per img) | log10 (per img) | RMSE (per img) | Rel (pooled) |" in text
     assert "| δ<1.25 | δ<1.25² | δ<1.25³ |" in text and "| a | b | mIoU |" in text
     assert "| 0.500 | 0.500 | 0.500 |" in text
+    assert "classes present" not in text  # a and b both in the truth
+    ev = ReplayEvaluation(("a", "b", "c"))
+    ev.add_label(np.array([[0, 2]], np.uint8), np.array([[0, 1]], np.uint8))  # c: predicted only
+    text = format_report(ev.results())
+    assert "Mean over the classes present: estimates 0.500 over 2 (absent: c)." in text
     assert "| - | - | - | - | - | - | - | - | - |" in format_report(
         ReplayEvaluation(("a",)).results()
     )
