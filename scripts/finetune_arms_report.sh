@@ -9,7 +9,8 @@
 # 1. the per-epoch curves side by side (scripts/curve_table.py, mean from epoch 6);
 # 2. each arm's last checkpoint against plain's on the real frames, rgb->label (mmed-eval paired);
 # 3. kinect and mixed against plain on the synthetic test split (200 frames): depth->label and
-#    rgb->label with Kinect-like depth input (seed 0), then with clean depth.
+#    rgb->label with Kinect-like depth input (seed 0), then with clean depth; randconv against
+#    plain there on rgb->label and rgb->depth.
 set -euo pipefail
 REAL=${1:?usage: $0 REAL_DIR [OUT] [ARM...]}
 OUT=${2:-runs}
@@ -43,5 +44,12 @@ for arm in $ARMS; do
       "${EVAL[@]}" paired "$base" "$cand" --split test --option n_test=200 \
         --depth-input "$input" --seed 0 --path 'depth->label' --path 'rgb->label'
     done
+  fi
+  if [ "$arm" = randconv ]; then
+    echo
+    echo "## $arm - plain on 200 synthetic test frames"
+    echo
+    "${EVAL[@]}" paired "$base" "$cand" --split test --option n_test=200 \
+      --path 'rgb->label' --path 'rgb->depth'
   fi
 done
