@@ -7,7 +7,8 @@
 Each curve folder holds ``epN.json`` (the checkpoint's card: validation loss) and
 ``rcN/metrics.json`` (scripts/real_check.py on the real frames). One row per epoch with each
 arm's synthetic validation loss, real mIoU and real Rel; then the mean real mIoU / Rel over the
-epochs from --mean-from on, per arm (the frames are few: read the per-epoch spread as the noise).
+epochs from --mean-from on, per arm (the frames are few: read the per-epoch spread as the noise),
+with the mean over the classes the frames hold where the curve's real_check recorded it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,12 @@ def read_curve(folder: Path) -> dict[int, dict[str, float]]:
             continue
         c, r = json.loads(card.read_text()), json.loads(metrics.read_text())
         rel = (r.get("depth") or {}).get("rel", float("nan"))
-        out[int(m.group(1))] = {"val_loss": c["val_loss"], "miou": r["miou"], "rel": rel}
+        out[int(m.group(1))] = {
+            "val_loss": c["val_loss"],
+            "miou": r["miou"],
+            "rel": rel,
+            "miou_present": r.get("miou_present"),  # None in curves from before 7 Dec 2026
+        }
     return out
 
 
@@ -64,10 +70,16 @@ def main() -> int:
         if rows:
             miou = [r["miou"] for r in rows]
             rel = [r["rel"] for r in rows]
+            present = [r["miou_present"] for r in rows]
             lines.append(
                 f"\n{name}: epochs {args.mean_from}-{max(curve)} ({len(rows)}): real mIoU mean "
                 f"{sum(miou) / len(miou):.3f} (min {min(miou):.3f}, max {max(miou):.3f}), "
                 f"real Rel mean {sum(rel) / len(rel):.3f}"
+                + (
+                    f", mean over the classes present {sum(present) / len(present):.3f}"
+                    if None not in present
+                    else ""
+                )
             )
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
