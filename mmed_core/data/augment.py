@@ -44,6 +44,7 @@ scores are reproducible and do not depend on the batch size.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,21 +90,14 @@ class AugmentConfig:
 
 
 #: ``data.augment`` values and what they draw (``none``: no transform at all).
+_STANDARD = AugmentConfig(
+    flip=0.5, zoom=(1.0, 1.25), brightness=0.2, contrast=0.2, saturation=0.2, hue=0.03
+)
 AUGMENTS: dict[str, AugmentConfig | None] = {
     "none": None,
     "flip": AugmentConfig(flip=0.5),
-    "standard": AugmentConfig(
-        flip=0.5, zoom=(1.0, 1.25), brightness=0.2, contrast=0.2, saturation=0.2, hue=0.03
-    ),
-    "randconv": AugmentConfig(
-        flip=0.5,
-        zoom=(1.0, 1.25),
-        brightness=0.2,
-        contrast=0.2,
-        saturation=0.2,
-        hue=0.03,
-        randconv=0.5,
-    ),
+    "standard": _STANDARD,
+    "randconv": dataclasses.replace(_STANDARD, randconv=0.5),
 }
 #: What an evaluation's depth encoder reads: ``clean`` (input = target) | ``kinect``
 #: (kinect_depth input); ``mmed-eval --depth-input``.

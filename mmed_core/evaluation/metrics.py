@@ -37,6 +37,7 @@ __all__ = [
     "DepthMetrics",
     "SegmentationMetrics",
     "iou_from_confusion",
+    "present_in_truth",
     "NormalsMetrics",
     "DEPTH_KEYS",
     "IMAGE_DEPTH_KEYS",
@@ -189,6 +190,12 @@ def iou_from_confusion(confusion: np.ndarray, unknown_fn: np.ndarray) -> np.ndar
         return np.where(denom > 0, tp / np.maximum(denom, 1), np.nan)
 
 
+def present_in_truth(confusion: np.ndarray, unknown_fn: np.ndarray) -> np.ndarray:
+    """Which classes have ground-truth pixels (..., K), from the same counts as
+    :func:`iou_from_confusion` (a pixel predicted 'unknown' still counts for its true class)."""
+    return (np.asarray(confusion).sum(-1) + np.asarray(unknown_fn)) > 0
+
+
 class SegmentationMetrics:
     """Streaming confusion matrix (rows: ground truth, columns: prediction)."""
 
@@ -235,7 +242,7 @@ class SegmentationMetrics:
         class from predicting one that is not there."""
         iou = self.iou()
         valid = ~np.isnan(iou)
-        present = (self.confusion.sum(1) + self.unknown_fn) > 0
+        present = present_in_truth(self.confusion, self.unknown_fn)
         total = self.confusion.sum() + self.unknown_fn.sum()
         return {
             "miou": float(iou[valid].mean()) if valid.any() else float("nan"),

@@ -36,7 +36,12 @@ from mmed_core.evaluation.evaluator import (
     markdown_table,
     path_key,
 )
-from mmed_core.evaluation.metrics import DepthMetrics, SegmentationMetrics, iou_from_confusion
+from mmed_core.evaluation.metrics import (
+    DepthMetrics,
+    SegmentationMetrics,
+    iou_from_confusion,
+    present_in_truth,
+)
 from mmed_core.network.base import MultiModalModel
 from mmed_core.network.losses import presence_masks
 from mmed_core.network.modalities import postprocess
@@ -130,7 +135,7 @@ def frame_counts(
 
 def _label_scores(confusion: np.ndarray, unknown: np.ndarray) -> dict[str, np.ndarray]:
     iou = iou_from_confusion(confusion, unknown)
-    present = (confusion.sum(-1) + unknown) > 0  # classes with ground-truth pixels
+    present = present_in_truth(confusion, unknown)
     with np.errstate(invalid="ignore"):
         valid = ~np.isnan(iou)
         miou = np.where(valid.any(-1), np.nansum(iou, -1) / np.maximum(valid.sum(-1), 1), np.nan)
@@ -174,8 +179,7 @@ def paired_bootstrap(
     for key in sorted(set(a.label) & set(b.label)) + sorted(set(a.depth) & set(b.depth)):
         if key in a.label:
             full = {s: _label_scores(*(c.sum(0) for c in x.label[key])) for s, x in both.items()}
-            conf, unk = (c.sum(0) for c in a.label[key])
-            present_all = bool(((conf.sum(-1) + unk) > 0).all())
+            present_all = bool(present_in_truth(*(c.sum(0) for c in a.label[key])).all())
             res = {
                 s: _label_scores(
                     np.einsum("bn,nij->bij", weights, x.label[key][0]), weights @ x.label[key][1]
