@@ -161,7 +161,7 @@ def format_report(results: dict[str, Any], title: str = "mmed evaluation") -> st
         lines.append(
             markdown_table([*names, HEADERS["miou"]], [[*seg["iou"].values(), seg["miou"]]])
         )
-        lines += absent_classes_note({"estimates": seg})[1:]
+        lines += absent_classes_note({"estimates": seg})  # its blank line ends the table
     else:
         lines.append("no matched label frames")
     if results.get("skipped"):
