@@ -55,6 +55,7 @@ setup(
             "mmed-eval = mmed_core.cli.eval:main",
             "mmed-export = mmed_core.cli.export:main",
             "mmed-predict = mmed_core.cli.predict:main",
+            "mmed-adapt = mmed_core.cli.adapt:main",
             "mmed-experiment = mmed_core.cli.experiment:main",
             "mmed-demo = mmed_ros.demo:main",
             "mmed-bag = mmed_ros.bag_cli:main",

@@ -9,11 +9,13 @@
     mmed-bag eval runs/jpeg_bag --weights w.safetensors \
         --rgb-topic /camera/color/image_raw/compressed \
         --depth-topic /camera/depth/image_raw/compressedDepth
+    mmed-bag adapt robot_bag --weights w.safetensors --out runs/cam.safetensors
     mmed-bag play runs/synthetic_bag --rate 1.0     (needs rclpy; see mmed_ros.bag_player)
 
 Reads and writes through the ``rosbags`` library (standard rosbag2 layout and metadata.yaml, so
 ``ros2 bag info`` / ``ros2 bag play`` and Foxglove open the result); only ``play`` imports
-rclpy, and only when it runs.
+rclpy, and only when it runs. ``adapt`` is ``mmed-adapt`` on the camera frames of a recording
+(mmed_core.deploy.adapt: the BatchNorm statistics of the model re-estimated from them).
 Topics of ``make`` (REP 118 depth, image_transport camera_info names):
 
     /camera/color/image_raw  rgb8     /camera/color/camera_info
@@ -52,6 +54,7 @@ __all__ = [
     "build_parser",
     "write_synthetic_bag",
     "evaluate_bag",
+    "bag_frames",
     "typestore_for",
     "TOPICS",
     "ESTIMATE_PREFIX",
@@ -512,6 +515,88 @@ def evaluate_bag(
     return results
 
 
+def bag_frames(
+    bag: str | os.PathLike[str],
+    topics: dict[str, str],
+    *,
+    distro: str = "humble",
+    tolerance_s: float = 0.001,
+    every: int = 1,
+    max_frames: int | None = None,
+    counts: dict[str, int] | None = None,
+) -> Iterator[dict[str, np.ndarray]]:
+    """The frames of a bag's source topics (``topics``: source -> Image or CompressedImage
+    topic), each a mapping source -> array as the node decodes it (RGB uint8, depth in metres).
+    With two sources, a frame is a pair whose header stamps differ by at most ``tolerance_s``;
+    an image without a partner is skipped. Every ``every``-th frame is kept, at most
+    ``max_frames``. ``counts`` (if given) receives 'messages', 'frames' and 'unpaired'."""
+    from mmed_ros.evaluation import StampMatcher
+    from mmed_ros.pipeline import DECODERS
+
+    if every < 1:
+        raise BagError(f"every: expected >= 1, got {every}")
+    if max_frames is not None and max_frames < 1:
+        raise BagError(f"max frames: expected >= 1, got {max_frames}")
+    if not 1 <= len(topics) <= 2:
+        raise BagError(f"topics: expected one or two sources, got {sorted(topics)}")
+    unknown = sorted(set(topics) - {"rgb", "depth"})
+    if unknown:
+        raise BagError(f"sources {unknown}: a bag gives rgb and depth images only")
+    bag_path = Path(bag)
+    if not (bag_path / "metadata.yaml").is_file():
+        raise BagError(f"bag {bag_path}: expected a rosbag2 directory with metadata.yaml")
+    by_topic = {t: src for src, t in topics.items()}
+    first = sorted(topics)[0]
+    matcher: StampMatcher[tuple[str, np.ndarray]] = StampMatcher(
+        tolerance_ns=int(tolerance_s * 1e9), max_pending=1000
+    )
+    stats = counts if counts is not None else {}
+    stats.update(messages=0, frames=0, unpaired=0)
+    seen = 0
+    ts, _ = typestore_for(distro)
+    try:
+        with as_bag_error(bag_path, "opening it"):
+            reader = AnyReader([bag_path], default_typestore=ts)
+            reader.open()
+        try:
+            present = {c.topic for c in reader.connections}
+            missing = [t for t in by_topic if t not in present]
+            if missing:
+                raise BagError(
+                    f"bag {bag_path}: topic(s) {missing} not found; it has {sorted(present)}"
+                )
+            wanted = [c for c in reader.connections if c.topic in by_topic]
+            for conn, _ns, raw in bag_messages(reader, bag_path, connections=wanted):
+                src = by_topic[conn.topic]
+                with as_bag_error(bag_path, f"decoding a {conn.msgtype} on {conn.topic}"):
+                    msg: Any = reader.deserialize(raw, conn.msgtype)
+                image = DECODERS[src](msg, max_pixels=conversions.DEFAULT_MAX_PIXELS)
+                stats["messages"] += 1
+                if len(topics) == 1:
+                    frame = {src: image}
+                else:
+                    stream = "estimate" if src == first else "truth"
+                    pair = matcher.add(stream, conversions.msg_stamp_ns(msg), (src, image))
+                    if pair is None:
+                        continue
+                    frame = dict(pair)
+                seen += 1
+                if (seen - 1) % every:
+                    continue
+                stats["frames"] += 1
+                yield frame
+                if max_frames is not None and stats["frames"] >= max_frames:
+                    return
+        finally:
+            reader.close()
+    except (AnyReaderError, ReaderError) as exc:
+        raise BagError(f"bag {bag_path}: cannot be read ({exc})") from exc
+    finally:
+        if len(topics) == 2:
+            stats["unpaired"] = matcher.pending("estimate") + matcher.pending("truth")
+            stats["unpaired"] += matcher.expired
+
+
 def _output_info(
     ts: Any,
     processor: Any,
@@ -687,6 +772,40 @@ def build_parser() -> argparse.ArgumentParser:
         "or use --resize-truth)",
     )
 
+    ad = sub.add_parser(
+        "adapt",
+        help="adapt a checkpoint to the camera of a bag (BatchNorm statistics; no labels)",
+        description="Re-estimate the BatchNorm statistics of a checkpoint's paths from the "
+        "camera frames of a bag and write the adapted checkpoint (docs/SIM2REAL.md, "
+        '"Adapting to your camera").',
+    )
+    ad.add_argument("bag", help="input bag directory")
+    ad.add_argument("--weights", required=True, help="checkpoint .safetensors (+ .json card)")
+    ad.add_argument("--out", required=True, help="adapted checkpoint to write (+ .json card)")
+    ad.add_argument(
+        "--paths",
+        default="rgb->label",
+        help="comma-separated SRC->DST paths to adapt (default rgb->label; a depth source "
+        "pairs each depth image with the RGB image of the same stamp)",
+    )
+    for key in ("rgb", "depth"):
+        ad.add_argument(f"--{key}-topic", dest=f"topic_{key}", default=TOPICS[key])
+    ad.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.001,
+        help="largest stamp difference (s) of an RGB and a depth image of one frame",
+    )
+    ad.add_argument("--every", type=int, default=1, help="use every N-th frame (default 1)")
+    ad.add_argument("--max-frames", type=int, help="use at most this many frames")
+    ad.add_argument("--batch-size", type=int, default=16, help="frames per forward pass")
+    ad.add_argument("--resize", choices=RESIZE_MODES, default="stretch", help="as the node's")
+    ad.add_argument("--device", default="auto")
+    ad.add_argument(
+        "--distro", default=os.environ.get("ROS_DISTRO", "humble"), choices=sorted(_DISTROS)
+    )
+    ad.add_argument("--force", action="store_true", help="replace an existing OUT")
+
     play = sub.add_parser("play", help="publish a bag over DDS (for machines without ros2 bag)")
     play.add_argument("bag", help="input bag directory")
     play.add_argument("--rate", type=float, default=1.0, help="speed factor (default 1.0)")
@@ -781,6 +900,57 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_adapt(args: argparse.Namespace) -> int:
+    from mmed_core.cli.adapt import check_out, save_adapted
+    from mmed_core.deploy.adapt import adaptation_record
+    from mmed_core.deploy.inference import InferenceEngine
+    from mmed_ros.params import parse_paths
+
+    try:
+        paths = parse_paths([p for p in args.paths.split(",") if p.strip()])
+    except ValueError as exc:
+        raise BagError(f"--paths: {exc}") from exc
+    if args.batch_size < 1:
+        raise BagError(f"--batch-size: expected >= 1, got {args.batch_size}")
+    out = check_out(args.out, args.weights, args.force)
+    engine = InferenceEngine.from_checkpoint(
+        args.weights,
+        device=args.device,
+        cpu_fallback=True,
+        warn=lambda m: print(f"warning: {m}", file=sys.stderr),
+    )
+    paths = engine.check_paths(paths)
+    topics = {
+        src: getattr(args, f"topic_{src}", None) for src in dict.fromkeys(s for s, _ in paths)
+    }
+    missing = [src for src, topic in topics.items() if topic is None]
+    if missing:
+        raise BagError(f"--paths: sources {missing} have no topic in a bag; use rgb or depth")
+    counts: dict[str, int] = {}
+    frames = bag_frames(
+        args.bag,
+        topics,  # type: ignore[arg-type]
+        distro=args.distro,
+        tolerance_s=args.tolerance,
+        every=args.every,
+        max_frames=args.max_frames,
+        counts=counts,
+    )
+    result = engine.adapt(frames, paths, resize=args.resize, batch_size=args.batch_size)
+    source = f"bag {args.bag}: " + ", ".join(f"{s} {t}" for s, t in topics.items())
+    record = adaptation_record(
+        result, source=source, resize=args.resize, base=engine.card, base_path=str(args.weights)
+    )
+    save_adapted(out, engine, record)
+    unpaired = f", {counts['unpaired']} images without a partner" if counts.get("unpaired") else ""
+    print(
+        f"adapted {len(result.modules)} BatchNorm layers of "
+        f"{', '.join(f'{s}->{d}' for s, d in paths)} to {result.frames} frames of {args.bag} "
+        f"({counts.get('messages', 0)} images read{unpaired}); wrote {out} (+ .json)"
+    )
+    return 0
+
+
 @console_main
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mmed-bag``; returns the exit code (1 on a bad input, with its reason)."""
@@ -797,7 +967,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 clock=args.clock,
             )
             return 0
-        return _cmd_make(args) if args.command == "make" else _cmd_eval(args)
+        commands = {"make": _cmd_make, "eval": _cmd_eval, "adapt": _cmd_adapt}
+        return commands[args.command](args)
     except MmedError as exc:
         print(f"mmed-bag {args.command}: error: {exc}", file=sys.stderr)
         return 1

@@ -69,6 +69,8 @@ LAZY_IMPORTS = {
     ("mmed_ros/bag_cli.py", "mmed_core.data"): "CLI start-up: `mmed-bag make` loads the "
     "datasets, `play` never does",
     ("mmed_ros/bag_cli.py", "mmed_core.deploy"): "CLI start-up: only `mmed-bag eval` loads torch",
+    ("mmed_ros/bag_cli.py", "mmed_core.cli.adapt"): "CLI start-up: only `mmed-bag adapt` loads "
+    "torch to adapt a model",
     ("mmed_ros/bag_cli.py", "mmed_core.atomic"): "CLI start-up: with the `eval` command's imports",
     ("mmed_ros/bag_cli.py", "mmed_ros.evaluation"): "CLI start-up: only `mmed-bag eval` scores",
     ("mmed_ros/bag_cli.py", "mmed_ros.pipeline"): "CLI start-up: the pipeline loads torch; only "

@@ -323,3 +323,49 @@ def test_play_skips_message_types_that_are_not_installed() -> None:
     assert len(notes) == 1 and "/vendor" in notes[0] and "no_such_vendor_msgs" in notes[0]
     with pytest.raises(BagError, match="none of the bag's message types"):
         _publishers(FakeNode(), conns[1:], None, notes.append)
+
+
+def test_adapt_writes_a_checkpoint_adapted_to_the_bags_camera(
+    made: Path, ckpt: Path, workdir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from mmed_core.deploy.checkpoint import load_checkpoint
+
+    out = workdir / "adapted.safetensors"
+    argv = ["adapt", str(made), "--weights", str(ckpt), "--out", str(out), "--device", "cpu"]
+    assert bag_cli.main(argv) == 0
+    assert "to 4 frames" in capsys.readouterr().out
+    _, card = load_checkpoint(out)
+    rec = card["adaptation"]
+    assert rec["frames"] == 4 and rec["paths"] == [["rgb", "label"]]
+    assert "/camera/color/image_raw" in rec["source"] and card["note"] == "untrained test model"
+    # rgb + depth: frames are the pairs of equal stamps; every 2nd one
+    both = workdir / "adapted-rgbd.safetensors"
+    argv2 = [*argv[:4], "--out", str(both), "--paths", "rgb->label,depth->label", "--every", "2"]
+    assert bag_cli.main(argv2) == 0
+    assert "to 2 frames" in capsys.readouterr().out
+    assert load_checkpoint(both)[1]["adaptation"]["paths"] == [
+        ["rgb", "label"],
+        ["depth", "label"],
+    ]
+
+
+def test_adapt_names_bad_input_and_writes_nothing(
+    made: Path, ckpt: Path, workdir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = workdir / "never.safetensors"
+    base = ["adapt", str(made), "--weights", str(ckpt), "--out", str(out), "--device", "cpu"]
+    cases = [
+        (["--rgb-topic", "/nope"], "topic(s) ['/nope'] not found"),
+        (["--paths", "label->label"], "have no topic in a bag"),
+        (["--every", "0"], "every: expected >= 1"),
+        (["--paths", "rgb-label"], "--paths"),
+    ]
+    for extra, message in cases:
+        assert bag_cli.main([*base, *extra]) == 1
+        assert message in capsys.readouterr().err
+    assert bag_cli.main(["adapt", str(workdir), "--weights", str(ckpt), "--out", str(out)]) == 1
+    assert "expected a rosbag2 directory" in capsys.readouterr().err
+    assert not out.exists() and not out.with_suffix(".json").exists()
+    out.write_bytes(b"keep")
+    assert bag_cli.main(base) == 1 and "add --force" in capsys.readouterr().err
+    assert out.read_bytes() == b"keep"

@@ -125,17 +125,24 @@ def test_inspect_a_labelled_folder(tmp_path, capsys):
     assert "labelled-test: 2 samples" in out and "wall" in out and png.is_file()
 
 
-def test_real_check_scores_and_draws_a_labelled_folder(tmp_path):
+def _script(name: str):
+    """scripts/NAME.py as a module (the scripts are not a package)."""
     import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        name, Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_real_check_scores_and_draws_a_labelled_folder(tmp_path):
     import json
 
     from mmed_ros.testing import tiny_checkpoint
 
-    spec = importlib.util.spec_from_file_location(
-        "real_check", Path(__file__).resolve().parents[1] / "scripts" / "real_check.py"
-    )
-    real_check = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(real_check)
+    real_check = _script("real_check")
     root = _write(tmp_path / "real", n=2)
     ckpt = tiny_checkpoint(tmp_path / "m.safetensors")
     out = tmp_path / "out"
@@ -146,6 +153,28 @@ def test_real_check_scores_and_draws_a_labelled_folder(tmp_path):
     grid = cv2.imread(str(out / "grid.png"))
     assert grid.shape[0] > 2 * 100 and grid.shape[1] >= 5 * 100  # 2 rows of 5 tiles + titles
     assert real_check.main([str(tmp_path), "--checkpoint", str(ckpt), "--out", str(out)]) == 2
+
+
+def test_adapt_check_compares_as_trained_and_leave_one_out_adapted(tmp_path):
+    import json
+
+    from mmed_ros.testing import tiny_checkpoint
+
+    adapt_check = _script("adapt_check")
+    root = _write(tmp_path / "real", n=3)
+    ckpt = tiny_checkpoint(tmp_path / "m.safetensors")
+    out = tmp_path / "out"
+    argv = [str(root), "--checkpoint", str(ckpt), "--out", str(out), "--boot", "100"]
+    assert adapt_check.main(argv) == 0
+    report = json.loads((out / "adapt_check.json").read_text())
+    (res,) = report["results"]
+    assert res["frames"] == 3 and res["adapted_paths"] == ["rgb->label"]
+    metrics = {(r["path"], r["metric"]) for r in res["rows"]}
+    assert ("rgb->label", "miou") in metrics and ("rgb->depth", "rel") in metrics
+    assert "leave-one-out" in (out / "adapt_check.md").read_text()
+    assert cv2.imread(str(out / "grid.png")).shape[0] > 3 * 100
+    one = _write(tmp_path / "one", n=1)
+    assert adapt_check.main([str(one), "--checkpoint", str(ckpt), "--out", str(out)]) == 2
 
 
 def _lists(root: Path, **splits: str) -> Path:

@@ -39,7 +39,14 @@ from mmed_core.cli.console import console_main
 from mmed_core.errors import ConfigError, InputError, MmedError
 from mmed_core.imagefile import encode_depth
 
-__all__ = ["main", "collect_images"]
+__all__ = [
+    "main",
+    "collect_images",
+    "select_paths",
+    "read_frame",
+    "add_input_arguments",
+    "checkpoint_or_shipped",
+]
 
 DEFAULT_PATHS = (("rgb", "label"), ("rgb", "depth"), ("depth", "label"))
 RESIZES = ("stretch", "letterbox", "crop")
@@ -60,6 +67,36 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Outputs and their encodings: see the module docstring or docs/SIM2REAL.md, "
         '"Trying a model on your own images".',
     )
+    add_input_arguments(p)
+    p.add_argument("--out", default="predictions", help="output folder (default: predictions)")
+    p.add_argument(
+        "--min-confidence",
+        type=float,
+        default=0.0,
+        help="label pixels whose class probability is below this become 255 (unknown)",
+    )
+    p.add_argument("--precision", default="fp32", help="fp32, fp16 or bf16 (default fp32)")
+    p.add_argument(
+        "--preview",
+        type=int,
+        default=12,
+        metavar="N",
+        help="images in preview.png (default 12; 0: no preview)",
+    )
+    p.add_argument("--tile", type=int, default=160, help="preview row height in pixels")
+    p.add_argument(
+        "--depth-max",
+        type=float,
+        help="depth at the top of the colour scale of the .color.png files and the preview "
+        "(default: the far end of the model's depth range; e.g. 6 for rooms)",
+    )
+    p.add_argument("--force", action="store_true", help="write into an OUT that holds files")
+    return p
+
+
+def add_input_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments mmed-predict and mmed-adapt share: the images, the model, the paths, how
+    images are fitted and the device."""
     p.add_argument(
         "inputs",
         nargs="+",
@@ -91,7 +128,6 @@ def _parser() -> argparse.ArgumentParser:
         help="path to run, repeatable (default: rgb->label and rgb->depth, and depth->label "
         "with --depth, those the model has)",
     )
-    p.add_argument("--out", default="predictions", help="output folder (default: predictions)")
     p.add_argument(
         "--resize",
         default="stretch",
@@ -99,30 +135,20 @@ def _parser() -> argparse.ArgumentParser:
         help="how an image is fitted to the model's input: stretch (default, as training "
         "squeezes the 4:3 view), letterbox or crop",
     )
-    p.add_argument(
-        "--min-confidence",
-        type=float,
-        default=0.0,
-        help="label pixels whose class probability is below this become 255 (unknown)",
-    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
-    p.add_argument("--precision", default="fp32", help="fp32, fp16 or bf16 (default fp32)")
-    p.add_argument(
-        "--preview",
-        type=int,
-        default=12,
-        metavar="N",
-        help="images in preview.png (default 12; 0: no preview)",
-    )
-    p.add_argument("--tile", type=int, default=160, help="preview row height in pixels")
-    p.add_argument(
-        "--depth-max",
-        type=float,
-        help="depth at the top of the colour scale of the .color.png files and the preview "
-        "(default: the far end of the model's depth range; e.g. 6 for rooms)",
-    )
-    p.add_argument("--force", action="store_true", help="write into an OUT that holds files")
-    return p
+
+
+def checkpoint_or_shipped(checkpoint: str | None) -> str:
+    """``checkpoint``, or the shipped indoor model when it is None (ConfigError if absent)."""
+    from mmed_core.deploy.checkpoint import SHIPPED_MODEL, shipped_model
+
+    found = checkpoint or shipped_model()
+    if found is None:
+        raise ConfigError(
+            f"no --checkpoint given and the shipped model (models/{SHIPPED_MODEL}) is not in "
+            "this install; pass --checkpoint x.safetensors"
+        )
+    return str(found)
 
 
 def _name(path: Path, base: Path | None) -> str:
@@ -180,7 +206,12 @@ def collect_images(inputs: Sequence[str], depth: str | None = None) -> list[Fram
     return [Frame(n, p, depths.get(n)) for n, p in named.items()]
 
 
-def _paths(engine: Any, wanted: Sequence[str] | None, has_depth: bool) -> list[tuple[str, str]]:
+def select_paths(
+    engine: Any, wanted: Sequence[str] | None, has_depth: bool
+) -> list[tuple[str, str]]:
+    """The paths of ``--path`` (keys such as 'rgb->label'), or by default rgb->label and
+    rgb->depth, and depth->label with depth images, those the model has; ConfigError on a path
+    the model lacks, one reading depth without depth images, or a source other than RGB/depth."""
     from mmed_core.evaluation.evaluator import path_key
 
     if wanted:
@@ -203,6 +234,13 @@ def _paths(engine: Any, wanted: Sequence[str] | None, has_depth: bool) -> list[t
     unsupported = [path_key(p) for p in paths if p[0] not in ("rgb", "depth")]
     if unsupported:
         raise ConfigError(f"--path {unsupported}: inputs are RGB and depth images only")
+    return paths
+
+
+def _paths(engine: Any, wanted: Sequence[str] | None, has_depth: bool) -> list[tuple[str, str]]:
+    from mmed_core.evaluation.evaluator import path_key
+
+    paths = select_paths(engine, wanted, has_depth)
     unwritten = [path_key(p) for p in paths if p[1] not in ("label", "depth", "rgb")]
     if unwritten:
         raise ConfigError(f"--path {unwritten}: mmed-predict writes label, depth and rgb outputs")
@@ -300,11 +338,21 @@ def _preview(rows: list[tuple[str, list[np.ndarray]]], titles: list[str], config
     return np.concatenate([canvas, legend_strip(width, config)], 0)
 
 
-def predict(args: argparse.Namespace) -> dict[str, Any]:
-    from mmed_core.atomic import atomic_write_json
+def read_frame(frame: Frame, depth_scale: float) -> dict[str, np.ndarray]:
+    """A frame's images as :meth:`InferenceEngine.infer` takes them: RGB, and depth in metres
+    (``depth_scale`` metres per unit of its 16-bit PNG) when it has one."""
     from mmed_core.data.folders import read_rgb
     from mmed_core.data.labelled_folder import read_png16
-    from mmed_core.deploy.checkpoint import SHIPPED_MODEL, shipped_model
+
+    inputs = {"rgb": read_rgb(frame.rgb)}
+    if frame.depth is not None:
+        raw = read_png16(frame.depth, "depth")
+        inputs["depth"] = raw.astype(np.float32) * float(depth_scale)
+    return inputs
+
+
+def predict(args: argparse.Namespace) -> dict[str, Any]:
+    from mmed_core.atomic import atomic_write_json
     from mmed_core.deploy.inference import InferenceEngine
     from mmed_core.evaluation.evaluator import path_key
     from mmed_core.evaluation.figures import save_png
@@ -317,12 +365,7 @@ def predict(args: argparse.Namespace) -> dict[str, Any]:
             f"--preview: expected >= 0 images, got {args.preview}; --tile: expected >= 16 "
             f"pixels, got {args.tile}"
         )
-    checkpoint = args.checkpoint or shipped_model()
-    if checkpoint is None:
-        raise ConfigError(
-            f"no --checkpoint given and the shipped model (models/{SHIPPED_MODEL}) is not in "
-            "this install; pass --checkpoint x.safetensors"
-        )
+    checkpoint = checkpoint_or_shipped(args.checkpoint)
     frames = collect_images(args.inputs, args.depth)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -357,10 +400,7 @@ def predict(args: argparse.Namespace) -> dict[str, Any]:
     rows: list[tuple[str, list[np.ndarray]]] = []
     with progress(len(frames), "mmed-predict", "img") as bar:
         for frame in frames:
-            inputs = {"rgb": read_rgb(frame.rgb)}
-            if frame.depth is not None:
-                raw = read_png16(frame.depth, "depth")
-                inputs["depth"] = raw.astype(np.float32) * float(args.depth_scale)
+            inputs = read_frame(frame, args.depth_scale)
             preds = engine.infer(
                 inputs,
                 paths,

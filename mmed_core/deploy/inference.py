@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from mmed_core.data.classes import IGNORE_INDEX
+from mmed_core.deploy.adapt import Recalibration, recalibrate_batchnorm
 from mmed_core.deploy.backends import BackendModel, select_backend
 from mmed_core.deploy.checkpoint import load_checkpoint
 from mmed_core.deploy.geometry import OUTPUT_SIZES, Fit
@@ -197,8 +198,15 @@ class InferenceEngine:
             f"{','.join(f'{s}->{d}' for s, d in self.paths)} classes={list(c.class_names)} "
             f"depth={c.depth_units} {list(c.depth_range)} device={self.device} "
             f"dtype={str(self.dtype).replace('torch.', '')} "
-            f"created={self.card.get('created', '?')}"
+            f"created={self.card.get('created', '?')}" + self._adaptation_note()
         )
+
+    def _adaptation_note(self) -> str:
+        rec = self.card.get("adaptation")
+        if not isinstance(rec, Mapping):
+            return ""
+        paths = ",".join(f"{s}->{d}" for s, d in rec.get("paths", []))
+        return f" adapted_frames={rec.get('frames', '?')} adapted_paths={paths}"
 
     @property
     def trained_depth_input(self) -> str:
@@ -230,6 +238,47 @@ class InferenceEngine:
                     f"{[f'{s}->{d}' for s, d in self.paths]}"
                 )
         return wanted  # type: ignore[return-value]
+
+    def adapt(
+        self,
+        frames: Iterable[Mapping[str, np.ndarray]],
+        paths: Iterable[tuple[str, str]],
+        *,
+        resize: str = "stretch",
+        batch_size: int = 16,
+    ) -> Recalibration:
+        """Re-estimate the BatchNorm statistics of ``paths`` from unlabelled ``frames`` (each a
+        mapping source -> image as :meth:`infer` takes it, fitted with ``resize`` as inference
+        fits it); see :mod:`mmed_core.deploy.adapt`. Changes this engine's model in place."""
+        wanted = self.check_paths(paths)
+        if not isinstance(self.model, MultiModalModel):
+            raise ConfigError(
+                "adapt: this engine runs on an exported backend; adapt the eager model "
+                "(before use_backend) and export it again"
+            )
+        if batch_size < 1:
+            raise ConfigError(f"batch_size: expected >= 1, got {batch_size}")
+        sources = list(dict.fromkeys(s for s, _ in wanted))
+
+        def batches() -> Iterable[dict[str, torch.Tensor]]:
+            pending: list[dict[str, torch.Tensor]] = []
+            for k, frame in enumerate(frames):
+                absent = [s for s in sources if s not in frame]
+                if absent:
+                    raise InputError(
+                        f"adapt: frame {k} lacks {absent}, which the paths "
+                        f"{[f'{s}->{d}' for s, d in wanted]} read (it has {sorted(frame)})"
+                    )
+                pending.append(
+                    {s: self._prepare(s, frame[s], resize, "network")[0] for s in sources}
+                )
+                if len(pending) == batch_size:
+                    yield {s: torch.cat([p[s] for p in pending]) for s in sources}
+                    pending = []
+            if pending:
+                yield {s: torch.cat([p[s] for p in pending]) for s in sources}
+
+        return recalibrate_batchnorm(self.model, batches(), wanted)
 
     @torch.inference_mode()
     def infer(

@@ -1,0 +1,165 @@
+# SPDX-FileCopyrightText: 2026 mmed maintainers
+# SPDX-License-Identifier: Apache-2.0
+r"""``mmed-adapt``: adapt a model to your camera from unlabelled frames (BatchNorm statistics).
+
+    mmed-adapt frames/ --out runs/adapted/model.safetensors            # the shipped model
+    mmed-adapt rgb/ --depth depth/ --checkpoint runs/x/best.safetensors --out runs/x/cam
+    ros2 launch mmed_ros perception.launch.py weights:=runs/adapted/model.safetensors
+
+Runs the model over the frames (image files or folders, searched recursively; no labels) and
+replaces the running statistics of the BatchNorm layers on the chosen paths by the frames' own
+(mmed_core.deploy.adapt). Nothing else changes: no weight is trained. Writes OUT (.safetensors)
+and its model card (.json) atomically; the card keeps the original's fields and adds
+``adaptation`` (frames, where they came from, paths, the original weights' sha256). Give frames
+of the camera and the kind of scenes the model will see, fitted as the node fits them
+(``--resize`` as its ``resize`` parameter). docs/SIM2REAL.md, "Adapting to your camera",
+measures what it does on real NYUDv2 frames.
+
+The paths adapted are those of ``--path``; by default the label paths among rgb->label and,
+with ``--depth``, depth->label. Their encoders change, and so does the label decoder; the depth
+decoder keeps its training statistics: adapted too (``--path rgb->depth``), it made the depth of
+every model measured worse on the one real frame with depth, while the labels gained the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mmed_core.cli.console import console_main
+from mmed_core.cli.predict import (
+    add_input_arguments,
+    checkpoint_or_shipped,
+    collect_images,
+    read_frame,
+    select_paths,
+)
+from mmed_core.errors import ConfigError, InputError, MmedError
+
+__all__ = ["main", "adapt_images", "save_adapted", "CARD_OWN_KEYS"]
+
+#: Card fields that save_checkpoint writes from the model itself; an adapted card takes every
+#: other field of the original's.
+CARD_OWN_KEYS = (
+    "format",
+    "method",
+    "dataset",
+    "class_names",
+    "palette",
+    "depth_range",
+    "depth_units",
+    "input_size",
+    "paths",
+    "created",
+    "torch_version",
+    "config",
+    "weights",
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mmed-adapt",
+        description="Adapt a model to a camera: re-estimate its BatchNorm statistics from "
+        "unlabelled frames (no training) and write the adapted checkpoint.",
+        epilog='What it does on real frames: docs/SIM2REAL.md, "Adapting to your camera".',
+    )
+    add_input_arguments(p)
+    p.add_argument(
+        "--out", required=True, help="adapted checkpoint to write (x.safetensors + x.json)"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=16,
+        help="frames per forward pass (default 16); the statistics are averaged over batches",
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing OUT")
+    return p
+
+
+def check_out(out: str, base: str, force: bool) -> Path:
+    """The weights path of ``out``; InputError if it is ``base`` itself or exists without
+    ``force`` (nothing is written before the adaptation has succeeded)."""
+    from mmed_core.deploy.checkpoint import checkpoint_paths
+
+    weights, card = checkpoint_paths(out)
+    if weights.resolve() == checkpoint_paths(base)[0].resolve():
+        raise InputError(
+            f"--out {out}: is the checkpoint being adapted ({base}); write the adapted model "
+            "beside it under another name"
+        )
+    existing = [str(p) for p in (weights, card) if p.exists()]
+    if existing and not force:
+        raise InputError(f"--out {out}: {existing} already exist; add --force to replace them")
+    return weights
+
+
+def save_adapted(out: str | Path, engine: Any, record: dict[str, Any]) -> dict[str, Any]:
+    """Write the engine's (adapted) model to ``out`` with the original card's fields and
+    ``adaptation`` = ``record``; returns the new card."""
+    from mmed_core.deploy.checkpoint import save_checkpoint
+
+    extras = {k: v for k, v in engine.card.items() if k not in CARD_OWN_KEYS}
+    extras["adaptation"] = record
+    return save_checkpoint(out, engine.model, **extras)
+
+
+def adapt_images(args: argparse.Namespace) -> dict[str, Any]:
+    from mmed_core.deploy.adapt import adaptation_record
+    from mmed_core.deploy.inference import InferenceEngine
+    from mmed_core.progress import progress
+
+    if args.depth_scale <= 0:
+        raise ConfigError(f"--depth-scale: expected metres per unit > 0, got {args.depth_scale}")
+    if args.batch_size < 1:
+        raise ConfigError(f"--batch-size: expected >= 1, got {args.batch_size}")
+    checkpoint = checkpoint_or_shipped(args.checkpoint)
+    out = check_out(args.out, checkpoint, args.force)
+    frames = collect_images(args.inputs, args.depth)
+    engine = InferenceEngine.from_checkpoint(
+        checkpoint,
+        device=args.device,
+        cpu_fallback=True,
+        warn=lambda msg: print(f"mmed-adapt: warning: {msg}", file=sys.stderr),
+    )
+    paths = select_paths(engine, args.path, args.depth is not None)
+    if not args.path:  # the label paths: adapting the depth decoder too cost Rel (module doc)
+        paths = [p for p in paths if p[1] == "label"] or paths
+    with progress(len(frames), "mmed-adapt", "img") as bar:
+
+        def images() -> Any:
+            for frame in frames:
+                yield read_frame(frame, args.depth_scale)
+                bar.update(1)
+
+        result = engine.adapt(images(), paths, resize=args.resize, batch_size=args.batch_size)
+    source = ", ".join(args.inputs) + (f" (depth: {args.depth})" if args.depth else "")
+    record = adaptation_record(
+        result, source=source, resize=args.resize, base=engine.card, base_path=checkpoint
+    )
+    save_adapted(out, engine, record)
+    return {"out": str(out), "checkpoint": checkpoint, **record}
+
+
+@console_main
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        res = adapt_images(args)
+    except MmedError as exc:
+        print(f"mmed-adapt: error: {exc}", file=sys.stderr)
+        return 2
+    paths = ", ".join(f"{s}->{d}" for s, d in res["paths"])
+    print(
+        f"mmed-adapt: {res['layers']} BatchNorm layers of {paths} re-estimated from "
+        f"{res['frames']} frame{'s' * (res['frames'] != 1)}; wrote {res['out']} (+ .json)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
