@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from mmed_core.cli.console import console_main
 from mmed_core.cli.predict import (
@@ -39,7 +41,7 @@ from mmed_core.cli.predict import (
 )
 from mmed_core.errors import ConfigError, InputError, MmedError
 
-__all__ = ["main", "adapt_images", "save_adapted", "CARD_OWN_KEYS"]
+__all__ = ["main", "adapt_images", "save_adapted", "training_frames", "CARD_OWN_KEYS"]
 
 #: Card fields that save_checkpoint writes from the model itself; an adapted card takes every
 #: other field of the original's.
@@ -67,9 +69,16 @@ def _parser() -> argparse.ArgumentParser:
         "unlabelled frames (no training) and write the adapted checkpoint.",
         epilog='What it does on real frames: docs/SIM2REAL.md, "Adapting to your camera".',
     )
-    add_input_arguments(p)
+    add_input_arguments(p, inputs="*")
     p.add_argument(
         "--out", required=True, help="adapted checkpoint to write (x.safetensors + x.json)"
+    )
+    p.add_argument(
+        "--training-data",
+        type=int,
+        metavar="N",
+        help="instead of INPUTs: N frames of the validation split of the data the model was "
+        "trained on (from its card; synthetic rooms are rendered), without augmentation",
     )
     p.add_argument(
         "--batch-size",
@@ -108,6 +117,41 @@ def save_adapted(out: str | Path, engine: Any, record: dict[str, Any]) -> dict[s
     return save_checkpoint(out, engine.model, **extras)
 
 
+def training_frames(
+    engine: Any, n: int, paths: Sequence[tuple[str, str]]
+) -> tuple[str, int, Callable[[], Iterator[dict[str, np.ndarray]]]]:
+    """(description, count, frames) of the first ``n`` frames of the validation split of the
+    data in ``engine``'s card, as its source loads them (no augmentation): the data the model
+    saw, without the augmentation whose statistics its BatchNorm layers also hold."""
+    from mmed_core.data import build_source
+
+    data = dict(engine.card.get("data") or {})
+    name = str(data.get("dataset") or engine.config.dataset)
+    options = dict(data.get("options") or {})
+    reads_depth = [f"{s}->{d}" for s, d in paths if s == "depth"]
+    if reads_depth and data.get("depth_input", "clean") != "clean":
+        raise ConfigError(
+            f"--training-data with {reads_depth}: the model read {data['depth_input']} depth in "
+            "training, not the data's clean depth; adapt its depth paths to the camera's frames"
+        )
+    if name == "synthetic":
+        options["n_val"] = n  # the val stream's first n rooms
+    size = (int(engine.config.input_size[0]), int(engine.config.input_size[1]))
+    src = build_source(name, "val", root=data.get("root"), size=size, options=options)
+    count = min(n, len(src))
+    sources = {s for s, _ in paths}
+
+    def frames() -> Iterator[dict[str, np.ndarray]]:
+        for i in range(count):
+            rgb, depth, _ = src.load(i)
+            frame = {"rgb": rgb}
+            if depth is not None:
+                frame["depth"] = depth
+            yield {k: v for k, v in frame.items() if k in sources}
+
+    return f"{count} frames of the {name} val split of the model's training data", count, frames
+
+
 def adapt_images(args: argparse.Namespace) -> dict[str, Any]:
     from mmed_core.deploy.adapt import adaptation_record
     from mmed_core.deploy.inference import InferenceEngine
@@ -117,27 +161,48 @@ def adapt_images(args: argparse.Namespace) -> dict[str, Any]:
         raise ConfigError(f"--depth-scale: expected metres per unit > 0, got {args.depth_scale}")
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size: expected >= 1, got {args.batch_size}")
+    generated = args.training_data is not None
+    if generated == bool(args.inputs):
+        raise ConfigError(
+            "give the frames to adapt to: image files or folders (INPUT), or --training-data N"
+            + (f", not both (got {len(args.inputs)} INPUTs)" if generated else "")
+        )
+    if generated and (args.training_data < 1 or args.depth is not None):
+        raise ConfigError(
+            f"--training-data: expected N >= 1 frames and no --depth (the data has its own), "
+            f"got {args.training_data}" + (f" and --depth {args.depth}" if args.depth else "")
+        )
     checkpoint = checkpoint_or_shipped(args.checkpoint)
     out = check_out(args.out, checkpoint, args.force)
-    frames = collect_images(args.inputs, args.depth)
+    frames = [] if generated else collect_images(args.inputs, args.depth)
     engine = InferenceEngine.from_checkpoint(
         checkpoint,
         device=args.device,
         cpu_fallback=True,
         warn=lambda msg: print(f"mmed-adapt: warning: {msg}", file=sys.stderr),
     )
-    paths = select_paths(engine, args.path, args.depth is not None)
+    paths = select_paths(engine, args.path, generated or args.depth is not None)
     if not args.path:  # the label paths: adapting the depth decoder too cost Rel (module doc)
         paths = [p for p in paths if p[1] == "label"] or paths
-    with progress(len(frames), "mmed-adapt", "img") as bar:
+    if generated:
+        source_info, count, images_of = training_frames(engine, args.training_data, paths)
+    else:
+        count = len(frames)
+        source_info = ", ".join(args.inputs) + (f" (depth: {args.depth})" if args.depth else "")
 
-        def images() -> Any:
+        def images_of() -> Iterator[dict[str, np.ndarray]]:
             for frame in frames:
                 yield read_frame(frame, args.depth_scale)
+
+    with progress(count, "mmed-adapt", "img") as bar:
+
+        def counted() -> Iterator[dict[str, np.ndarray]]:
+            for image in images_of():
+                yield image
                 bar.update(1)
 
-        result = engine.adapt(images(), paths, resize=args.resize, batch_size=args.batch_size)
-    source = ", ".join(args.inputs) + (f" (depth: {args.depth})" if args.depth else "")
+        result = engine.adapt(counted(), paths, resize=args.resize, batch_size=args.batch_size)
+    source = source_info
     record = adaptation_record(
         result, source=source, resize=args.resize, base=engine.card, base_path=checkpoint
     )

@@ -94,12 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def add_input_arguments(p: argparse.ArgumentParser) -> None:
-    """The arguments mmed-predict and mmed-adapt share: the images, the model, the paths, how
-    images are fitted and the device."""
+def add_input_arguments(p: argparse.ArgumentParser, *, inputs: str = "+") -> None:
+    """The arguments mmed-predict and mmed-adapt share: the images (``inputs``: their nargs),
+    the model, the paths, how images are fitted and the device."""
     p.add_argument(
         "inputs",
-        nargs="+",
+        nargs=inputs,
         metavar="INPUT",
         help="RGB image files or folders of them (searched recursively)",
     )
