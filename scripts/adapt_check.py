@@ -12,9 +12,12 @@ frame, the model's --adapt-path paths (default rgb->label, as mmed-adapt) are ad
 frames' RGB, without their labels, and the model scores that one frame; the
 as-trained model scores every frame too. The two are compared with the paired bootstrap over
 frames of ``mmed-eval paired`` (mmed_core.evaluation.paired): A = as trained, B = adapted.
+With ``--training-data N`` each model is instead adapted once, to N frames of its own training
+data (``mmed-adapt --training-data N``: no real frame involved), and scores every real frame.
 Several --checkpoint values give one table each (does the effect hold across models?). Writes
-OUT/adapt_check.md, OUT/adapt_check.json and OUT/grid.png (first checkpoint: RGB | truth |
-as trained | adapted, labels of rgb->label).
+OUT/adapt_check.md (a summary row per checkpoint, then its paired table), OUT/adapt_check.json
+(with per-class IoU) and OUT/grid.png (first checkpoint: RGB | truth | as trained | adapted,
+labels of rgb->label; it shows the frames: keep it local when their licence says so).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import torch
 from torch.utils.data import Subset
 
 from mmed_core.atomic import atomic_path, atomic_write_json, atomic_write_text
+from mmed_core.cli.adapt import default_paths, training_frames
 from mmed_core.cli.predict import select_paths
 from mmed_core.data import build_dataset
 from mmed_core.data.folders import read_rgb
@@ -61,8 +65,15 @@ def _parser() -> argparse.ArgumentParser:
         "--adapt-path",
         action="append",
         metavar="SRC->DST",
-        help="path to adapt, repeatable (default rgb->label, as mmed-adapt; every rgb path "
-        "the model has is scored)",
+        help="path to adapt, repeatable (default: the label paths, as mmed-adapt: rgb->label, "
+        "and depth->label with --training-data; every rgb path the model has is scored)",
+    )
+    p.add_argument(
+        "--training-data",
+        type=int,
+        metavar="N",
+        help="instead of leave-one-out: adapt each model once to N frames of its own training "
+        "data (as mmed-adapt --training-data; default paths rgb->label and depth->label)",
     )
     p.add_argument("--boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
     p.add_argument("--tile", type=int, default=120, help="grid row height in pixels")
@@ -90,14 +101,18 @@ def check_one(
     class_map: str | None,
     resize: str,
     boot: int,
-    adapt_paths: list[str],
+    adapt_paths: list[str] | None,
+    training_data: int | None = None,
 ) -> tuple[dict[str, Any], list[list[np.ndarray]]]:
     base = InferenceEngine.from_checkpoint(checkpoint, device="cpu")
     cfg = base.config
     paths = [p for p in (("rgb", "label"), ("rgb", "depth")) if p in base.paths]
     if not paths:
         raise ConfigError(f"{checkpoint}: the model has neither rgb->label nor rgb->depth")
-    adapted_paths = select_paths(base, adapt_paths, False)
+    if adapt_paths:
+        adapted_paths = select_paths(base, adapt_paths, training_data is not None)
+    else:  # as mmed-adapt: the label paths (from depth too with the training data's depth)
+        adapted_paths = default_paths(base, training_data is not None, training_data is not None)
     ds = build_dataset(
         "labelled",
         "test",
@@ -110,17 +125,25 @@ def check_one(
             f"{checkpoint}: classes {list(cfg.class_names)} differ from the folder's"
         )
     n = len(ds)
-    if n < 2:
+    if n < 2 and training_data is None:
         raise ConfigError(f"{folder}: leave-one-out needs at least 2 frames, it has {n}")
     rgb_files = list(ds.source.rgb)  # type: ignore[union-attr]
     images = [read_rgb(f) for f in rgb_files]
     model = base.model
     as_trained = frame_counts(model, ds, paths)  # type: ignore[arg-type]
     parts, rows = [], []
+    once = None
+    if training_data is not None:  # one adaptation, to frames that are not these
+        once = InferenceEngine(copy.deepcopy(model), base.card)  # type: ignore[arg-type]
+        _, _, frames = training_frames(once, training_data, adapted_paths)
+        once.adapt(frames(), adapted_paths, resize=resize)
     for i in range(n):
-        engine = InferenceEngine(copy.deepcopy(model), base.card)  # type: ignore[arg-type]
-        others = [{"rgb": images[j]} for j in range(n) if j != i]
-        engine.adapt(others, adapted_paths, resize=resize)
+        if once is None:
+            engine = InferenceEngine(copy.deepcopy(model), base.card)  # type: ignore[arg-type]
+            others = [{"rgb": images[j]} for j in range(n) if j != i]
+            engine.adapt(others, adapted_paths, resize=resize)
+        else:
+            engine = once
         one = Subset(ds, [i])
         parts.append(frame_counts(engine.model, one, paths))  # type: ignore[arg-type]
         s = ds[i]
@@ -136,7 +159,13 @@ def check_one(
     result = {
         "a": f"{checkpoint} (as trained)",
         "b": f"{checkpoint} adapted ({', '.join(f'{s}->{d}' for s, d in adapted_paths)}) to "
-        f"the other {n - 1} frames (leave-one-out, no labels)",
+        + (
+            f"the other {n - 1} frames (leave-one-out, no labels)"
+            if training_data is None
+            else f"{training_data} frames of its training data's val split (mmed-adapt "
+            "--training-data)"
+        ),
+        "training_data": training_data,
         "dataset": f"labelled {folder}",
         "split": "test",
         "frames": n,
@@ -172,7 +201,7 @@ def _round(v: float) -> float | None:
 
 
 def _grid(rows: list[list[np.ndarray]], tile: int) -> np.ndarray:
-    titles = ["real RGB", "true labels", "as trained", "adapted (LOO)"]
+    titles = ["real RGB", "true labels", "as trained", "adapted"]
     tiles = [
         np.concatenate(
             [cv2.resize(t, (tile * t.shape[1] // t.shape[0], tile), interpolation=0) for t in r], 1
@@ -224,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
                 class_map,
                 args.resize,
                 args.boot,
-                args.adapt_path or ["rgb->label"],
+                args.adapt_path,
+                args.training_data,
             )
             results.append(res)
             parts.append(paired_markdown(res))

@@ -6,7 +6,8 @@
 #
 #   scripts/finetune_arms.sh REAL_DIR [OUT] [ARM...]
 #
-# Every arm starts from models/nyu12-synthetic.safetensors (train.init) with
+# Every arm starts from the first shipped model (v1, train.init):
+# results/sim2real/shipped-v1/nyu12-synthetic.safetensors, with
 # config/train_indoor.yaml, train.seed=1, EPOCHS epochs of 100 steps of batch 16 and one torch
 # thread; all arms run at once (one core each), each watched by scripts/real_curve.sh. Arms:
 #   plain     the shipped model's own data (cache runs/cache-indoor): the comparator
@@ -41,7 +42,7 @@ train() {  # ARM: one fine-tune and its real-frame curve, in the background
   local arm=$1 extra=()
   IFS='|' read -r -a extra <<< "${EXTRA[$arm]}"
   nice -n 10 "$PY" -m mmed_core.cli.train --config config/train_indoor.yaml \
-    train.init=models/nyu12-synthetic.safetensors train.seed=1 "train.epochs=$EPOCHS" \
+    train.init=results/sim2real/shipped-v1/nyu12-synthetic.safetensors train.seed=1 "train.epochs=$EPOCHS" \
     "train.patience=$EPOCHS" train.criterion=sum "${extra[@]}" \
     "train.out_dir=$OUT/ft-$arm" > "$OUT/ft-$arm.log" 2>&1 &
   bash scripts/real_curve.sh "$OUT/ft-$arm" "$REAL" "$OUT/curve-$arm" > "$OUT/curve-$arm.log" 2>&1 &

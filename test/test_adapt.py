@@ -262,3 +262,46 @@ def test_missing_or_unreadable_frames_are_named(base, frames, tmp_path, capsys) 
     assert main([str(frames / "rgb"), *args]) == 2
     assert "f3.png" in capsys.readouterr().err
     assert not out.exists()
+
+
+def _synthetic_base(tmp_path: Path, depth_input: str) -> Path:
+    path = tmp_path / f"syn-{depth_input}.safetensors"
+    data = {"dataset": "synthetic", "options": {"seed": 0}, "depth_input": depth_input}
+    save_checkpoint(path, _model(), dataset="synthetic", data=data)
+    return path
+
+
+def test_training_data_adapts_to_unaugmented_frames_of_the_models_own_data(
+    tmp_path, capsys
+) -> None:
+    out = tmp_path / "td.safetensors"
+    base = _synthetic_base(tmp_path, "clean")
+    argv = ["--training-data", "4", "--checkpoint", str(base), "--out", str(out)]
+    assert main([*argv, "--device", "cpu"]) == 0, capsys.readouterr().err
+    rec = load_checkpoint(out)[1]["adaptation"]
+    assert rec["frames"] == 4 and "synthetic val split" in rec["source"]
+    # the data has depth: the label paths from both sources
+    assert rec["paths"] == [["rgb", "label"], ["depth", "label"]]
+    # a model that read sensor-like depth in training keeps its depth encoder's statistics
+    kinect = _synthetic_base(tmp_path, "kinect")
+    out2 = tmp_path / "td2.safetensors"
+    assert main(["--training-data", "2", "--checkpoint", str(kinect), "--out", str(out2)]) == 0
+    assert load_checkpoint(out2)[1]["adaptation"]["paths"] == [["rgb", "label"]]
+    out3 = tmp_path / "td3.safetensors"
+    argv3 = ["--training-data", "2", "--checkpoint", str(kinect), "--out", str(out3)]
+    assert main([*argv3, "--path", "depth->label"]) == 2
+    assert "read kinect depth in training" in capsys.readouterr().err and not out3.exists()
+
+
+def test_frames_come_from_inputs_or_the_training_data_not_both(
+    base, frames, tmp_path, capsys
+) -> None:
+    out = tmp_path / "o.safetensors"
+    common = ["--checkpoint", str(base), "--out", str(out)]
+    assert main(common) == 2
+    assert "give the frames to adapt to" in capsys.readouterr().err
+    assert main([str(frames / "rgb"), "--training-data", "3", *common]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["--training-data", "0", *common]) == 2
+    assert "expected N >= 1" in capsys.readouterr().err
+    assert not out.exists()

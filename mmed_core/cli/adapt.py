@@ -4,6 +4,7 @@ r"""``mmed-adapt``: adapt a model to your camera from unlabelled frames (BatchNo
 
     mmed-adapt frames/ --out runs/adapted/model.safetensors            # the shipped model
     mmed-adapt rgb/ --depth depth/ --checkpoint runs/x/best.safetensors --out runs/x/cam
+    mmed-adapt --training-data 200 --checkpoint runs/x/best.safetensors --out runs/x/recal
     ros2 launch mmed_ros perception.launch.py weights:=runs/adapted/model.safetensors
 
 Runs the model over the frames (image files or folders, searched recursively; no labels) and
@@ -15,10 +16,17 @@ of the camera and the kind of scenes the model will see, fitted as the node fits
 (``--resize`` as its ``resize`` parameter). docs/SIM2REAL.md, "Adapting to your camera",
 measures what it does on real NYUDv2 frames.
 
+``--training-data N`` takes instead the first N frames of the validation split of the data in
+the checkpoint's card (synthetic rooms are rendered), without augmentation: a model trained with
+augmentation holds the statistics of augmented images, and this replaces them with those of
+un-augmented ones, without any frame of a camera (the shipped model was made so).
+
 The paths adapted are those of ``--path``; by default the label paths among rgb->label and,
-with ``--depth``, depth->label. Their encoders change, and so does the label decoder; the depth
-decoder keeps its training statistics: adapted too (``--path rgb->depth``), it made the depth of
-every model measured worse on the one real frame with depth, while the labels gained the same.
+with ``--depth`` or ``--training-data``, depth->label (not with the training data when the
+model read sensor-like depth in training). Their encoders change, and so does the label
+decoder; the depth decoder keeps its training statistics: adapted to real frames too (``--path
+rgb->depth``), it made Rel worse on the one real frame with depth for each of the three models
+tried, while their labels gained the same.
 """
 
 from __future__ import annotations
@@ -41,7 +49,14 @@ from mmed_core.cli.predict import (
 )
 from mmed_core.errors import ConfigError, InputError, MmedError
 
-__all__ = ["main", "adapt_images", "save_adapted", "training_frames", "CARD_OWN_KEYS"]
+__all__ = [
+    "main",
+    "adapt_images",
+    "save_adapted",
+    "training_frames",
+    "default_paths",
+    "CARD_OWN_KEYS",
+]
 
 #: Card fields that save_checkpoint writes from the model itself; an adapted card takes every
 #: other field of the original's.
@@ -69,7 +84,12 @@ def _parser() -> argparse.ArgumentParser:
         "unlabelled frames (no training) and write the adapted checkpoint.",
         epilog='What it does on real frames: docs/SIM2REAL.md, "Adapting to your camera".',
     )
-    add_input_arguments(p, inputs="*")
+    add_input_arguments(
+        p,
+        inputs="*",
+        path_help="path to adapt, repeatable (default: the label paths the model has, "
+        "rgb->label, and depth->label with --depth or --training-data)",
+    )
     p.add_argument(
         "--out", required=True, help="adapted checkpoint to write (x.safetensors + x.json)"
     )
@@ -115,6 +135,17 @@ def save_adapted(out: str | Path, engine: Any, record: dict[str, Any]) -> dict[s
     extras = {k: v for k, v in engine.card.items() if k not in CARD_OWN_KEYS}
     extras["adaptation"] = record
     return save_checkpoint(out, engine.model, **extras)
+
+
+def default_paths(engine: Any, has_depth: bool, training_data: bool) -> list[tuple[str, str]]:
+    """The paths adapted when none are named: the label paths from RGB and, with depth frames,
+    from depth (adapting the depth decoder too cost Rel on real frames: module docstring); with
+    the training data, not from depth when the model read sensor-like depth in training (the
+    data's depth is clean). Empty when the model has no such path."""
+    sources = {"rgb", "depth"} if has_depth else {"rgb"}
+    if training_data and engine.trained_depth_input != "clean":
+        sources = {"rgb"}
+    return [p for p in engine.paths if p[1] == "label" and p[0] in sources]
 
 
 def training_frames(
@@ -181,9 +212,10 @@ def adapt_images(args: argparse.Namespace) -> dict[str, Any]:
         cpu_fallback=True,
         warn=lambda msg: print(f"mmed-adapt: warning: {msg}", file=sys.stderr),
     )
-    paths = select_paths(engine, args.path, generated or args.depth is not None)
-    if not args.path:  # the label paths: adapting the depth decoder too cost Rel (module doc)
-        paths = [p for p in paths if p[1] == "label"] or paths
+    has_depth = generated or args.depth is not None
+    paths = select_paths(engine, args.path, has_depth)
+    if not args.path:
+        paths = default_paths(engine, has_depth, generated) or paths
     if generated:
         source_info, count, images_of = training_frames(engine, args.training_data, paths)
     else:

@@ -94,9 +94,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def add_input_arguments(p: argparse.ArgumentParser, *, inputs: str = "+") -> None:
+def add_input_arguments(
+    p: argparse.ArgumentParser,
+    *,
+    inputs: str = "+",
+    path_help: str = "path to run, repeatable (default: rgb->label and rgb->depth, and "
+    "depth->label with --depth, those the model has)",
+) -> None:
     """The arguments mmed-predict and mmed-adapt share: the images (``inputs``: their nargs),
-    the model, the paths, how images are fitted and the device."""
+    the model, the paths (``path_help``), how images are fitted and the device."""
     p.add_argument(
         "inputs",
         nargs=inputs,
@@ -125,8 +131,7 @@ def add_input_arguments(p: argparse.ArgumentParser, *, inputs: str = "+") -> Non
         "--path",
         action="append",
         metavar="SRC->DST",
-        help="path to run, repeatable (default: rgb->label and rgb->depth, and depth->label "
-        "with --depth, those the model has)",
+        help=path_help,
     )
     p.add_argument(
         "--resize",
