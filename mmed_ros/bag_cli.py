@@ -902,7 +902,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def _cmd_adapt(args: argparse.Namespace) -> int:
     from mmed_core.cli.adapt import check_out, save_adapted
-    from mmed_core.deploy.adapt import adaptation_record
+    from mmed_core.deploy.adapt import adaptation_record, replaced_adaptation_note
     from mmed_core.deploy.inference import InferenceEngine
     from mmed_ros.params import parse_paths
 
@@ -919,6 +919,9 @@ def _cmd_adapt(args: argparse.Namespace) -> int:
         cpu_fallback=True,
         warn=lambda m: print(f"warning: {m}", file=sys.stderr),
     )
+    note = replaced_adaptation_note(engine.card)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     paths = engine.check_paths(paths)
     topics = {
         src: getattr(args, f"topic_{src}", None) for src in dict.fromkeys(s for s, _ in paths)

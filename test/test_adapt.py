@@ -305,3 +305,14 @@ def test_frames_come_from_inputs_or_the_training_data_not_both(
     assert main(["--training-data", "0", *common]) == 2
     assert "expected N >= 1" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_adapting_an_adapted_model_says_what_it_replaces(base, frames, tmp_path, capsys) -> None:
+    first, second = tmp_path / "a1.safetensors", tmp_path / "a2.safetensors"
+    args = [str(frames / "rgb"), "--device", "cpu", "--checkpoint"]
+    assert main([*args, str(base), "--out", str(first)]) == 0
+    assert "note:" not in capsys.readouterr().err
+    assert main([*args, str(first), "--out", str(second)]) == 0
+    assert "were re-estimated before" in capsys.readouterr().err
+    rec = load_checkpoint(second)[1]["adaptation"]
+    assert rec["previous"]["frames"] == 3 and rec["base"] == str(first)

@@ -152,8 +152,8 @@ def training_frames(
     engine: Any, n: int, paths: Sequence[tuple[str, str]]
 ) -> tuple[str, int, Callable[[], Iterator[dict[str, np.ndarray]]]]:
     """(description, count, frames) of the first ``n`` frames of the validation split of the
-    data in ``engine``'s card, as its source loads them (no augmentation): the data the model
-    saw, without the augmentation whose statistics its BatchNorm layers also hold."""
+    data in ``engine``'s card, as its source loads them (no augmentation): images like those the
+    model trained on, without the augmentation whose statistics its BatchNorm layers hold."""
     from mmed_core.data import build_source
 
     data = dict(engine.card.get("data") or {})
@@ -184,7 +184,7 @@ def training_frames(
 
 
 def adapt_images(args: argparse.Namespace) -> dict[str, Any]:
-    from mmed_core.deploy.adapt import adaptation_record
+    from mmed_core.deploy.adapt import adaptation_record, replaced_adaptation_note
     from mmed_core.deploy.inference import InferenceEngine
     from mmed_core.progress import progress
 
@@ -212,6 +212,9 @@ def adapt_images(args: argparse.Namespace) -> dict[str, Any]:
         cpu_fallback=True,
         warn=lambda msg: print(f"mmed-adapt: warning: {msg}", file=sys.stderr),
     )
+    note = replaced_adaptation_note(engine.card)
+    if note:
+        print(f"mmed-adapt: note: {note}", file=sys.stderr)
     has_depth = generated or args.depth is not None
     paths = select_paths(engine, args.path, has_depth)
     if not args.path:
@@ -234,9 +237,8 @@ def adapt_images(args: argparse.Namespace) -> dict[str, Any]:
                 bar.update(1)
 
         result = engine.adapt(counted(), paths, resize=args.resize, batch_size=args.batch_size)
-    source = source_info
     record = adaptation_record(
-        result, source=source, resize=args.resize, base=engine.card, base_path=checkpoint
+        result, source=source_info, resize=args.resize, base=engine.card, base_path=checkpoint
     )
     save_adapted(out, engine, record)
     return {"out": str(out), "checkpoint": checkpoint, **record}
