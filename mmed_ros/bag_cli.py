@@ -901,9 +901,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_adapt(args: argparse.Namespace) -> int:
-    from mmed_core.cli.adapt import check_out, save_adapted
-    from mmed_core.deploy.adapt import adaptation_record, replaced_adaptation_note
-    from mmed_core.deploy.inference import InferenceEngine
+    from mmed_core.cli.adapt import adaptation_engine, check_out, save_adapted
+    from mmed_core.deploy.adapt import adaptation_record
     from mmed_ros.params import parse_paths
 
     try:
@@ -913,15 +912,7 @@ def _cmd_adapt(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise BagError(f"--batch-size: expected >= 1, got {args.batch_size}")
     out = check_out(args.out, args.weights, args.force)
-    engine = InferenceEngine.from_checkpoint(
-        args.weights,
-        device=args.device,
-        cpu_fallback=True,
-        warn=lambda m: print(f"warning: {m}", file=sys.stderr),
-    )
-    note = replaced_adaptation_note(engine.card)
-    if note:
-        print(f"note: {note}", file=sys.stderr)
+    engine = adaptation_engine(args.weights, args.device, "")
     paths = engine.check_paths(paths)
     topics = {
         src: getattr(args, f"topic_{src}", None) for src in dict.fromkeys(s for s, _ in paths)

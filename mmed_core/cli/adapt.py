@@ -127,6 +127,24 @@ def check_out(out: str, base: str, force: bool) -> Path:
     return weights
 
 
+def adaptation_engine(checkpoint: str | Path, device: str, prefix: str) -> Any:
+    """``checkpoint`` loaded for adaptation (fp32, CPU when ``device`` is missing); its warnings
+    and, for a model adapted before, what will be replaced, on stderr after ``prefix``."""
+    from mmed_core.deploy.adapt import replaced_adaptation_note
+    from mmed_core.deploy.inference import InferenceEngine
+
+    engine = InferenceEngine.from_checkpoint(
+        checkpoint,
+        device=device,
+        cpu_fallback=True,
+        warn=lambda msg: print(f"{prefix}warning: {msg}", file=sys.stderr),
+    )
+    note = replaced_adaptation_note(engine.card)
+    if note:
+        print(f"{prefix}note: {note}", file=sys.stderr)
+    return engine
+
+
 def save_adapted(out: str | Path, engine: Any, record: dict[str, Any]) -> dict[str, Any]:
     """Write the engine's (adapted) model to ``out`` with the original card's fields and
     ``adaptation`` = ``record``; returns the new card."""
@@ -184,8 +202,7 @@ def training_frames(
 
 
 def adapt_images(args: argparse.Namespace) -> dict[str, Any]:
-    from mmed_core.deploy.adapt import adaptation_record, replaced_adaptation_note
-    from mmed_core.deploy.inference import InferenceEngine
+    from mmed_core.deploy.adapt import adaptation_record
     from mmed_core.progress import progress
 
     if args.depth_scale <= 0:
@@ -206,15 +223,7 @@ def adapt_images(args: argparse.Namespace) -> dict[str, Any]:
     checkpoint = checkpoint_or_shipped(args.checkpoint)
     out = check_out(args.out, checkpoint, args.force)
     frames = [] if generated else collect_images(args.inputs, args.depth)
-    engine = InferenceEngine.from_checkpoint(
-        checkpoint,
-        device=args.device,
-        cpu_fallback=True,
-        warn=lambda msg: print(f"mmed-adapt: warning: {msg}", file=sys.stderr),
-    )
-    note = replaced_adaptation_note(engine.card)
-    if note:
-        print(f"mmed-adapt: note: {note}", file=sys.stderr)
+    engine = adaptation_engine(checkpoint, args.device, "mmed-adapt: ")
     has_depth = generated or args.depth is not None
     paths = select_paths(engine, args.path, has_depth)
     if not args.path:
